@@ -1,0 +1,54 @@
+# Caretaker: developer entry points. Needs only Python 3.11+ on a fresh machine.
+#
+#   make demo                 everything on this machine, control room at http://127.0.0.1:8000/
+#   make test                 the test suite (PYTEST_ARGS="-k ingest -x" to narrow it)
+#   make bench                the ingest benchmark
+#   make lint                 ruff, if installed in the venv (optional)
+#   make clean                remove the venv, caches and local databases
+#
+# PYTHON=python3.12 make test picks another interpreter for the venv.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PYTEST_ARGS ?=
+
+VPY   := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test bench lint clean
+
+help:
+	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
+
+# The venv itself: created once.
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
+# The install: redone only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/caretaker demo
+
+test: $(STAMP)
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(VPY) -m benchmarks.run
+
+lint: $(STAMP)
+	@if $(VPY) -m ruff --version >/dev/null 2>&1; then \
+		$(VPY) -m ruff check . ; \
+	else \
+		echo "ruff is not installed in $(VENV) ($(VPY) -m pip install ruff); skipping lint"; \
+	fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .demo
+	rm -f caretaker.db caretaker.db-wal caretaker.db-shm
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""The service as a whole: settings, database, wiring of the rooms, the `caretaker` command."""

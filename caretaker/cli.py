@@ -1,0 +1,163 @@
+"""The `caretaker` command: run, demo, simulate, check-site, rules check."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from caretaker.settings import Settings
+from estate.errors import SiteError
+from estate.site import load_site, summarize_site
+from rules.load import RulesError, load_rules
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"CARETAKER_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise SystemExit(f"caretaker: bad settings: {problems}") from exc
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from caretaker.service import Service, load_configuration
+    from ingest.client import BrokerUnavailable
+
+    _logging(args.verbose)
+    settings = _settings()
+    try:
+        loaded = load_configuration(settings)
+    except (SiteError, RulesError) as exc:
+        print(f"caretaker: cannot start:\n{exc}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as exc:
+        print(f"caretaker: cannot start: {exc}", file=sys.stderr)
+        return 1
+    service = Service(settings, loaded)
+    try:
+        service.start()
+    except (BrokerUnavailable, RuntimeError) as exc:
+        print(f"caretaker: cannot start: {exc}", file=sys.stderr)
+        service.stop()
+        return 1
+    print(f"caretaker: site {loaded.site.id} on {settings.mqtt}, API at http://{settings.http_host}:{settings.http_port}/",
+          flush=True)
+    _wait_for_signal()
+    service.stop()
+    return 0
+
+
+def cmd_check_site(args: argparse.Namespace) -> int:
+    try:
+        site = load_site(args.file)
+    except SiteError as exc:
+        print(exc, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} in {args.file}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(summarize_site(site))
+    return 0
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    try:
+        rules = load_rules(args.file)
+    except RulesError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: {len(rules)} rules — OK")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from simulators import cli as simulators_cli
+    from simulators.broker import BrokerAddress
+
+    settings = _settings()
+    site = None
+    if not args.list and not args.write_load_site and settings.site_file is not None:
+        try:
+            site = load_site(settings.site_file)
+        except SiteError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    target = settings.mqtt
+    address = BrokerAddress(target.host, target.port, target.username, target.password, target.tls)
+    return simulators_cli.main(args, site, address, settings.mqtt_prefix)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from caretaker.demo import run_demo
+
+    _logging(args.verbose)
+    return run_demo(port=args.port, broker_port=args.broker_port, data_dir=Path(args.data_dir), seed=args.seed,
+                    speed=args.speed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from simulators import cli as simulators_cli
+
+    parser = argparse.ArgumentParser(prog="caretaker", description="Alarms to tickets to the nearest technician.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="the service: ingest, rules, dispatch, timers, HTTP API")
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.set_defaults(handler=cmd_run)
+
+    demo = commands.add_parser("demo", help="everything on this machine with no set-up")
+    demo.add_argument("--port", type=int, default=8000, help="HTTP port (a free one is chosen if taken)")
+    demo.add_argument("--broker-port", type=int, default=1883, help="embedded broker port (a free one if taken)")
+    demo.add_argument("--data-dir", default=".demo", help="where the demo keeps its database (default .demo)")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--speed", type=float, default=1.0)
+    demo.add_argument("-v", "--verbose", action="store_true")
+    demo.set_defaults(handler=cmd_demo)
+
+    simulate = commands.add_parser("simulate", help="device and technician simulators publishing to the broker")
+    simulators_cli.add_arguments(simulate)
+    simulate.set_defaults(handler=cmd_simulate)
+
+    check = commands.add_parser("check-site", help="validate a site file and name every problem with its line")
+    check.add_argument("file")
+    check.set_defaults(handler=cmd_check_site)
+
+    rules = commands.add_parser("rules", help="work with rules files")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
+    rules_check = rules_commands.add_parser("check", help="validate a rules file")
+    rules_check.add_argument("file")
+    rules_check.set_defaults(handler=cmd_rules_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The database engine, sessions and schema migrations (Alembic), for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import sessionmaker
+
+from api.tables import ApiBase
+from dispatch.tables import DispatchBase
+from ingest.tables import IngestBase
+from rules.tables import RulesBase
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# every room owns its tables; Alembic sees them together
+METADATA: list[MetaData] = [IngestBase.metadata, RulesBase.metadata, DispatchBase.metadata, ApiBase.metadata]
+
+
+def normalize_url(url: str) -> str:
+    """Return the URL with the driver this project installs (psycopg 3) when none is named."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """Return an engine; SQLite gets WAL, a busy timeout and write transactions that lock at BEGIN."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            # let SQLAlchemy, not the driver, say when a transaction begins
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn) -> None:
+            # a read-then-write transaction must hold the write lock from its start, or a concurrent
+            # writer makes it fail with SQLITE_BUSY instead of waiting
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def make_sessions(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest version (safe to run at every start)."""
+    config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

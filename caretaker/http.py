@@ -1,0 +1,48 @@
+"""Serve the API with uvicorn in a thread of the service process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from api.app import create_app
+from api.deps import ApiContext
+
+if TYPE_CHECKING:
+    from caretaker.service import Service
+
+
+def api_context(service: "Service") -> ApiContext:
+    token = service.settings.admin_token
+    return ApiContext(
+        sessions=service.sessions, site=service.site, dispatcher=service.dispatcher, clock=service.clock,
+        admin_token=token.get_secret_value() if token else None, health=service.health,
+        metrics=service.metrics_text, wake_outbox=service.outbox.wake,
+    )
+
+
+class HttpServer:
+    def __init__(self, service: "Service") -> None:
+        settings = service.settings
+        self.app = create_app(api_context(service))
+        config = uvicorn.Config(self.app, host=settings.http_host, port=settings.http_port,
+                                log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the HTTP server could not start (is the port taken?)")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the HTTP server did not start in time")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)

@@ -1,0 +1,285 @@
+"""The hot path: a batch of MQTT messages in, one transaction out (telemetry, device state, alerts, tickets, outbox)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Sequence
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch.errors import DispatchError
+from dispatch.outbox import alerts_topic, enqueue, iso
+from dispatch.service import AlertFacts, Dispatcher
+from estate.clock import Clock
+from estate.model import Site
+from ingest import store as ingest_store
+from ingest.client import Inbound
+from ingest.payloads import (
+    DeviceEvent,
+    DeviceStatus,
+    Rejection,
+    TechnicianLocation,
+    TechnicianReply,
+    Telemetry,
+    validate_message,
+)
+from ingest.store import DeviceSnapshot
+from rules import store as rules_store
+from rules.evaluate import DeviceView, RuleIndex, evaluate, tick
+from rules.model import IDLE, Clear, Decision, Raise, Reading, RuleState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class BatchResult:
+    rejections: list[Rejection] = field(default_factory=list)
+    outbox_added: bool = False
+    accepted: int = 0
+    replays: int = 0
+    raised: int = 0
+    cleared: int = 0
+
+
+TelemetrySink = Callable[[Sequence[Telemetry]], None]
+
+
+class Pipeline:
+    """Owns the in-memory device and rule state; `process` applies a batch in one transaction and only then
+    makes the new state current, so a failed commit leaves memory as the database has it."""
+
+    def __init__(self, site: Site, index: RuleIndex, dispatcher: Dispatcher, sessions: sessionmaker,
+                 prefix: str, clock: Clock, telemetry_sink: TelemetrySink | None = None) -> None:
+        self.site = site
+        self.index = index
+        self.dispatcher = dispatcher
+        self.sessions = sessions
+        self.prefix = prefix
+        self.clock = clock
+        self.telemetry_sink = telemetry_sink  # InfluxDB when configured; else rows go to the database
+        self.counters: Counter[str] = Counter()
+        self.snapshots: dict[str, DeviceSnapshot] = {}
+        self.states: dict[tuple[str, str], RuleState] = {}
+        self._stored_devices: set[str] = set()
+        self.reload()
+
+    def reload(self) -> None:
+        """Read device and rule state back from the database (at start, and after a failed batch)."""
+        with self.sessions() as session:
+            self.snapshots = ingest_store.load_snapshots(session)
+            self.states = rules_store.load_states(session)
+        self._stored_devices = set(self.snapshots)
+
+    # --- one batch ---------------------------------------------------------------------------
+
+    def process(self, batch: Sequence[Inbound]) -> BatchResult:
+        """Apply a batch of messages in one transaction; raises (after rollback) when the database fails."""
+        now = self.clock.now()
+        work = _Batch(self, now)
+        for message in batch:
+            verdict = validate_message(message.topic, message.payload, self.site, self.prefix, now)
+            work.apply(verdict)
+        self._commit(work)
+        return work.result
+
+    def process_tick(self) -> BatchResult:
+        """Apply what time alone decides: held conditions that ran their `for`, clear delays, event auto-clears."""
+        now = self.clock.now()
+        work = _Batch(self, now)
+        by_device: dict[str, dict[str, RuleState]] = {}
+        for (device_id, rule_id), state in self.states.items():
+            by_device.setdefault(device_id, {})[rule_id] = state
+        for device_id, states in by_device.items():
+            if device_id not in self.site.devices:
+                continue  # a device removed from the site file keeps its history, not its timers
+            changed, decisions = tick(self.index, work.view(device_id), states, now)
+            work.take(device_id, changed, decisions)
+        if work.dirty:
+            self._commit(work)
+        return work.result
+
+    def _commit(self, work: "_Batch") -> None:
+        session = self.sessions()
+        try:
+            with session.begin():
+                work.write(session)
+        except Exception:
+            session.close()
+            self.counters["batch_failures"] += 1
+            raise
+        session.close()
+        # the transaction is durable: only now does the new state become the current one
+        for device_id, snap in work.snapshots.items():
+            self.snapshots[device_id] = snap
+        self.states.update(work.states)
+        for key, state in work.states.items():
+            if state == IDLE:
+                self.states.pop(key, None)
+        if work.telemetry and self.telemetry_sink is not None:
+            self.telemetry_sink(work.telemetry)
+        self.counters.update(work.counts)
+
+
+class _Batch:
+    """The changes one batch makes, layered over the pipeline's committed state until commit."""
+
+    def __init__(self, pipeline: Pipeline, now: datetime) -> None:
+        self.p = pipeline
+        self.now = now
+        self.snapshots: dict[str, DeviceSnapshot] = {}
+        self.states: dict[tuple[str, str], RuleState] = {}
+        self.decisions: list[Decision] = []
+        self.telemetry: list[Telemetry] = []
+        self.telemetry_rows: list[dict] = []
+        self.locations: list[tuple[TechnicianLocation, str]] = []  # with its source: app or badge
+        self.replies: list[TechnicianReply] = []
+        self.result = BatchResult()
+        self.counts: Counter[str] = Counter()
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.snapshots or self.states or self.decisions)
+
+    def snapshot(self, device_id: str) -> DeviceSnapshot:
+        snap = self.snapshots.get(device_id)
+        if snap is None:
+            base = self.p.snapshots.get(device_id)
+            snap = base.copy() if base is not None else DeviceSnapshot(device_id)
+            self.snapshots[device_id] = snap
+        return snap
+
+    def view(self, device_id: str) -> DeviceView:
+        device = self.p.site.devices[device_id]
+        snap = self.snapshots.get(device_id) or self.p.snapshots.get(device_id) or DeviceSnapshot(device_id)
+        return DeviceView(device_id, device.type, snap.values, snap.online is not False, device.overrides)
+
+    def rule_states(self, device_id: str, rule_ids) -> dict[str, RuleState]:
+        result = {}
+        for rule_id in rule_ids:
+            key = (device_id, rule_id)
+            state = self.states.get(key, self.p.states.get(key))
+            if state is not None:
+                result[rule_id] = state
+        return result
+
+    def take(self, device_id: str, changed: dict[str, RuleState], decisions: list[Decision]) -> None:
+        for rule_id, state in changed.items():
+            self.states[(device_id, rule_id)] = state
+        self.decisions.extend(decisions)
+
+    def apply(self, verdict) -> None:
+        if isinstance(verdict, Rejection):
+            self.result.rejections.append(verdict)
+            self.counts[f"rejected:{verdict.reason}"] += 1
+            return
+        self.result.accepted += 1
+        if isinstance(verdict, TechnicianLocation):
+            self.locations.append((verdict, "app"))
+        elif isinstance(verdict, TechnicianReply):
+            self.replies.append(verdict)
+        elif isinstance(verdict, DeviceStatus):
+            snap = self.snapshot(verdict.device)
+            snap.online, snap.status_at, snap.last_seen = verdict.online, verdict.ts, self.now
+            self._evaluate(Reading(verdict.device, verdict.ts, online=verdict.online))
+        else:
+            self._device_message(verdict)
+
+    def _device_message(self, message: Telemetry | DeviceEvent) -> None:
+        snap = self.snapshot(message.device)
+        if snap.is_replay(message.ts, message.seq):
+            self.result.replays += 1
+            self.counts["replays"] += 1
+            return
+        missed = snap.missed(message.seq)
+        if missed:
+            snap.gaps += missed
+            self.counts["seq_gaps"] += missed
+        snap.last_ts, snap.last_seq, snap.last_seen = message.ts, message.seq, self.now
+        if snap.online is None:
+            snap.online = True  # a device that talks is online even if its status was never seen
+        if isinstance(message, Telemetry):
+            snap.values.update(message.values)
+            self.telemetry.append(message)
+            if self.p.telemetry_sink is None:
+                self.telemetry_rows.extend(ingest_store.telemetry_rows(message))
+            self._evaluate(Reading(message.device, message.ts, values=message.values))
+        else:
+            if message.type == "badge_granted":
+                self._badge(message)
+            self._evaluate(Reading(message.device, message.ts, event=message.type, event_data=message.data))
+
+    def _badge(self, event: DeviceEvent) -> None:
+        badge = event.data.get("badge")
+        tech = self.p.site.technician_by_badge(str(badge)) if badge is not None else None
+        if tech is not None:
+            door = self.p.site.devices[event.device]
+            self.locations.append((TechnicianLocation(tech.id, event.ts, door.place), "badge"))
+
+    def _evaluate(self, reading: Reading) -> None:
+        device = self.p.site.devices[reading.device]
+        rules = self.p.index.for_reading(device.type, reading)
+        if not rules:
+            return
+        view = self.view(reading.device)
+        states = self.rule_states(reading.device, (r.id for r in rules))
+        changed, decisions = evaluate(self.p.index, view, reading, states, self.now)
+        self.take(reading.device, changed, decisions)
+
+    # --- the transaction ---------------------------------------------------------------------
+
+    def write(self, session: Session) -> None:
+        now = self.now
+        ingest_store.insert_telemetry(session, self.telemetry_rows)
+        ingest_store.save_snapshots(session, self.snapshots.values(), self.p._stored_devices)
+        ingest_store.insert_dead_letters(session, self.result.rejections, now)
+        rules_store.save_states(session, self.states)
+        dispatcher = self.p.dispatcher
+        for location, source in self.locations:
+            dispatcher.record_location(session, location.technician, location.place, location.ts, source)
+        for decision in self.decisions:
+            self._decide(session, decision)
+        for reply in self.replies:
+            self._reply(session, reply)
+
+    def _decide(self, session: Session, decision: Decision) -> None:
+        dispatcher = self.p.dispatcher
+        rule = decision.rule
+        if isinstance(decision, Raise):
+            rules_store.record_raise(session, decision)
+            ticket = dispatcher.open_for_alert(session, AlertFacts(
+                decision.alert, rule.id, decision.device, rule.urgency, rule.category, rule.title, decision.at,
+            ), self.now)
+            rules_store.link_ticket(session, decision.alert, ticket)
+            self.result.raised += 1
+            self.counts["alerts_raised"] += 1
+        else:
+            ticket = rules_store.record_clear(session, decision)
+            if ticket is not None:
+                dispatcher.alert_cleared(session, ticket, decision.alert, self.now)
+            self.result.cleared += 1
+            self.counts["alerts_cleared"] += 1
+        enqueue(session, alerts_topic(self.p.prefix, self.p.site.id), {
+            "alert": decision.alert, "state": "raised" if isinstance(decision, Raise) else "cleared",
+            "rule": rule.id, "device": decision.device, "urgency": rule.urgency, "ticket": ticket,
+            "ts": iso(decision.at),
+        }, self.now)
+        self.result.outbox_added = True
+
+    def _reply(self, session: Session, reply: TechnicianReply) -> None:
+        steps = {"accept": self.p.dispatcher.accept, "decline": self.p.dispatcher.decline,
+                 "arrive": self.p.dispatcher.arrive}
+        savepoint = session.begin_nested()
+        try:
+            steps[reply.action](session, reply.ticket, reply.technician, self.now)
+            savepoint.commit()
+            self.result.outbox_added = True
+        except DispatchError as exc:
+            savepoint.rollback()
+            topic = f"{self.p.prefix}/{self.p.site.id}/technicians/{reply.technician}/reply"
+            rejection = Rejection(topic, "bad_step", str(exc), b"")
+            self.result.rejections.append(rejection)
+            ingest_store.insert_dead_letters(session, [rejection], self.now)
+            self.counts["rejected:bad_step"] += 1

@@ -1,0 +1,219 @@
+"""The running service: wires ingest, rules, dispatch and the API to the broker, the database and the clock."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import sessionmaker
+
+from caretaker.db import make_engine, make_sessions, migrate
+from caretaker.pipeline import Pipeline
+from caretaker.settings import Settings
+from dispatch import timers
+from dispatch.outbox import OutboxSender, iso
+from dispatch.service import Dispatcher
+from dispatch.tables import OutboxRow
+from estate.clock import Clock, SystemClock
+from estate.model import Site
+from estate.site import load_site
+from ingest.client import IngestClient, Inbound, Publisher, drain
+from ingest.payloads import Rejection
+from ingest.topics import deadletter_topic, inbound_subscriptions
+from rules.evaluate import RuleIndex
+from rules.load import load_rules
+from rules.model import Rule
+
+log = logging.getLogger(__name__)
+
+DEADLETTER_PAYLOAD_LIMIT = 4096
+RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    site: Site
+    rules: list[Rule]
+
+
+def load_configuration(settings: Settings) -> Loaded:
+    """Return the site and rules the settings name; raises SiteError/RulesError naming every problem."""
+    if settings.site_file is None:
+        raise ValueError("CARETAKER_SITE_FILE is not set: point it at your site file (see docs/site-file.md)")
+    return Loaded(load_site(settings.site_file), load_rules(settings.rules_file))
+
+
+class Service:
+    """Everything `caretaker run` starts; `start()` returns once the broker and database are ready."""
+
+    def __init__(self, settings: Settings, loaded: Loaded, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.site = loaded.site
+        self.clock = clock or SystemClock()
+        self.engine = make_engine(settings.database_url)
+        migrate(self.engine)
+        self.sessions: sessionmaker = make_sessions(self.engine)
+        self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix)
+        self.pipeline = Pipeline(self.site, RuleIndex(loaded.rules), self.dispatcher, self.sessions,
+                                 settings.mqtt_prefix, self.clock, telemetry_sink=self._influx_sink())
+        target = settings.mqtt
+        self.ingest = IngestClient(target, settings.mqtt_client_id, settings.mqtt_protocol,
+                                   inbound_subscriptions(settings.mqtt_prefix))
+        self.publisher = Publisher(target, f"{settings.mqtt_client_id}-pub", settings.mqtt_protocol)
+        self.outbox = OutboxSender(self.sessions, self.publisher.publish, self.clock)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self.http = None
+
+    def _influx_sink(self):
+        if not self.settings.influx_enabled:
+            return None
+        from ingest.influx import InfluxSink
+
+        s = self.settings
+        return InfluxSink(s.influx_url, s.influx_token.get_secret_value(), s.influx_org, s.influx_bucket)
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def start(self, with_http: bool = True) -> None:
+        self.publisher.start()
+        self.outbox.start()
+        self._worker = threading.Thread(target=self._work, name="ingest-worker", daemon=True)
+        self._worker.start()
+        self.ingest.start()
+        self.scheduler.add_job(self.sweep_timers, "interval", seconds=self.settings.tick_seconds,
+                               id="timers", max_instances=1, coalesce=True)
+        self.scheduler.start()
+        if with_http:
+            from caretaker.http import HttpServer
+
+            self.http = HttpServer(self)
+            self.http.start()
+        log.info("caretaker is running for site %s (%d devices, %d technicians)",
+                 self.site.id, len(self.site.devices), len(self.site.technicians))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.http is not None:
+            self.http.stop()
+        self.scheduler.shutdown(wait=False)
+        self.ingest.stop()
+        if self._worker is not None:
+            self._worker.join(timeout=10)
+        self.outbox.stop()
+        self.publisher.stop()
+        self.engine.dispose()
+
+    # --- the ingest worker -------------------------------------------------------------------
+
+    def _work(self) -> None:
+        last_tick = time.monotonic()
+        while not self._stop.is_set():
+            batch = drain(self.ingest.inbox, self.settings.batch_max, self.settings.batch_wait_ms / 1000, 0.2)
+            if batch:
+                self._process_until_committed(batch)
+            if time.monotonic() - last_tick >= self.settings.tick_seconds:
+                last_tick = time.monotonic()
+                self._guarded(self.pipeline.process_tick)
+
+    def _process_until_committed(self, batch: list[Inbound]) -> None:
+        """Apply a batch, retrying while the database is down; acknowledge only after the commit."""
+        while not self._stop.is_set():
+            try:
+                result = self.pipeline.process(batch)
+                break
+            except Exception:
+                log.exception("a batch of %d messages could not be committed; retrying", len(batch))
+                time.sleep(RETRY_SECONDS)
+                self._guarded(self.pipeline.reload)
+        else:
+            return  # stopping: the broker redelivers what we did not acknowledge
+        for message in batch:
+            self.ingest.ack(message.mid, message.qos)
+        for rejection in result.rejections:
+            self._publish_dead_letter(rejection)
+        if result.outbox_added or result.accepted:
+            self.outbox.wake()
+
+    def _guarded(self, action) -> None:
+        try:
+            result = action()
+            if getattr(result, "outbox_added", False):
+                self.outbox.wake()
+        except Exception:
+            log.exception("%s failed; will try again", getattr(action, "__name__", action))
+
+    def _publish_dead_letter(self, rejection: Rejection) -> None:
+        log.warning("dead letter %s on %s: %s", rejection.reason, rejection.topic, rejection.detail)
+        payload = {
+            "topic": rejection.topic, "reason": rejection.reason, "detail": rejection.detail,
+            "payload_b64": base64.b64encode(rejection.payload[:DEADLETTER_PAYLOAD_LIMIT]).decode("ascii"),
+            "ts": iso(self.clock.now()),
+        }
+        self.publisher.publish(deadletter_topic(self.settings.mqtt_prefix, self.site.id),
+                               json.dumps(payload).encode(), qos=0)
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def sweep_timers(self) -> int:
+        """Fire every due timer once; return how many fired."""
+        fired = 0
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            for due in timers.claim_due(session, now):
+                savepoint = session.begin_nested()
+                try:
+                    self.dispatcher.on_timer(session, due, now)
+                    savepoint.commit()
+                except Exception:
+                    # one broken timer must not hold back the others; it stays fired and is logged
+                    savepoint.rollback()
+                    log.exception("timer %s (%s) for ticket %s failed", due.id, due.kind, due.ticket_id)
+                fired += 1
+        if fired:
+            self.outbox.wake()
+        return fired
+
+    # --- health and figures ------------------------------------------------------------------
+
+    def health(self) -> dict:
+        database = True
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            database = False
+        return {"broker": self.ingest.connected and self.publisher.connected, "database": database}
+
+    def metrics_text(self) -> str:
+        """Return the ingest and outbox counters in Prometheus text format."""
+        counters = self.pipeline.counters
+        lines = [
+            "# HELP caretaker_messages_received_total MQTT messages received by the ingest client.",
+            "# TYPE caretaker_messages_received_total counter",
+            f"caretaker_messages_received_total {self.ingest.received}",
+            "# HELP caretaker_messages_rejected_total Messages sent to the dead letters, by reason.",
+            "# TYPE caretaker_messages_rejected_total counter",
+        ]
+        for key, value in sorted(counters.items()):
+            if key.startswith("rejected:"):
+                lines.append(f'caretaker_messages_rejected_total{{reason="{key.split(":", 1)[1]}"}} {value}')
+        for name, key, help_text in (
+            ("caretaker_messages_replayed_total", "replays", "Redelivered or out-of-date messages that changed nothing."),
+            ("caretaker_seq_gaps_total", "seq_gaps", "Messages the devices' seq counters say never arrived."),
+            ("caretaker_alerts_raised_total", "alerts_raised", "Alerts raised by the rules."),
+            ("caretaker_alerts_cleared_total", "alerts_cleared", "Alerts cleared by the rules."),
+            ("caretaker_batch_failures_total", "batch_failures", "Batches whose commit failed and was retried."),
+        ):
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {counters.get(key, 0)}"]
+        lines += ["# HELP caretaker_pushes_sent_total Outbox messages published.",
+                  "# TYPE caretaker_pushes_sent_total counter", f"caretaker_pushes_sent_total {self.outbox.sent}"]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,56 @@
+"""One validated Settings object per process, read from CARETAKER_* variables and an optional .env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.client import MqttTarget, parse_mqtt_url
+
+BUNDLED_RULES = Path(__file__).resolve().parent.parent / "rules" / "default_rules.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARETAKER_", env_file=".env", extra="ignore")
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_prefix: str = Field(default="caretaker", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    # MQTT 5 gives a session expiry and a receive maximum; the demo's embedded broker speaks 3.1.1 only
+    mqtt_protocol: int = Field(default=5, description="5 or 4 (3.1.1)")
+    mqtt_client_id: str = "caretaker-service"
+    database_url: str = "sqlite:///caretaker.db"
+    site_file: Path | None = None
+    rules_file: Path = BUNDLED_RULES
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    admin_token: SecretStr | None = None
+    influx_url: str | None = None
+    influx_token: SecretStr | None = None
+    influx_org: str | None = None
+    influx_bucket: str | None = None
+    tick_seconds: float = 1.0
+    batch_max: int = 500
+    batch_wait_ms: int = 5
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _broker_url_parses(cls, value: str) -> str:
+        parse_mqtt_url(value)
+        return value
+
+    @field_validator("mqtt_protocol")
+    @classmethod
+    def _known_protocol(cls, value: int) -> int:
+        if value not in (4, 5):
+            raise ValueError("CARETAKER_MQTT_PROTOCOL must be 5 (MQTT 5) or 4 (MQTT 3.1.1)")
+        return value
+
+    @property
+    def mqtt(self) -> MqttTarget:
+        return parse_mqtt_url(self.mqtt_url)
+
+    @property
+    def influx_enabled(self) -> bool:
+        return bool(self.influx_url and self.influx_token and self.influx_org and self.influx_bucket)

@@ -1,0 +1,101 @@
+"""Choose the technician for a ticket: on shift, on site, holding the trade, free enough, nearest; pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+from estate.model import Place, Site, Technician
+from estate.shifts import is_on_shift
+from estate.travel import travel_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A technician as dispatch sees them now."""
+
+    technician: Technician
+    place: Place | None  # last known location, None if never seen
+    located_at: datetime | None
+    busy_urgency: int | None  # the most urgent level among their active tickets (1 is most urgent)
+    open_work: int  # active tickets in hand
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    technician: str
+    travel_s: int
+    reason: str  # human text: why this technician
+
+
+def _skip_reason(candidate: Candidate, site: Site, category: str, urgency: int, now: datetime,
+                 excluded: frozenset[str]) -> str | None:
+    tech = candidate.technician
+    if category not in tech.skills:
+        return "lacks the trade"
+    if tech.id in excluded:
+        return "already declined or timed out"
+    if not is_on_shift(tech, now, site.timezone):
+        return "off shift"
+    if candidate.place is None or candidate.located_at is None:
+        return "location unknown"
+    if now - candidate.located_at >= site.travel.location_ttl:
+        return "not on site (location too old)"
+    if candidate.busy_urgency is not None and candidate.busy_urgency <= urgency:
+        return "busy with a ticket as urgent or more"
+    return None
+
+
+def choose_technician(
+    site: Site,
+    *,
+    category: str,
+    urgency: int,
+    place: Place,
+    candidates: Sequence[Candidate],
+    now: datetime,
+    excluded: Iterable[str] = (),
+) -> Choice | None:
+    """Return the nearest available technician for the ticket, ties to the one with less open work, or None."""
+    excluded_ids = frozenset(excluded)
+    best: tuple[int, int, str] | None = None
+    best_candidate: Candidate | None = None
+    for candidate in candidates:
+        if _skip_reason(candidate, site, category, urgency, now, excluded_ids) is not None:
+            continue
+        travel = travel_seconds(site, candidate.place, place)  # type: ignore[arg-type]
+        if travel is None:
+            continue
+        key = (travel, candidate.open_work, candidate.technician.id)
+        if best is None or key < best:
+            best, best_candidate = key, candidate
+    if best is None or best_candidate is None:
+        return None
+    where = best_candidate.place
+    assert where is not None
+    zone = f" {where.zone}" if where.zone else ""
+    reason = (
+        f"nearest on-site {category} technician: {best[0]} s away "
+        f"(at {where.building} floor {where.floor}{zone}), {best_candidate.open_work} open ticket(s)"
+    )
+    return Choice(best_candidate.technician.id, best[0], reason)
+
+
+def explain_no_choice(
+    site: Site, *, category: str, urgency: int, candidates: Sequence[Candidate], now: datetime,
+    excluded: Iterable[str] = (),
+) -> str:
+    """Return why nobody could take the ticket, e.g. "no electrical technician available: 2 off shift, 1 busy"."""
+    excluded_ids = frozenset(excluded)
+    reasons = Counter(
+        _skip_reason(c, site, category, urgency, now, excluded_ids) for c in candidates
+        if category in c.technician.skills
+    )
+    if not reasons:
+        return f"nobody on the site file holds the {category} trade"
+    parts = [f"{count} {why}" for why, count in sorted(reasons.items(), key=lambda kv: -kv[1]) if why]
+    return f"no {category} technician available: " + ", ".join(parts or ["none reachable from the ticket's building"])
+
+

@@ -1,0 +1,386 @@
+"""Ticket lifecycle: open or attach, assign the nearest, technician and operator steps; all inside the caller's transaction."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatch import timers
+from dispatch.choose import Candidate, choose_technician, explain_no_choice
+from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
+from dispatch.outbox import dispatch_topic, enqueue, iso, notify_topic
+from dispatch.sla import deadlines_from, raised_urgency, sla_for
+from dispatch.tables import (
+    AssignmentRow,
+    TechnicianLocationRow,
+    TicketAlertRow,
+    TicketHistoryRow,
+    TicketRow,
+)
+from estate.model import Place, Site
+
+ACTIVE = ("assigned", "accepted", "on_site")
+OPEN = ("open", "assigned", "accepted", "on_site")
+FINAL = ("closed", "cancelled")
+RETRY_UNASSIGNED = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFacts:
+    """What dispatch needs of a raised alert to open or extend a ticket."""
+
+    alert_id: str
+    rule_id: str
+    device_id: str
+    urgency: int
+    category: str
+    title: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A problem reported by a person (phone, app, WeChat, front desk)."""
+
+    source: str
+    reporter_name: str
+    reporter_phone: str
+    building: str
+    floor: int
+    description: str
+    category: str
+    urgency: int
+    title: str
+    unit_id: str | None = None
+    zone: str | None = None
+
+
+def new_ticket_id(now: datetime) -> str:
+    return f"T-{now:%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+class Dispatcher:
+    """Decides and records what happens to tickets; every method works inside the session it is given."""
+
+    def __init__(self, site: Site, prefix: str) -> None:
+        self.site = site
+        self.prefix = prefix
+
+    # --- opening -----------------------------------------------------------------------------
+
+    def open_for_alert(self, session: Session, alert: AlertFacts, now: datetime) -> str:
+        """Return the ticket the alert belongs to: the open one for its device and rule, or a new one."""
+        key = f"{alert.device_id}|{alert.rule_id}"
+        ticket = session.scalars(select(TicketRow).where(TicketRow.open_key == key).with_for_update()).first()
+        if ticket is not None:
+            self._attach(session, ticket, alert.alert_id, now)
+            return ticket.id
+        device = self.site.devices[alert.device_id]
+        ticket = self._create(
+            session, now, urgency=alert.urgency, category=alert.category,
+            title=f"{alert.title}: {device.id}", source="sensor", place=device.place,
+            device_id=device.id, rule_id=alert.rule_id, open_key=key,
+        )
+        self._attach(session, ticket, alert.alert_id, now)
+        self._assign_nearest(session, ticket, now)
+        return ticket.id
+
+    def report(self, session: Session, report: Report, now: datetime, by: str) -> str:
+        """Open a ticket for a person's report, raising its level for a vulnerable resident; return its id."""
+        vulnerable = False
+        if report.unit_id and report.unit_id in self.site.units:
+            vulnerable = any(r.vulnerable for r in self.site.units[report.unit_id].residents)
+        urgency = raised_urgency(report.urgency, vulnerable)
+        ticket = self._create(
+            session, now, urgency=urgency, category=report.category, title=report.title,
+            source=report.source, place=Place(report.building, report.floor, report.zone),
+            description=report.description, unit_id=report.unit_id,
+            reporter_name=report.reporter_name, reporter_phone=report.reporter_phone, by=by,
+        )
+        if urgency != report.urgency:
+            self._history(session, ticket, now, "open", "system",
+                          f"urgency raised from {report.urgency} to {urgency}: vulnerable resident")
+        self._assign_nearest(session, ticket, now)
+        return ticket.id
+
+    def _create(self, session: Session, now: datetime, *, urgency: int, category: str, title: str,
+                source: str, place: Place, by: str = "system", **extra: Any) -> TicketRow:
+        due = deadlines_from(now, sla_for(urgency, self.site.sla))
+        ticket = TicketRow(
+            id=new_ticket_id(now), status="open", urgency=urgency, category=category, title=title[:200],
+            source=source, building=place.building, floor=place.floor, zone=place.zone,
+            created_at=now, updated_at=now, accept_by=due.accept_by, arrive_by=due.arrive_by,
+            resolve_by=due.resolve_by, breached=False, photos=[], **extra,
+        )
+        session.add(ticket)
+        session.flush()
+        self._history(session, ticket, now, "open", by, f"level {urgency} {category}")
+        timers.schedule_deadlines(session, ticket.id, now, due)
+        return ticket
+
+    def _attach(self, session: Session, ticket: TicketRow, alert_id: str, now: datetime) -> None:
+        if session.get(TicketAlertRow, (ticket.id, alert_id)) is not None:
+            return
+        session.add(TicketAlertRow(ticket_id=ticket.id, alert_id=alert_id, attached_at=now))
+        count = session.scalar(select(func.count()).where(TicketAlertRow.ticket_id == ticket.id)) or 0
+        if count > 1:  # the first alert is the reason the ticket exists
+            self._history(session, ticket, now, ticket.status, "system", f"alert {alert_id} attached")
+
+    def alert_cleared(self, session: Session, ticket_id: str, alert_id: str, now: datetime) -> None:
+        """Note on the ticket that one of its alarms cleared (evidence for the call-back)."""
+        ticket = session.get(TicketRow, ticket_id)
+        if ticket is not None:
+            self._history(session, ticket, now, ticket.status, "system", f"alert {alert_id} cleared")
+
+    # --- choosing ----------------------------------------------------------------------------
+
+    def candidates(self, session: Session) -> list[Candidate]:
+        """Return every technician of the site with location and current work, as choosing needs them."""
+        locations = {row.technician: row for row in session.scalars(select(TechnicianLocationRow))}
+        work = {
+            tech: (level, count)
+            for tech, level, count in session.execute(
+                select(TicketRow.assignee, func.min(TicketRow.urgency), func.count())
+                .where(TicketRow.status.in_(ACTIVE), TicketRow.assignee.is_not(None))
+                .group_by(TicketRow.assignee)
+            )
+        }
+        result = []
+        for tech in self.site.technicians.values():
+            loc = locations.get(tech.id)
+            level, count = work.get(tech.id, (None, 0))
+            result.append(Candidate(
+                technician=tech,
+                place=Place(loc.building, loc.floor, loc.zone) if loc else None,
+                located_at=loc.ts if loc else None,
+                busy_urgency=level, open_work=count,
+            ))
+        return result
+
+    def _tried(self, session: Session, ticket_id: str) -> set[str]:
+        return set(session.scalars(
+            select(AssignmentRow.technician).where(
+                AssignmentRow.ticket_id == ticket_id, AssignmentRow.outcome.in_(("declined", "timeout"))
+            )
+        ))
+
+    def _assign_nearest(self, session: Session, ticket: TicketRow, now: datetime) -> bool:
+        candidates = self.candidates(session)
+        place = Place(ticket.building, ticket.floor, ticket.zone)
+        excluded = self._tried(session, ticket.id)
+        choice = choose_technician(self.site, category=ticket.category, urgency=ticket.urgency,
+                                   place=place, candidates=candidates, now=now, excluded=excluded)
+        if choice is None:
+            why = explain_no_choice(self.site, category=ticket.category, urgency=ticket.urgency,
+                                    candidates=candidates, now=now, excluded=excluded)
+            self._mark_unassigned(session, ticket, now, why)
+            return False
+        self._give(session, ticket, choice.technician, choice.travel_s, choice.reason, now, "system")
+        return True
+
+    def _give(self, session: Session, ticket: TicketRow, tech: str, travel_s: int, reason: str,
+              now: datetime, by: str) -> None:
+        assignment = AssignmentRow(ticket_id=ticket.id, technician=tech, assigned_at=now,
+                                   travel_s=travel_s, reason=reason)
+        session.add(assignment)
+        session.flush()
+        ticket.assignee = tech
+        ticket.status = "assigned"
+        ticket.updated_at = now
+        self._history(session, ticket, now, "assigned", by, f"to {tech}: {reason}")
+        window = sla_for(ticket.urgency, self.site.sla).accept
+        timers.schedule(session, ticket.id, "accept_timeout", now + window, assignment.id)
+        self._push(session, ticket, "assigned", tech, now, travel_s=travel_s, reason=reason)
+
+    def _mark_unassigned(self, session: Session, ticket: TicketRow, now: datetime, why: str) -> None:
+        first_time = ticket.status != "open" or not session.scalar(
+            select(func.count()).where(TicketHistoryRow.ticket_id == ticket.id,
+                                       TicketHistoryRow.note.like("unassigned:%"))
+        )
+        ticket.status, ticket.assignee, ticket.updated_at = "open", None, now
+        timers.schedule(session, ticket.id, "retry_assign", now + RETRY_UNASSIGNED)
+        if first_time:
+            self._history(session, ticket, now, "open", "system", f"unassigned: {why}")
+            self.notify_supervisors(session, ticket, "unassigned", why, now)
+
+    # --- technician steps --------------------------------------------------------------------
+
+    def _locked(self, session: Session, ticket_id: str) -> TicketRow:
+        ticket = session.scalars(select(TicketRow).where(TicketRow.id == ticket_id).with_for_update()).first()
+        if ticket is None:
+            raise TicketNotFound(ticket_id)
+        return ticket
+
+    def _current_assignment(self, session: Session, ticket: TicketRow) -> AssignmentRow | None:
+        return session.scalars(
+            select(AssignmentRow).where(AssignmentRow.ticket_id == ticket.id, AssignmentRow.ended_at.is_(None))
+            .order_by(AssignmentRow.id.desc())
+        ).first()
+
+    def _own(self, session: Session, ticket_id: str, tech: str, step: str, allowed: Iterable[str]) -> TicketRow:
+        ticket = self._locked(session, ticket_id)
+        if ticket.assignee != tech:
+            raise NotYourTicket(ticket_id, tech)
+        if ticket.status not in allowed:
+            raise StepNotAllowed(ticket_id, step, ticket.status)
+        return ticket
+
+    def accept(self, session: Session, ticket_id: str, tech: str, now: datetime) -> None:
+        ticket = self._own(session, ticket_id, tech, "accept", ("assigned",))
+        ticket.status, ticket.accepted_at, ticket.updated_at = "accepted", now, now
+        self._history(session, ticket, now, "accepted", tech, None)
+
+    def decline(self, session: Session, ticket_id: str, tech: str, now: datetime, note: str | None = None) -> None:
+        ticket = self._own(session, ticket_id, tech, "decline", ("assigned",))
+        self._end_assignment(session, ticket, now, "declined")
+        self._history(session, ticket, now, "assigned", tech, f"declined{': ' + note if note else ''}")
+        self._assign_nearest(session, ticket, now)
+
+    def arrive(self, session: Session, ticket_id: str, tech: str, now: datetime) -> None:
+        ticket = self._own(session, ticket_id, tech, "arrive", ("accepted",))
+        ticket.status, ticket.arrived_at, ticket.updated_at = "on_site", now, now
+        self._history(session, ticket, now, "on_site", tech, None)
+        # arriving places them at the ticket's location
+        self.record_location(session, tech, Place(ticket.building, ticket.floor, ticket.zone), now, "arrive")
+
+    def resolve(self, session: Session, ticket_id: str, tech: str, now: datetime, note: str, photos: list[str]) -> None:
+        if not note.strip() or not photos:
+            raise BadRequest("resolving needs a note on what was done and at least one photo")
+        ticket = self._own(session, ticket_id, tech, "resolve", ("accepted", "on_site"))
+        ticket.status, ticket.resolved_at, ticket.updated_at = "resolved", now, now
+        ticket.resolution_note, ticket.photos = note, list(photos)
+        if ticket.open_key is not None:
+            ticket.open_key = None  # a new alarm on this device after the fix opens a new ticket
+        self._end_assignment(session, ticket, now, "resolved")
+        self._history(session, ticket, now, "resolved", tech, note)
+
+    # --- operator steps ----------------------------------------------------------------------
+
+    def verify(self, session: Session, ticket_id: str, by: str, now: datetime, satisfaction: int | None,
+               note: str | None) -> None:
+        """Record the call-back; with a satisfaction score the ticket closes."""
+        ticket = self._locked(session, ticket_id)
+        if ticket.status not in ("resolved", "verified"):
+            raise StepNotAllowed(ticket_id, "verify", ticket.status)
+        ticket.status, ticket.updated_at = "verified", now
+        self._history(session, ticket, now, "verified", by, note)
+        if satisfaction is not None:
+            ticket.satisfaction, ticket.status, ticket.closed_at = satisfaction, "closed", now
+            self._history(session, ticket, now, "closed", by, f"satisfaction {satisfaction}/5")
+            timers.cancel_all(session, ticket.id)
+
+    def reopen(self, session: Session, ticket_id: str, by: str, now: datetime, note: str | None) -> None:
+        """Not fixed: the same ticket goes back to the technician who owns it (首问负责制)."""
+        ticket = self._locked(session, ticket_id)
+        if ticket.status not in ("resolved", "verified", "closed"):
+            raise StepNotAllowed(ticket_id, "reopen", ticket.status)
+        owner = ticket.assignee
+        ticket.resolved_at = ticket.closed_at = None
+        self._history(session, ticket, now, "open", by, f"reopened{': ' + note if note else ''}")
+        if owner is not None:
+            self._give(session, ticket, owner, 0, "reopened: you own this ticket", now, by)
+        else:
+            ticket.status = "open"
+            self._assign_nearest(session, ticket, now)
+
+    def assign(self, session: Session, ticket_id: str, tech: str, by: str, now: datetime) -> None:
+        """An operator hands the ticket to a named technician, overriding the choice."""
+        if tech not in self.site.technicians:
+            raise BadRequest(f"technician {tech!r} is not in the site file")
+        ticket = self._locked(session, ticket_id)
+        if ticket.status not in OPEN:
+            raise StepNotAllowed(ticket_id, "assign", ticket.status)
+        self._withdraw(session, ticket, now, "reassigned by the control room")
+        self._give(session, ticket, tech, 0, f"assigned by {by}", now, by)
+
+    def cancel(self, session: Session, ticket_id: str, by: str, now: datetime, note: str | None) -> None:
+        ticket = self._locked(session, ticket_id)
+        if ticket.status in FINAL:
+            raise StepNotAllowed(ticket_id, "cancel", ticket.status)
+        self._withdraw(session, ticket, now, "cancelled")
+        ticket.status, ticket.open_key, ticket.updated_at = "cancelled", None, now
+        self._history(session, ticket, now, "cancelled", by, note)
+        timers.cancel_all(session, ticket.id)
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def on_timer(self, session: Session, timer: timers.Due, now: datetime) -> None:
+        """Act on a due timer: reassign after an accept timeout, warn at 80%, escalate a breach, retry."""
+        ticket = session.scalars(select(TicketRow).where(TicketRow.id == timer.ticket_id).with_for_update()).first()
+        if ticket is None or ticket.status in FINAL:
+            return
+        kind = timer.kind
+        if kind == "accept_timeout":
+            current = self._current_assignment(session, ticket)
+            if ticket.status == "assigned" and current is not None and current.id == timer.assignment_id:
+                tech = current.technician
+                self._end_assignment(session, ticket, now, "timeout")
+                self._push(session, ticket, "withdrawn", tech, now, reason="not accepted in time")
+                self._history(session, ticket, now, "assigned", "system", f"{tech} did not accept in time")
+                self._assign_nearest(session, ticket, now)
+        elif kind == "retry_assign":
+            if ticket.status == "open":
+                self._assign_nearest(session, ticket, now)
+        else:
+            step, _, phase = kind.partition(":")  # "accept:warn", "arrive:breach", ...
+            if timers.step_done(ticket, step):
+                return
+            if phase == "warn":
+                text = f"{step} deadline {iso(getattr(ticket, step + '_by'))} is near"
+                if ticket.assignee:
+                    self._push(session, ticket, "reminder", ticket.assignee, now, reason=text)
+                self.notify_supervisors(session, ticket, "warning", text, now)
+            else:
+                ticket.breached, ticket.updated_at = True, now
+                text = f"{step} deadline breached (was due {iso(getattr(ticket, step + '_by'))})"
+                self._history(session, ticket, now, ticket.status, "system", text)
+                self.notify_supervisors(session, ticket, "breach", text, now)
+
+    # --- locations ---------------------------------------------------------------------------
+
+    def record_location(self, session: Session, tech: str, place: Place, ts: datetime, source: str) -> None:
+        """Remember where a technician is, keeping the newest report."""
+        row = session.get(TechnicianLocationRow, tech)
+        if row is None:
+            session.add(TechnicianLocationRow(technician=tech, building=place.building, floor=place.floor,
+                                              zone=place.zone, ts=ts, source=source))
+        elif ts >= row.ts:
+            row.building, row.floor, row.zone, row.ts, row.source = place.building, place.floor, place.zone, ts, source
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _end_assignment(self, session: Session, ticket: TicketRow, now: datetime, outcome: str) -> None:
+        current = self._current_assignment(session, ticket)
+        if current is not None:
+            current.ended_at, current.outcome = now, outcome
+
+    def _withdraw(self, session: Session, ticket: TicketRow, now: datetime, why: str) -> None:
+        if ticket.assignee and ticket.status in ACTIVE:
+            self._push(session, ticket, "withdrawn", ticket.assignee, now, reason=why)
+            self._end_assignment(session, ticket, now, "withdrawn")
+
+    def _history(self, session: Session, ticket: TicketRow, now: datetime, status: str, by: str,
+                 note: str | None) -> None:
+        session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=status, by=by, note=note))
+
+    def _push(self, session: Session, ticket: TicketRow, kind: str, tech: str, now: datetime, *,
+              travel_s: int = 0, reason: str = "") -> None:
+        payload = {
+            "type": kind, "ticket": ticket.id, "urgency": ticket.urgency, "category": ticket.category,
+            "title": ticket.title, "device": ticket.device_id,
+            "location": {"building": ticket.building, "floor": ticket.floor, "zone": ticket.zone},
+            "accept_by": iso(ticket.accept_by), "arrive_by": iso(ticket.arrive_by),
+            "resolve_by": iso(ticket.resolve_by), "travel_s": travel_s, "reason": reason, "ts": iso(now),
+        }
+        enqueue(session, dispatch_topic(self.prefix, self.site.id, tech), payload, now)
+
+    def notify_supervisors(self, session: Session, ticket: TicketRow, kind: str, reason: str, now: datetime) -> None:
+        payload = {"type": kind, "ticket": ticket.id, "urgency": ticket.urgency, "title": ticket.title,
+                   "reason": reason, "ts": iso(now)}
+        for supervisor in self.site.supervisors:
+            enqueue(session, notify_topic(self.prefix, self.site.id, supervisor), payload, now)

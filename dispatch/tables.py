@@ -1,0 +1,123 @@
+"""Dispatch's tables: tickets and their history, assignments, timers, the outbox, technician locations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from estate.clock import UtcDateTime
+
+_BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class DispatchBase(DeclarativeBase):
+    pass
+
+
+class TicketRow(DispatchBase):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status", "status"),
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_assignee", "assignee"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    urgency: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(16))  # sensor | phone | app | wechat | desk
+    device_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    rule_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    building: Mapped[str] = mapped_column(String(64))
+    floor: Mapped[int] = mapped_column(Integer)
+    zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reporter_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reporter_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # "device|rule" while the ticket is open, NULL after: one open ticket per device and rule
+    open_key: Mapped[str | None] = mapped_column(String(140), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    accept_by: Mapped[datetime] = mapped_column(UtcDateTime())
+    arrive_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolve_by: Mapped[datetime] = mapped_column(UtcDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    arrived_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    photos: Mapped[list] = mapped_column(JSON, default=list)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class TicketHistoryRow(DispatchBase):
+    __tablename__ = "ticket_history"
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class TicketAlertRow(DispatchBase):
+    __tablename__ = "ticket_alerts"
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attached_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AssignmentRow(DispatchBase):
+    """One offer of a ticket to one technician, and how it ended (declined, timeout, withdrawn, done)."""
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    technician: Mapped[str] = mapped_column(String(64), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    travel_s: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class TimerRow(DispatchBase):
+    """A deadline as a row: the sweep claims due rows, so a restart or a second instance loses or doubles none."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "fired", "due_at"),)
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    assignment_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    fired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OutboxRow(DispatchBase):
+    """A message to publish, written in the transaction that decided it; sent and marked afterwards."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    qos: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class TechnicianLocationRow(DispatchBase):
+    __tablename__ = "technician_locations"
+    technician: Mapped[str] = mapped_column(String(64), primary_key=True)
+    building: Mapped[str] = mapped_column(String(64))
+    floor: Mapped[int] = mapped_column(Integer)
+    zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(String(16))  # app | badge

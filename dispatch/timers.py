@@ -1,0 +1,66 @@
+"""Deadlines as rows: schedule, cancel, and claim the due ones so that no timer fires twice or gets lost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from dispatch.sla import Deadlines, warning_time
+from dispatch.tables import TicketRow, TimerRow
+
+# the step a deadline belongs to -> the ticket column that says it is done
+_DONE_AT = {"accept": "accepted_at", "arrive": "arrived_at", "resolve": "resolved_at"}
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    id: int
+    ticket_id: str
+    kind: str
+    due_at: datetime
+    assignment_id: int | None
+
+
+def schedule(session: Session, ticket_id: str, kind: str, due_at: datetime, assignment_id: int | None = None) -> None:
+    """Add a timer in the caller's transaction."""
+    session.add(TimerRow(ticket_id=ticket_id, kind=kind, due_at=due_at, assignment_id=assignment_id, fired=False))
+
+
+def schedule_deadlines(session: Session, ticket_id: str, created_at: datetime, due: Deadlines) -> None:
+    """Add the 80% warning and the breach timer of each deadline the ticket has."""
+    for step, deadline in (("accept", due.accept_by), ("arrive", due.arrive_by), ("resolve", due.resolve_by)):
+        if deadline is None:
+            continue
+        schedule(session, ticket_id, f"{step}:warn", warning_time(created_at, deadline))
+        schedule(session, ticket_id, f"{step}:breach", deadline)
+
+
+def cancel_all(session: Session, ticket_id: str) -> None:
+    """Retire every pending timer of a ticket (it closed or was cancelled)."""
+    session.execute(update(TimerRow).where(TimerRow.ticket_id == ticket_id, TimerRow.fired.is_(False)).values(fired=True))
+
+
+def claim_due(session: Session, now: datetime, limit: int = 200) -> list[Due]:
+    """Mark up to `limit` due timers fired and return them, oldest first; on PostgreSQL rows another
+    instance holds are skipped, so each timer is claimed by exactly one sweep."""
+    rows = session.scalars(
+        select(TimerRow)
+        .where(TimerRow.fired.is_(False), TimerRow.due_at <= now)
+        .order_by(TimerRow.due_at, TimerRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.fired = True
+    return [Due(r.id, r.ticket_id, r.kind, r.due_at, r.assignment_id) for r in rows]
+
+
+def step_done(ticket: TicketRow, step: str) -> bool:
+    """Return whether the ticket has done the step a deadline watches (or no longer needs to)."""
+    if ticket.status in ("resolved", "verified", "closed", "cancelled"):
+        return True
+    column = _DONE_AT.get(step)
+    return column is not None and getattr(ticket, column) is not None

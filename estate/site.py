@@ -1,0 +1,262 @@
+"""Load and validate a site file into a Site, naming every problem with its line and key path."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from typing import Any, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from estate.errors import SiteError, SiteProblem
+from estate.model import (
+    DEFAULT_SLA, Building, Device, Place, Resident, Site, Sla, Supervisor, Technician, TravelRules, Unit,
+)
+from estate.schema import SiteIn
+from estate.yamllines import Path, format_path, line_of, read_yaml_with_lines
+
+_MAX_SHOWN_INPUT = 60  # characters of a wrong value echoed back in a message
+
+
+def load_site(path: str | os.PathLike[str]) -> Site:
+    """Return the site described by the file at `path`; raises SiteError listing every problem."""
+    filename = os.fspath(path)
+    try:
+        with open(filename, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise SiteError([SiteProblem(None, "", "not UTF-8 text")], filename) from exc
+    except OSError as exc:
+        raise SiteError([SiteProblem(None, "", f"cannot read the file: {exc.strerror or exc}")], filename) from exc
+    return parse_site(text, filename)
+
+
+def parse_site(text: str, filename: str = "<site>") -> Site:
+    """Return the site described by the YAML `text`; raises SiteError listing every problem at once."""
+    data, lines, problems = read_yaml_with_lines(text, filename)
+    if not isinstance(data, dict):
+        raise SiteError([SiteProblem(lines.get(()), "", "the top level must be a mapping of keys "
+                                     "(site:, name:, timezone:, travel:, buildings:, ...)")], filename)
+    model: SiteIn | None = None
+    try:
+        model = SiteIn.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_structure_problems(exc, data, lines))
+    # cross-references are checked on the raw data too, so they are reported alongside shape errors
+    problems.extend(_reference_problems(data, lines))
+    if problems or model is None:
+        raise SiteError(problems, filename)
+    return _to_site(model)
+
+
+def summarize_site(site: Site) -> str:
+    """Return the one-line summary `check-site` prints for a good file."""
+    counts = [(len(site.buildings), "building"), (len(site.devices), "device"),
+              (len(site.technicians), "technician")]
+    parts = ", ".join(f"{n} {noun}{'' if n == 1 else 's'}" for n, noun in counts)
+    return f"{site.id}: {parts} — OK"
+
+
+# -- shape errors from pydantic, turned into lines and words ---------------------------------------
+
+def _structure_problems(exc: ValidationError, data: dict[Any, Any], lines: dict[Path, int]) -> list[SiteProblem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc: Path = tuple(error["loc"])
+        if loc and loc[-1] == "[key]":  # the key itself is wrong, not its value
+            loc = loc[:-1]
+        kind = error["type"]
+        if kind == "missing":
+            parent = loc[:-1]
+            problems.append(SiteProblem(line_of(parent, lines), format_path(parent, data),
+                                        f"missing required key {loc[-1]!r}"))
+            continue
+        problems.append(SiteProblem(line_of(loc, lines), format_path(loc, data), _message(error, loc)))
+    return problems
+
+
+def _message(error: Any, loc: Path) -> str:
+    kind = error["type"]
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind == "extra_forbidden":
+        return _unknown_key_message(loc)
+    got = repr(error.get("input"))
+    if len(got) > _MAX_SHOWN_INPUT:
+        got = got[:_MAX_SHOWN_INPUT] + "..."
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a mapping of keys, got {got}"
+    if kind == "list_type":
+        return f"expected a list, got {got}"
+    if kind == "too_short":
+        return "needs at least one entry"
+    return f"{error['msg']}, got {got}"
+
+
+def _unknown_key_message(loc: Path) -> str:
+    key = str(loc[-1])
+    model = _model_at(loc[:-1])
+    if model is None:
+        return f"unknown key {key!r}"
+    allowed = list(model.model_fields)
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key {key!r}{hint} (allowed: {', '.join(allowed)})"
+
+
+def _model_at(loc: Path) -> type[BaseModel] | None:
+    """Return the pydantic model that validates the mapping at `loc`, for naming its allowed keys."""
+    model: type[BaseModel] | None = SiteIn
+    for step in loc:
+        if model is None:
+            return None
+        if isinstance(step, str) and step in model.model_fields:
+            model = _find_model(model.model_fields[step].annotation)
+        # list indexes and dict keys keep the element model found at the field
+    return model
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# -- cross-references: ids, buildings, floors, walks -----------------------------------------------
+
+def _raw_id(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) else None
+
+
+def _entries(data: dict[Any, Any], *keys: str) -> list[tuple[int, dict[Any, Any]]]:
+    """Return (index, mapping) for each mapping in the list at data[keys...], skipping bad shapes."""
+    here: Any = data
+    for key in keys:
+        here = here.get(key) if isinstance(here, dict) else None
+    if not isinstance(here, list):
+        return []
+    return [(index, item) for index, item in enumerate(here) if isinstance(item, dict)]
+
+
+def _duplicates(data: dict[Any, Any], lines: dict[Path, int], section: str, key: str,
+                noun: str) -> list[SiteProblem]:
+    problems = []
+    seen: dict[str, Path] = {}
+    for index, item in _entries(data, section):
+        value = _raw_id(item.get(key))
+        if value is None:
+            continue
+        path = (section, index, key)
+        if value in seen:
+            problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                        f"duplicate {noun} {value!r} (first on line {line_of(seen[value], lines)})"))
+        else:
+            seen[value] = path
+    return problems
+
+
+def _floors_of(item: dict[Any, Any]) -> tuple[int, int] | None:
+    floors = item.get("floors")
+    if (isinstance(floors, list) and len(floors) == 2
+            and all(isinstance(f, int) and not isinstance(f, bool) for f in floors) and floors[0] <= floors[1]):
+        return floors[0], floors[1]
+    return None
+
+
+def _reference_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[SiteProblem]:
+    problems: list[SiteProblem] = []
+    for section, noun in (("buildings", "building id"), ("devices", "device id"), ("technicians", "technician id"),
+                          ("supervisors", "supervisor id"), ("units", "unit id")):
+        problems += _duplicates(data, lines, section, "id", noun)
+    problems += _duplicates(data, lines, "technicians", "badge", "badge")
+
+    if not isinstance(data.get("buildings"), list):
+        return problems  # with no building list, references cannot be judged; the shape error says why
+    floors: dict[str, tuple[int, int] | None] = {}
+    for _, item in _entries(data, "buildings"):
+        building = _raw_id(item.get("id"))
+        if building is not None:
+            floors.setdefault(building, _floors_of(item))
+    known = ", ".join(floors) or "none"
+
+    for section in ("devices", "units"):
+        for index, item in _entries(data, section):
+            building = _raw_id(item.get("building"))
+            if building is None:
+                continue
+            if building not in floors:
+                path = (section, index, "building")
+                problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                            f"unknown building {building!r} (buildings: {known})"))
+                continue
+            floor, span = item.get("floor"), floors[building]
+            if isinstance(floor, int) and not isinstance(floor, bool) and span is not None:
+                if not span[0] <= floor <= span[1]:
+                    path = (section, index, "floor")
+                    problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                                f"floor {floor} is outside building {building}'s floors "
+                                                f"{span[0]} to {span[1]}"))
+
+    walks = data.get("travel", {}).get("buildings") if isinstance(data.get("travel"), dict) else None
+    seen_pairs: dict[frozenset[str], int] = {}
+    for index, walk in enumerate(walks if isinstance(walks, list) else []):
+        if not isinstance(walk, list) or len(walk) != 3:
+            continue
+        path = ("travel", "buildings", index)
+        ends = [end for end in (_raw_id(walk[0]), _raw_id(walk[1])) if end is not None]
+        for end in ends:
+            if end not in floors:
+                problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                            f"unknown building {end!r} (buildings: {known})"))
+        pair = frozenset(ends)
+        if len(pair) != 2:
+            continue  # a bad or self-referencing end is reported by the shape check
+        if pair in seen_pairs:
+            problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                        f"walk {ends[0]}-{ends[1]} is given twice (first on line {seen_pairs[pair]})"))
+        else:
+            seen_pairs[pair] = line_of(path, lines) or 0
+    return problems
+
+
+# -- building the immutable Site ------------------------------------------------------------------
+
+def _to_site(model: SiteIn) -> Site:
+    buildings = {b.id: Building(id=b.id, lowest_floor=b.floors[0], highest_floor=b.floors[1], name=b.name)
+                 for b in model.buildings}
+    devices = {
+        d.id: Device(
+            id=d.id, type=d.type, place=Place(building=d.building, floor=d.floor, zone=d.zone),
+            overrides={rule: dict(params) for rule, params in d.overrides.items()},
+            interval_s=max(1, round(d.interval.total_seconds())) if d.interval is not None else None,
+        )
+        for d in model.devices
+    }
+    technicians = {
+        t.id: Technician(id=t.id, name=t.name, phone=t.phone, skills=frozenset(t.skills), badge=t.badge,
+                         shifts=tuple(t.shifts) if t.shifts is not None else None)
+        for t in model.technicians
+    }
+    supervisors = {s.id: Supervisor(id=s.id, name=s.name, phone=s.phone) for s in model.supervisors}
+    units = {
+        u.id: Unit(id=u.id, building=u.building, floor=u.floor,
+                   residents=tuple(Resident(name=r.name, phone=r.phone, vulnerable=r.vulnerable)
+                                   for r in u.residents))
+        for u in model.units
+    }
+    # levels the file leaves out keep the industry defaults (DOMAIN.md §1)
+    given = {level: Sla(accept=s.accept, arrive=s.arrive, resolve=s.resolve) for level, s in model.sla.items()}
+    sla = {level: given.get(level, DEFAULT_SLA[level]) for level in sorted(DEFAULT_SLA)}
+    travel = TravelRules(
+        floor_s=model.travel.floor_s,
+        walks={frozenset((a, b)): seconds for a, b, seconds in model.travel.buildings},
+        location_ttl=model.travel.location_ttl,
+    )
+    return Site(id=model.site, name=model.name, timezone=model.timezone, travel=travel, buildings=buildings,
+                devices=devices, technicians=technicians, supervisors=supervisors, units=units, sla=sla)

@@ -1,0 +1,1 @@
+"""MQTT intake: topics, payload validation, dead letters, device state and telemetry storage."""

@@ -1,0 +1,232 @@
+"""The paho-mqtt edge: a persistent-session subscriber with manual acks, and a publisher for outbound messages."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from typing import Sequence
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_SECONDS = 7 * 24 * 3600  # the broker keeps our queue a week while the service is down
+RECEIVE_MAXIMUM = 1000  # unacknowledged QoS 1 messages the broker may have in flight to us (MQTT 5)
+
+
+class BrokerUnavailable(Exception):
+    """The broker could not be reached or refused us; the message says which and where."""
+
+
+@dataclass(frozen=True, slots=True)
+class MqttTarget:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    def __str__(self) -> str:  # never prints the password
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def parse_mqtt_url(url: str) -> MqttTarget:
+    """Return the broker address of an `mqtt://user:pass@host:port` or `mqtts://…` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"broker URL must start with mqtt:// or mqtts://, got {parts.scheme or 'nothing'}://")
+    tls = parts.scheme in ("mqtts", "ssl")
+    if not parts.hostname:
+        raise ValueError("broker URL has no host")
+    return MqttTarget(parts.hostname, parts.port or (8883 if tls else 1883),
+                      unquote(parts.username) if parts.username else None,
+                      unquote(parts.password) if parts.password else None, tls)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message as received: acknowledged by (mid, qos) only after its effects are committed."""
+
+    topic: str
+    payload: bytes
+    mid: int = 0
+    qos: int = 0
+
+
+def _new_client(target: MqttTarget, client_id: str, protocol: int, clean: bool, manual_ack: bool) -> mqtt.Client:
+    version = mqtt.MQTTv5 if protocol == 5 else mqtt.MQTTv311
+    kwargs = {} if version == mqtt.MQTTv5 else {"clean_session": clean}
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version,
+                         manual_ack=manual_ack, reconnect_on_failure=True, **kwargs)
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    if target.tls:
+        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    return client
+
+
+def _no_delay(client: mqtt.Client) -> None:
+    # paho leaves Nagle on, which holds small publishes back by milliseconds
+    sock = client.socket()
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+
+class IngestClient:
+    """Subscribes to the inbound topics with a fixed client id and a persistent session; puts messages on
+    `self.inbox` and acknowledges them only when told, after the batch is committed."""
+
+    def __init__(self, target: MqttTarget, client_id: str, protocol: int, subscriptions: Sequence[str]) -> None:
+        self.target = target
+        self.protocol = protocol
+        self.subscriptions = list(subscriptions)
+        self.inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._client = _new_client(target, client_id, protocol, clean=False, manual_ack=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+        self._subscribed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = False
+        self.received = 0
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Connect, subscribe and return once the broker acknowledged the subscription; raise BrokerUnavailable."""
+        properties = None
+        if self.protocol == 5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
+            properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        try:
+            if self.protocol == 5:
+                self._client.connect(self.target.host, self.target.port, keepalive=30, clean_start=False,
+                                     properties=properties)
+            else:
+                self._client.connect(self.target.host, self.target.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            raise BrokerUnavailable(f"cannot connect to the broker at {self.target}: {exc}") from exc
+        # loop_forever in its own thread is cheaper per PUBACK than loop_start (ARCHITECTURE.md)
+        self._thread = threading.Thread(target=self._client.loop_forever, kwargs={"retry_first_connection": True},
+                                        name="mqtt-ingest", daemon=True)
+        self._thread.start()
+        if not self._subscribed.wait(timeout):
+            self.stop()
+            raise BrokerUnavailable(f"the broker at {self.target} did not accept our subscription within {timeout:.0f} s")
+
+    def ack(self, mid: int, qos: int) -> None:
+        if qos > 0:
+            self._client.ack(mid, qos)
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker %s refused the connection: %s", self.target, reason_code)
+            return
+        self.connected = True
+        _no_delay(client)
+        client.subscribe([(topic, 1) for topic in self.subscriptions])
+        log.info("connected to %s; subscribed to %d topics", self.target, len(self.subscriptions))
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        failed = [code for code in reason_codes if code.is_failure]
+        if failed:
+            log.error("broker refused subscriptions: %s (check the ACL for our user)", failed)
+            return
+        self._subscribed.set()
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        self.connected = False
+        if reason_code.value != 0:
+            log.warning("lost the broker at %s (%s); reconnecting", self.target, reason_code)
+
+    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        # runs on paho's thread: hand the message over and return at once; the worker does the rest
+        self.received += 1
+        self.inbox.put(Inbound(message.topic, message.payload, message.mid, message.qos))
+
+
+def drain(inbox: queue.SimpleQueue[Inbound], max_messages: int, wait_seconds: float, idle_seconds: float) -> list[Inbound]:
+    """Return the next batch: wait up to `idle_seconds` for a first message, then take what arrives within
+    `wait_seconds` more, up to `max_messages`; one commit then covers them all."""
+    try:
+        first = inbox.get(timeout=idle_seconds)
+    except queue.Empty:
+        return []
+    batch = [first]
+    deadline = time.monotonic() + wait_seconds
+    while len(batch) < max_messages:
+        try:
+            batch.append(inbox.get_nowait())
+            continue
+        except queue.Empty:
+            pass
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            batch.append(inbox.get(timeout=remaining))
+        except queue.Empty:
+            break
+    return batch
+
+
+class Publisher:
+    """Publishes outbound messages (dispatches, notices, alert events, dead letters) on its own connection."""
+
+    def __init__(self, target: MqttTarget, client_id: str, protocol: int) -> None:
+        self.target = target
+        self._client = _new_client(target, client_id, protocol, clean=True, manual_ack=False)
+        self._client.on_connect = lambda client, *_: _no_delay(client)
+        self._client.max_queued_messages_set(10000)
+
+    def start(self, timeout: float = 10.0) -> None:
+        try:
+            self._client.connect(self.target.host, self.target.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            raise BrokerUnavailable(f"cannot connect to the broker at {self.target}: {exc}") from exc
+        self._client.loop_start()
+        deadline = time.monotonic() + timeout
+        while not self._client.is_connected():
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(f"the broker at {self.target} did not answer within {timeout:.0f} s")
+            time.sleep(0.01)
+
+    @property
+    def connected(self) -> bool:
+        return self._client.is_connected()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, timeout: float = 5.0) -> bool:
+        """Return True once the broker has the message (its PUBACK for QoS 1), False if it did not in time."""
+        if not self._client.is_connected():
+            return False
+        try:
+            info = self._client.publish(topic, payload, qos=qos)
+            if qos == 0:
+                return info.rc == mqtt.MQTT_ERR_SUCCESS
+            info.wait_for_publish(timeout)
+            return info.is_published()
+        except (RuntimeError, ValueError) as exc:
+            log.warning("publishing to %s failed: %s", topic, exc)
+            return False
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

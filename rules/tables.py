@@ -1,0 +1,54 @@
+"""The rules room's tables: alerts, their transition log, and per-device rule state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text
+from estate.clock import UtcDateTime
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class RulesBase(DeclarativeBase):
+    pass
+
+
+class AlertRow(RulesBase):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_state_raised", "state", "raised_at"), Index("ix_alerts_device_rule", "device_id", "rule_id"))
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(String(64))
+    urgency: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))  # raised | cleared
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    acked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class AlertLogRow(RulesBase):
+    """Every transition of an alert: raised, acknowledged, cleared."""
+
+    __tablename__ = "alert_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RuleStateRow(RulesBase):
+    """Where a rule stands for a device (pending since, active alert), so a restart resumes it."""
+
+    __tablename__ = "rule_states"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alert_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    pending_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    clearing_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    clear_due: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

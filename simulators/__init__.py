@@ -1,0 +1,1 @@
+"""Device and technician simulators, incident scenarios and a load generator; they speak only MQTT."""
