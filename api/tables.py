@@ -1,10 +1,10 @@
-"""The API's table: issued tokens, stored as hashes."""
+"""The API's tables: issued tokens, stored as hashes, and the audit log of personal-data reads."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import BigInteger, Boolean, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from estate.clock import UtcDateTime
@@ -21,3 +21,16 @@ class TokenRow(ApiBase):
     subject: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditRow(ApiBase):
+    """One read of a resident's personal data (个人信息保护法): who, what, which ticket, when."""
+
+    __tablename__ = "api_audit"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # the token's subject
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))  # ticket.read, ticket.list, ticket.report, ticket.step
+    what: Mapped[str] = mapped_column(String(200))  # the fields shown, e.g. "reporter_name,reporter_phone(masked)"
+    ticket_id: Mapped[str] = mapped_column(String(32), index=True)

@@ -239,6 +239,8 @@ class _Batch:
         dispatcher = self.p.dispatcher
         for location, source in self.locations:
             dispatcher.record_location(session, location.technician, location.place, location.ts, source)
+        if self.locations and dispatcher.assign_waiting(session, now):
+            self.result.outbox_added = True  # a technician came on site and took a waiting ticket
         for decision in self.decisions:
             self._decide(session, decision)
         for reply in self.replies:

@@ -203,7 +203,8 @@ class Dispatcher:
                                        TicketHistoryRow.note.like("unassigned:%"))
         )
         ticket.status, ticket.assignee, ticket.updated_at = "open", None, now
-        timers.schedule(session, ticket.id, "retry_assign", now + RETRY_UNASSIGNED)
+        if not timers.has_pending(session, ticket.id, "retry_assign"):
+            timers.schedule(session, ticket.id, "retry_assign", now + RETRY_UNASSIGNED)
         if first_time:
             self._history(session, ticket, now, "open", "system", f"unassigned: {why}")
             self.notify_supervisors(session, ticket, "unassigned", why, now)
@@ -340,6 +341,14 @@ class Dispatcher:
                 text = f"{step} deadline breached (was due {iso(getattr(ticket, step + '_by'))})"
                 self._history(session, ticket, now, ticket.status, "system", text)
                 self.notify_supervisors(session, ticket, "breach", text, now)
+
+    def assign_waiting(self, session: Session, now: datetime) -> int:
+        """Try again to assign every open ticket (someone may have come on site); return how many found someone."""
+        waiting = session.scalars(
+            select(TicketRow).where(TicketRow.status == "open").order_by(TicketRow.urgency, TicketRow.created_at)
+            .with_for_update()
+        ).all()
+        return sum(1 for ticket in waiting if self._assign_nearest(session, ticket, now))
 
     # --- locations ---------------------------------------------------------------------------
 

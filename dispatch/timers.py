@@ -38,6 +38,14 @@ def schedule_deadlines(session: Session, ticket_id: str, created_at: datetime, d
         schedule(session, ticket_id, f"{step}:breach", deadline)
 
 
+def has_pending(session: Session, ticket_id: str, kind: str) -> bool:
+    """Return whether the ticket has a timer of this kind that has not fired yet."""
+    return session.scalar(
+        select(TimerRow.id).where(TimerRow.ticket_id == ticket_id, TimerRow.kind == kind, TimerRow.fired.is_(False))
+        .limit(1)
+    ) is not None
+
+
 def cancel_all(session: Session, ticket_id: str) -> None:
     """Retire every pending timer of a ticket (it closed or was cancelled)."""
     session.execute(update(TimerRow).where(TimerRow.ticket_id == ticket_id, TimerRow.fired.is_(False)).values(fired=True))

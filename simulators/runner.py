@@ -23,6 +23,7 @@ SCENARIOS: dict[str, str] = {name: s.description for name, s in REGISTRY.items()
 MAX_CLIENTS = 60
 SHARED_INFLIGHT = 200  # one connection carries every device's QoS 1 status and events
 LOOP_PAUSE_SECONDS = (40.0, 80.0)  # simulated, between two scenarios in loop mode
+FIRST_PAUSE_SECONDS = 15.0  # simulated: the demo's first incident comes soon, once technicians are placed
 SCENARIO_TAIL_SECONDS = 2.0  # real, after a single scenario, so its last messages settle
 
 
@@ -80,9 +81,11 @@ class Simulation:
     def play_loop(self) -> None:
         """Play every scenario in turn with pauses, forever; only Stopped ends it."""
         rng = random.Random(f"{self.seed}:loop")
+        pause = FIRST_PAUSE_SECONDS
         while True:
             for name in REGISTRY:
-                self.scheduler.run_for(rng.uniform(*LOOP_PAUSE_SECONDS) / self.speed)
+                self.scheduler.run_for(pause / self.speed)
+                pause = rng.uniform(*LOOP_PAUSE_SECONDS)
                 try:
                     self.play(name)
                 except ScenarioUnavailable as exc:
@@ -131,12 +134,13 @@ def _connect_all(site: Site, address: BrokerAddress, prefix: str, technicians: b
 def run_simulation(site: Site, address: BrokerAddress, prefix: str = DEFAULT_PREFIX,
                    scenario: str | None = None, loop: bool = False, seed: int = 0, speed: float = 1.0,
                    stop: threading.Event | None = None, technicians: bool = True, log: Log = print,
-                   shared_client: bool | None = None) -> None:
+                   shared_client: bool | None = None, offline_on_exit: bool = True) -> None:
     """Run normal behaviour and technician bots, play `scenario` once (or, with `loop`, all of them
     in turn forever), and return when it is done or `stop` is set, after disconnecting cleanly.
 
     Without a scenario and without `loop`, runs normal behaviour until `stop`. `shared_client`
     None chooses one client per device up to MAX_CLIENTS devices, one shared client above.
+    `offline_on_exit` publishes every device's retained "offline" status when the run ends.
     Raises UnknownScenario, ScenarioUnavailable, BrokerUnavailable or BrokerRefused."""
     if scenario is not None and scenario not in REGISTRY:
         raise UnknownScenario(scenario)
@@ -164,7 +168,7 @@ def run_simulation(site: Site, address: BrokerAddress, prefix: str = DEFAULT_PRE
         pass
     finally:
         # devices really go away with the simulator: say so instead of staying "online" forever
-        sim.stop(publish_offline=True)
+        sim.stop(publish_offline=offline_on_exit)
         for pub in opened:
             pub.close()
         log("simulation stopped")

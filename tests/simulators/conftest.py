@@ -1,24 +1,15 @@
-"""Fixtures for the simulator tests: a small estate, a recording publisher, a real Mosquitto."""
+"""Fixtures for the simulator tests: a small estate and a recording publisher (Mosquitto: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from estate.model import DEFAULT_SLA, Building, Device, Place, Site, Supervisor, Technician, TravelRules
-
-MOSQUITTO_BINARY = os.environ.get("MOSQUITTO_BINARY") or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,59 +90,3 @@ def small_site() -> Site:
         supervisors={"s-li": Supervisor("s-li", "Li Na", "13900139000")},
         units={}, sla=dict(DEFAULT_SLA),
     )
-
-
-# --- a real Mosquitto (move to tests/conftest.py when other rooms need it) --------------------------
-
-@dataclass(frozen=True, slots=True)
-class MosquittoBroker:
-    host: str
-    port: int
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(host: str, port: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-@pytest.fixture(scope="session")
-def mosquitto_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
-    """A Mosquitto of its own on a free loopback port for the whole session; skips without the binary
-    (fails instead under CI=true, where a skipped broker test would hide a broken build)."""
-    if not Path(MOSQUITTO_BINARY).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"no mosquitto binary at {MOSQUITTO_BINARY}, and CI=true")
-        pytest.skip(f"no mosquitto binary at {MOSQUITTO_BINARY}")
-    port = _free_port()
-    workdir = tmp_path_factory.mktemp("mosquitto")
-    conf = workdir / "mosquitto.conf"
-    # no log file of its own: run as root, mosquitto drops to its own user, who cannot write here
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    log_path = workdir / "mosquitto.log"
-    with log_path.open("wb") as log_file:  # a file, not a pipe nobody reads, which would fill and block it
-        proc = subprocess.Popen([MOSQUITTO_BINARY, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        if not _wait_for_port("127.0.0.1", port, 5.0):
-            proc.kill()
-            proc.wait(timeout=5)
-            pytest.fail(f"mosquitto did not start on port {port}: {log_path.read_text(errors='replace')}")
-        yield MosquittoBroker("127.0.0.1", port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

@@ -56,8 +56,8 @@ class Listener:
 
 
 @pytest.fixture
-def address(mosquitto_broker) -> BrokerAddress:
-    return BrokerAddress(mosquitto_broker.host, mosquitto_broker.port)
+def address(mosquitto) -> BrokerAddress:
+    return BrokerAddress(mosquitto.host, mosquitto.port)
 
 
 @pytest.fixture

@@ -1,0 +1,141 @@
+"""The figures the service is judged by (DOMAIN.md §6), computed by a pure function over plain rows."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.tables import TicketHistoryRow, TicketRow
+from rules.tables import AlertRow
+
+REPEAT_WINDOW = timedelta(days=7)
+ALARM_BUCKET = timedelta(minutes=10)
+TOP_DEVICES = 5
+STEPS = ("accept", "arrive", "resolve")
+
+
+@dataclass(frozen=True, slots=True)
+class KpiTicket:
+    id: str
+    urgency: int
+    status: str
+    created_at: datetime
+    accept_by: datetime
+    arrive_by: datetime | None
+    resolve_by: datetime
+    accepted_at: datetime | None = None
+    arrived_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    satisfaction: int | None = None
+    breached: bool = False
+    reopened: bool = False
+    device_id: str | None = None
+    unit_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KpiAlert:
+    device_id: str
+    raised_at: datetime
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _late_steps(t: KpiTicket, now: datetime) -> tuple[int, int]:
+    """Return (steps due, steps done by their deadline): a step is due once done or once its deadline passed."""
+    due = on_time = 0
+    for step in STEPS:
+        deadline, done = getattr(t, f"{step}_by"), getattr(t, f"{step}_at")
+        if deadline is None or (done is None and deadline > now):
+            continue
+        due += 1
+        on_time += done is not None and done <= deadline
+    return due, on_time
+
+
+def _repeats(tickets: Sequence[KpiTicket], start: datetime) -> list[str]:
+    """Return ids of tickets in the window whose device or unit had another ticket in the 7 days before."""
+    by_thing: dict[tuple[str, str], list[KpiTicket]] = defaultdict(list)
+    for t in tickets:
+        if t.device_id:
+            by_thing[("device", t.device_id)].append(t)
+        if t.unit_id:
+            by_thing[("unit", t.unit_id)].append(t)
+    found: set[str] = set()
+    for group in by_thing.values():
+        group.sort(key=lambda t: t.created_at)
+        for earlier, later in zip(group, group[1:]):
+            if later.created_at >= start and later.created_at - earlier.created_at <= REPEAT_WINDOW:
+                found.add(later.id)
+    return sorted(found)
+
+
+def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start: datetime, end: datetime,
+                 now: datetime) -> dict:
+    """Return the KPIs of tickets created and alerts raised in [start, end); `tickets` may also hold the
+    7 days before `start`, which only count as earlier reports for repeats. Rates are None with no data."""
+    window = [t for t in tickets if start <= t.created_at < end and t.status != "cancelled"]
+    due = on_time = 0
+    for t in window:
+        d, o = _late_steps(t, min(now, end))
+        due, on_time = due + d, on_time + o
+    closed = [t for t in window if t.status == "closed"]
+    scores = [t.satisfaction for t in window if t.satisfaction is not None]
+    breaches: Counter[int] = Counter()
+    for t in window:
+        d, o = _late_steps(t, min(now, end))
+        if t.breached or o < d:
+            breaches[t.urgency] += 1
+    in_window = [a for a in alerts if start <= a.raised_at < end]
+    buckets = Counter(int((a.raised_at - start) / ALARM_BUCKET) for a in in_window)
+    n_buckets = max(1, -(-(end - start) // ALARM_BUCKET))  # ceiling division of timedeltas
+    repeats = _repeats([t for t in tickets if t.created_at < end], start)
+    return {
+        "from": start, "to": end, "tickets": len(window),
+        "response_compliance_pct": _pct(on_time, due), "steps_due": due, "steps_on_time": on_time,
+        "first_time_fix_pct": _pct(sum(not t.reopened for t in closed), len(closed)), "closed": len(closed),
+        "satisfaction": round(20.0 * sum(scores) / len(scores), 1) if scores else None, "rated": len(scores),
+        "mean_accept_s": _mean([(t.accepted_at - t.created_at).total_seconds() for t in window if t.accepted_at]),
+        "mean_arrive_s": _mean([(t.arrived_at - t.created_at).total_seconds() for t in window if t.arrived_at]),
+        "mean_resolve_s": _mean([(t.resolved_at - t.created_at).total_seconds() for t in window if t.resolved_at]),
+        "breaches_by_level": {str(level): breaches.get(level, 0) for level in (1, 2, 3, 4)},
+        "repeat_reports": len(repeats), "repeat_tickets": repeats,
+        "top_faulty_devices": [{"device": d, "alerts": n}
+                               for d, n in sorted(Counter(a.device_id for a in in_window).items(),
+                                                  key=lambda kv: (-kv[1], kv[0]))[:TOP_DEVICES]],
+        "alarms": len(in_window),
+        "alarms_per_10min": round(len(in_window) / n_buckets, 2),
+        "alarms_peak_10min": max(buckets.values(), default=0),
+    }
+
+
+def load_kpi_rows(session: Session, start: datetime, end: datetime) -> tuple[list[KpiTicket], list[KpiAlert]]:
+    """Return the tickets created in [start - 7 days, end) and the alerts raised in [start, end)."""
+    rows = list(session.scalars(select(TicketRow).where(TicketRow.created_at >= start - REPEAT_WINDOW,
+                                                         TicketRow.created_at < end)))
+    reopened = set(session.scalars(
+        select(TicketHistoryRow.ticket_id).where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
+                                                 TicketHistoryRow.note.like("reopened%"))
+    )) if rows else set()
+    tickets = [KpiTicket(
+        id=r.id, urgency=r.urgency, status=r.status, created_at=r.created_at, accept_by=r.accept_by,
+        arrive_by=r.arrive_by, resolve_by=r.resolve_by, accepted_at=r.accepted_at, arrived_at=r.arrived_at,
+        resolved_at=r.resolved_at, closed_at=r.closed_at, satisfaction=r.satisfaction, breached=bool(r.breached),
+        reopened=r.id in reopened, device_id=r.device_id, unit_id=r.unit_id,
+    ) for r in rows]
+    alerts = [KpiAlert(device_id, raised_at) for device_id, raised_at in session.execute(
+        select(AlertRow.device_id, AlertRow.raised_at).where(AlertRow.raised_at >= start, AlertRow.raised_at < end)
+    )]
+    return tickets, alerts

@@ -1,0 +1,49 @@
+"""Prometheus text for /metrics: tickets by status, open alerts, the alarm rate and flood, outbox backlog."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatch.tables import OutboxRow, TicketRow
+from ingest.tables import DeviceStateRow
+from rules.store import alerts_since
+from rules.tables import AlertRow
+
+STATUSES = ("open", "assigned", "accepted", "on_site", "resolved", "verified", "closed", "cancelled")
+FLOOD_WINDOW = timedelta(minutes=10)
+FLOOD_ALARMS = 10  # DOMAIN.md §6: 10 or more in 10 minutes is more than one operator can handle
+
+
+def is_flood(alarms_last_10min: int) -> bool:
+    return alarms_last_10min >= FLOOD_ALARMS
+
+
+def _gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
+    return lines
+
+
+def collect_metrics(session: Session, now: datetime) -> str:
+    """Return the service's own gauges as Prometheus text (exposition format 0.0.4)."""
+    by_status = dict(session.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status)).all())
+    open_breached = session.scalar(select(func.count()).where(
+        TicketRow.breached.is_(True), TicketRow.status.not_in(("closed", "cancelled")))) or 0
+    open_alerts = session.scalar(select(func.count()).where(AlertRow.state == "raised")) or 0
+    recent = alerts_since(session, now - FLOOD_WINDOW)
+    backlog = session.scalar(select(func.count()).where(OutboxRow.sent_at.is_(None))) or 0
+    offline = session.scalar(select(func.count()).where(DeviceStateRow.online.is_(False))) or 0
+    lines: list[str] = []
+    lines += _gauge("caretaker_tickets", "Tickets by status.",
+                    [(f'{{status="{s}"}}', by_status.get(s, 0)) for s in STATUSES])
+    lines += _gauge("caretaker_tickets_breached_open", "Open tickets that breached a deadline.", [("", open_breached)])
+    lines += _gauge("caretaker_alerts_open", "Alerts raised and not yet cleared.", [("", open_alerts)])
+    lines += _gauge("caretaker_alarms_last_10m", "Alerts raised in the last 10 minutes.", [("", recent)])
+    lines += _gauge("caretaker_alarm_flood", "1 when 10 or more alerts were raised in the last 10 minutes.",
+                    [("", 1 if is_flood(recent) else 0)])
+    lines += _gauge("caretaker_outbox_backlog", "Pushes written but not yet published.", [("", backlog)])
+    lines += _gauge("caretaker_devices_offline", "Devices whose last status is offline.", [("", offline)])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,44 @@
+"""Alarms: the list the control room watches, and acknowledging one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, HTTPException, Path, Query, status
+
+from api.deps import Ctx, Operator
+from api.schemas import AckIn, AlertOut
+from rules.store import AlertNotFound, acknowledge, list_alerts
+from rules.tables import AlertRow
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+MAX_ALERTS = 1000
+
+
+def alert_json(row: AlertRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "rule": row.rule_id, "device": row.device_id, "urgency": row.urgency,
+        "category": row.category, "title": row.title, "state": row.state, "raised_at": row.raised_at,
+        "cleared_at": row.cleared_at, "acked_by": row.acked_by, "acked_at": row.acked_at, "ticket": row.ticket_id,
+    }
+
+
+@router.get("", response_model=list[AlertOut])
+def get_alerts(ctx: Ctx, _user: Operator, state: Literal["raised", "cleared"] | None = None,
+               device: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 200) -> list[dict[str, Any]]:
+    """Alerts, newest first, optionally only raised or only cleared ones, or one device's."""
+    with ctx.sessions() as session:
+        return [alert_json(row) for row in list_alerts(session, state=state, device_id=device, limit=limit)]
+
+
+@router.post("/{alert_id}/ack", response_model=AlertOut, responses={404: {"description": "no such alert"}})
+def ack_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, user: Operator,
+              body: Annotated[AckIn | None, Body()] = None) -> dict[str, Any]:
+    """Record that an operator has seen the alert; the first acknowledgement counts."""
+    try:
+        with ctx.sessions.begin() as session:
+            return alert_json(acknowledge(session, alert_id, user.subject, ctx.clock.now(),
+                                          body.note if body else None))
+    except AlertNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc

@@ -1,0 +1,42 @@
+"""Liveness and Prometheus metrics; no token, so load balancers and scrapers need no secret."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from api.deps import Ctx
+from api.metrics import collect_metrics
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["health"])
+REQUIRED = ("broker", "database")
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get("/healthz", response_model=dict[str, Any],
+            responses={503: {"description": "the broker or the database is unreachable"}})
+def healthz(ctx: Ctx) -> JSONResponse:
+    """200 when the broker and the database are reachable, else 503 naming what is down."""
+    try:
+        checks = dict(ctx.health())
+    except Exception:  # a failing probe must answer 503, never a 500 the balancer misreads
+        log.exception("health probe failed")
+        checks = {name: False for name in REQUIRED}
+    down = [name for name in REQUIRED if not checks.get(name)]
+    body = {"status": "down" if down else "ok", "down": down, **checks}
+    return JSONResponse(body, status_code=503 if down else 200)
+
+
+@router.get("/metrics", response_class=PlainTextResponse, response_model=None)
+def metrics(ctx: Ctx) -> PlainTextResponse:
+    """Prometheus text: this room's gauges, then the lines the rest of the service adds."""
+    with ctx.sessions() as session:
+        text = collect_metrics(session, ctx.clock.now())
+    extra = ctx.metrics() or ""
+    if extra and not extra.endswith("\n"):
+        extra += "\n"
+    return PlainTextResponse(text + extra, media_type=PROMETHEUS_TEXT)

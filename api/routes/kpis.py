@@ -1,0 +1,70 @@
+"""The figures the service is judged by, over a time range (default: the last 7 days)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+from api.deps import Ctx, Operator
+from api.kpis import compute_kpis, load_kpi_rows
+from api.schemas import UtcTime
+
+router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
+DEFAULT_RANGE = timedelta(days=7)
+MAX_RANGE = timedelta(days=366)
+
+
+class DeviceAlerts(BaseModel):
+    device: str
+    alerts: int
+
+
+class KpisOut(BaseModel):
+    from_: UtcTime = Field(alias="from")
+    to: UtcTime
+    tickets: int
+    response_compliance_pct: float | None  # steps done by their deadline / steps due; target >= 90
+    steps_due: int
+    steps_on_time: int
+    first_time_fix_pct: float | None  # closed and never reopened; target >= 90
+    closed: int
+    satisfaction: float | None  # mean score x 20, out of 100; target >= 85
+    rated: int
+    mean_accept_s: float | None
+    mean_arrive_s: float | None
+    mean_resolve_s: float | None
+    breaches_by_level: dict[str, int]
+    repeat_reports: int
+    repeat_tickets: list[str]
+    top_faulty_devices: list[DeviceAlerts]
+    alarms: int
+    alarms_per_10min: float
+    alarms_peak_10min: int
+
+
+def _bad(name: str, value: object, msg: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "value_error", "loc": ("query", name), "input": str(value), "msg": msg}])
+
+
+@router.get("", response_model=KpisOut)
+def get_kpis(ctx: Ctx, _user: Operator,
+             from_: Annotated[datetime | None, Query(alias="from", description="RFC 3339")] = None,
+             to: Annotated[datetime | None, Query(description="RFC 3339")] = None) -> dict[str, Any]:
+    """Response-time compliance, first-time fix, satisfaction, mean times, breaches, repeats, faulty devices, alarm rate."""
+    now = ctx.clock.now()
+    for name, value in (("from", from_), ("to", to)):
+        if value is not None and value.tzinfo is None:
+            raise _bad(name, value, "an RFC 3339 time with a zone, e.g. 2026-11-23T02:00:00Z")
+    end = to or now
+    start = from_ or end - DEFAULT_RANGE
+    if start >= end:
+        raise _bad("from", start, "must be before to")
+    if end - start > MAX_RANGE:
+        raise _bad("from", start, "the range may span at most 366 days")
+    with ctx.sessions() as session:
+        tickets, alerts = load_kpi_rows(session, start, end)
+    return compute_kpis(tickets, alerts, start, end, now)

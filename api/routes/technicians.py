@@ -1,0 +1,42 @@
+"""Where technicians are, whether they are on shift and on site, and what they are working on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from api.deps import Ctx, Operator
+from api.schemas import TechnicianOut
+from dispatch.service import ACTIVE
+from dispatch.tables import TechnicianLocationRow, TicketRow
+from estate.shifts import is_on_shift
+
+router = APIRouter(prefix="/api/v1/technicians", tags=["technicians"])
+
+
+@router.get("", response_model=list[TechnicianOut])
+def get_technicians(ctx: Ctx, _user: Operator) -> list[dict[str, Any]]:
+    """Every technician of the site with last location, on site (location fresher than location_ttl), on shift,
+    and current tickets, most urgent first."""
+    now = ctx.clock.now()
+    with ctx.sessions() as session:
+        locations = {row.technician: row for row in session.scalars(select(TechnicianLocationRow))}
+        work: dict[str, list[dict[str, Any]]] = {}
+        for t in session.scalars(select(TicketRow).where(TicketRow.status.in_(ACTIVE), TicketRow.assignee.is_not(None))
+                                 .order_by(TicketRow.urgency, TicketRow.created_at)):
+            work.setdefault(t.assignee, []).append({"id": t.id, "status": t.status, "urgency": t.urgency,
+                                                     "title": t.title})
+    result = []
+    for tech in ctx.site.technicians.values():
+        loc = locations.get(tech.id)
+        result.append({
+            "id": tech.id, "name": tech.name, "phone": tech.phone, "skills": sorted(tech.skills),
+            "location": {"building": loc.building, "floor": loc.floor, "zone": loc.zone} if loc else None,
+            "source": loc.source if loc else None, "seen_at": loc.ts if loc else None,
+            "on_site": loc is not None and now - loc.ts < ctx.site.travel.location_ttl,
+            "on_shift": is_on_shift(tech, now, ctx.site.timezone),
+            "current": work.get(tech.id, []),
+        })
+    return result

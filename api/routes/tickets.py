@@ -1,0 +1,139 @@
+"""Tickets: list, read, report, and the technician and control-room steps; dispatch decides, this only translates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable
+
+from fastapi import APIRouter, Body, HTTPException, Path, Query, status
+from fastapi.exceptions import RequestValidationError
+
+from api import intake
+from api.deps import ApiContext, Ctx, Operator, Technician, TicketReader, User
+from api.schemas import AssignIn, NoteIn, ReportIn, ResolveIn, TicketOut, VerifyIn
+from api.tickets import MAX_LIST, get_ticket_or_raise, list_tickets, show
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+TicketId = Annotated[str, Path(max_length=32)]
+STEP_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "not your ticket, or not your role"},
+    404: {"description": "no such ticket"},
+    409: {"description": "the step is not allowed in the ticket's current status"},
+}
+
+
+@router.get("", response_model=list[TicketOut])
+def get_tickets(
+    ctx: Ctx, user: TicketReader,
+    status_: Annotated[str | None, Query(alias="status", description="one status or several, comma-separated")] = None,
+    urgency: Annotated[int | None, Query(ge=1, le=4)] = None,
+    building: str | None = None,
+    assignee: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
+) -> list[dict[str, Any]]:
+    """Tickets matching the filters, newest first; a technician sees only the tickets assigned to them."""
+    if user.is_technician:
+        assignee = user.subject
+    statuses = [s.strip() for s in status_.split(",") if s.strip()] if status_ else []
+    with ctx.sessions.begin() as session:
+        rows = list_tickets(session, statuses=statuses, urgency=urgency, building=building,
+                            assignee=assignee, limit=limit)
+        return show(session, user, rows, "ticket.list", ctx.clock.now())
+
+
+@router.get("/{ticket_id}", response_model=TicketOut, responses={403: STEP_ERRORS[403], 404: STEP_ERRORS[404]})
+def get_ticket(ticket_id: TicketId, ctx: Ctx, user: TicketReader) -> dict[str, Any]:
+    """One ticket with its history; a technician may read it only while it is assigned to them."""
+    with ctx.sessions.begin() as session:
+        ticket = get_ticket_or_raise(session, ticket_id)
+        if user.is_technician and ticket.assignee != user.subject:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"ticket {ticket_id!r} is not assigned to you")
+        return show(session, user, [ticket], "ticket.read", ctx.clock.now())[0]
+
+
+@router.post("", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
+def report_ticket(body: ReportIn, ctx: Ctx, user: Operator) -> dict[str, Any]:
+    """Open a ticket for a person's report; category and urgency are suggested from the description when absent."""
+    problems = intake.report_problems(body, ctx.site)
+    if problems:  # every missing or wrong field at once, in FastAPI's own 422 shape
+        raise RequestValidationError([
+            {"type": kind, "loc": ("body", field), "msg": msg, "input": getattr(body, field, None)}
+            for field, kind, msg in problems
+        ])
+    report = intake.to_report(body, ctx.site)
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        ticket_id = ctx.dispatcher.report(session, report, now, by=user.subject)
+        result = show(session, user, [get_ticket_or_raise(session, ticket_id)], "ticket.report", now)[0]
+    ctx.wake_outbox()
+    return result
+
+
+def _step(ctx: ApiContext, user: User, ticket_id: str, act: Callable[..., None]) -> dict[str, Any]:
+    """Run one step in its own transaction, return the ticket as it now stands, then wake the outbox."""
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        act(session, now)
+        result = show(session, user, [get_ticket_or_raise(session, ticket_id)], "ticket.step", now)[0]
+    ctx.wake_outbox()
+    return result
+
+
+# --- the assigned technician ---------------------------------------------------------------------
+
+@router.post("/{ticket_id}/accept", response_model=TicketOut, responses=STEP_ERRORS)
+def accept(ticket_id: TicketId, ctx: Ctx, user: Technician) -> dict[str, Any]:
+    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.accept(s, ticket_id, user.subject, now))
+
+
+@router.post("/{ticket_id}/decline", response_model=TicketOut, responses=STEP_ERRORS)
+def decline(ticket_id: TicketId, ctx: Ctx, user: Technician,
+            body: Annotated[NoteIn | None, Body()] = None) -> dict[str, Any]:
+    note = body.note if body else None
+    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.decline(s, ticket_id, user.subject, now, note))
+
+
+@router.post("/{ticket_id}/arrive", response_model=TicketOut, responses=STEP_ERRORS)
+def arrive(ticket_id: TicketId, ctx: Ctx, user: Technician) -> dict[str, Any]:
+    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.arrive(s, ticket_id, user.subject, now))
+
+
+@router.post("/{ticket_id}/resolve", response_model=TicketOut, responses=STEP_ERRORS)
+def resolve(ticket_id: TicketId, body: ResolveIn, ctx: Ctx, user: Technician) -> dict[str, Any]:
+    """Resolve with a note on what was done and at least one photo (URL or data URI)."""
+    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.resolve(
+        s, ticket_id, user.subject, now, body.note, body.photos))
+
+
+# --- the control room ----------------------------------------------------------------------------
+
+@router.post("/{ticket_id}/verify", response_model=TicketOut, responses=STEP_ERRORS)
+def verify(ticket_id: TicketId, ctx: Ctx, user: Operator,
+           body: Annotated[VerifyIn | None, Body()] = None) -> dict[str, Any]:
+    """Record the call-back; with a satisfaction score (1-5) the ticket closes."""
+    body = body or VerifyIn()
+    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.verify(
+        s, ticket_id, user.subject, now, body.satisfaction, body.note))
+
+
+@router.post("/{ticket_id}/reopen", response_model=TicketOut, responses=STEP_ERRORS)
+def reopen(ticket_id: TicketId, ctx: Ctx, user: Operator,
+           body: Annotated[NoteIn | None, Body()] = None) -> dict[str, Any]:
+    """Not fixed: the same ticket goes back to the technician who owns it."""
+    note = body.note if body else None
+    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.reopen(s, ticket_id, user.subject, now, note))
+
+
+@router.post("/{ticket_id}/assign", response_model=TicketOut, responses=STEP_ERRORS)
+def assign(ticket_id: TicketId, body: AssignIn, ctx: Ctx, user: Operator) -> dict[str, Any]:
+    if body.technician not in ctx.site.technicians:
+        raise RequestValidationError([{"type": "unknown", "loc": ("body", "technician"), "input": body.technician,
+                                       "msg": f"technician {body.technician!r} is not in the site file"}])
+    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.assign(
+        s, ticket_id, body.technician, user.subject, now))
+
+
+@router.post("/{ticket_id}/cancel", response_model=TicketOut, responses=STEP_ERRORS)
+def cancel(ticket_id: TicketId, ctx: Ctx, user: Operator,
+           body: Annotated[NoteIn | None, Body()] = None) -> dict[str, Any]:
+    note = body.note if body else None
+    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.cancel(s, ticket_id, user.subject, now, note))

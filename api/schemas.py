@@ -1,0 +1,214 @@
+"""The JSON the API takes and gives (CONTRACT.md §3), as pydantic models."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+
+from dispatch.outbox import iso
+
+# RFC 3339 UTC with milliseconds and a Z, the same shape the MQTT side uses
+UtcTime = Annotated[
+    datetime,
+    PlainSerializer(iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+Role = Literal["admin", "operator", "technician", "integrator"]
+Source = Literal["phone", "app", "wechat", "desk"]
+Category = Literal["plumbing", "electrical", "elevator", "security", "cleaning", "general"]
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+MAX_PHOTO_CHARS = 4_000_000  # a data URI of a phone photo, resized; bigger belongs in object storage
+_PHOTO = re.compile(r"^(https?://\S+|data:image/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+)$", re.IGNORECASE)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- in ------------------------------------------------------------------------------------------
+
+class TokenIn(Strict):
+    role: Role
+    subject: str = Field(pattern=ID_PATTERN)
+
+
+class ReportIn(Strict):
+    """A person's report; mandatory fields are checked together so one 422 names every missing one."""
+
+    reporter_name: str | None = Field(None, max_length=100)
+    reporter_phone: str | None = Field(None, max_length=32)
+    building: str | None = None
+    floor: int | None = None
+    unit: str | None = None
+    zone: str | None = Field(None, max_length=64)
+    description: str | None = Field(None, max_length=4000)
+    source: Source | None = None
+    category: Category | None = None
+    urgency: int | None = Field(None, ge=1, le=4)
+    title: str | None = Field(None, max_length=200)
+
+
+class NoteIn(Strict):
+    note: str | None = Field(None, max_length=4000)
+
+
+class ResolveIn(Strict):
+    note: str = Field(min_length=1, max_length=4000)
+    photos: list[str] = Field(min_length=1, max_length=20)
+
+    @field_validator("note")
+    @classmethod
+    def _note_says_something(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say what was done")
+        return value
+
+    @field_validator("photos")
+    @classmethod
+    def _photos_are_urls(cls, value: list[str]) -> list[str]:
+        for photo in value:
+            if len(photo) > MAX_PHOTO_CHARS or not _PHOTO.match(photo):
+                raise ValueError("each photo must be an http(s) URL or a data:image/...;base64 URI under 4 MB")
+        return value
+
+
+class VerifyIn(Strict):
+    satisfaction: int | None = Field(None, ge=1, le=5)
+    note: str | None = Field(None, max_length=4000)
+
+
+class AssignIn(Strict):
+    technician: str = Field(pattern=ID_PATTERN)
+
+
+class AckIn(Strict):
+    note: str | None = Field(None, max_length=4000)
+
+
+# --- out -----------------------------------------------------------------------------------------
+
+class TokenOut(BaseModel):
+    token: str
+    role: str
+    subject: str
+
+
+class Location(BaseModel):
+    building: str
+    floor: int
+    zone: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    at: UtcTime
+    status: str
+    by: str
+    note: str | None = None
+
+
+class Reporter(BaseModel):
+    name: str | None = None
+    phone: str | None = None  # masked (138****8000) for a technician not working the ticket
+    unit: str | None = None
+
+
+class TicketOut(BaseModel):
+    id: str
+    status: str
+    urgency: int
+    category: str
+    title: str
+    device: str | None
+    location: Location
+    assignee: str | None
+    alerts: list[str]
+    created_at: UtcTime
+    updated_at: UtcTime
+    accept_by: UtcTime
+    arrive_by: UtcTime | None
+    resolve_by: UtcTime
+    accepted_at: UtcTime | None = None
+    arrived_at: UtcTime | None = None
+    resolved_at: UtcTime | None = None
+    closed_at: UtcTime | None = None
+    breached: bool
+    source: str
+    description: str | None = None
+    reporter: Reporter | None = None
+    resolution_note: str | None = None
+    photos: list[str] = []
+    satisfaction: int | None = None
+    history: list[HistoryEntry] = []
+
+
+class AlertOut(BaseModel):
+    id: str
+    rule: str
+    device: str
+    urgency: int
+    category: str
+    title: str
+    state: str
+    raised_at: UtcTime
+    cleared_at: UtcTime | None = None
+    acked_by: str | None = None
+    acked_at: UtcTime | None = None
+    ticket: str | None = None
+
+
+class DeviceOut(BaseModel):
+    id: str
+    type: str
+    family: str
+    location: Location
+    online: bool | None  # None: never heard from
+    values: dict[str, Any]
+    last_seen: UtcTime | None = None
+    last_ts: UtcTime | None = None
+    gaps: int = 0
+    open_alerts: list[str] = []
+
+
+class TelemetryPoint(BaseModel):
+    ts: UtcTime
+    metric: str
+    value: bool | int | float | str | None
+
+
+class TelemetryOut(BaseModel):
+    device: str
+    metric: str | None
+    points: list[TelemetryPoint]
+
+
+class TicketBrief(BaseModel):
+    id: str
+    status: str
+    urgency: int
+    title: str
+
+
+class TechnicianOut(BaseModel):
+    id: str
+    name: str
+    phone: str
+    skills: list[str]
+    location: Location | None
+    source: str | None  # app | badge | arrive
+    seen_at: UtcTime | None
+    on_site: bool
+    on_shift: bool
+    current: list[TicketBrief]
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    topic: str
+    reason: str
+    detail: str
+    payload_b64: str
+    received_at: UtcTime
