@@ -59,8 +59,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"caretaker: cannot start: {exc}", file=sys.stderr)
         service.stop()
         return 1
-    print(f"caretaker: site {loaded.site.id} on {settings.mqtt}, API at http://{settings.http_host}:{settings.http_port}/",
-          flush=True)
+    api = f"API at http://{settings.http_host}:{settings.http_port}/" if settings.http_enabled else "no API"
+    print(f"caretaker: site {loaded.site.id} on {settings.mqtt}, {api}", flush=True)
     _wait_for_signal()
     service.stop()
     return 0

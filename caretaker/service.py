@@ -92,7 +92,7 @@ class Service:
         self.scheduler.add_job(self.sweep_timers, "interval", seconds=self.settings.tick_seconds,
                                id="timers", max_instances=1, coalesce=True)
         self.scheduler.start()
-        if with_http:
+        if with_http and self.settings.http_enabled:
             from caretaker.http import HttpServer
 
             self.http = HttpServer(self)

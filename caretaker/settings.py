@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     rules_file: Path = BUNDLED_RULES
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # an ingest-only worker in a scaled-out deployment runs without the API
+    http_enabled: bool = True
     admin_token: SecretStr | None = None
     influx_url: str | None = None
     influx_token: SecretStr | None = None

@@ -6,21 +6,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 
+from api.alerts import alert_json
 from api.deps import Ctx, Operator
 from api.schemas import AckIn, AlertOut
 from rules.store import AlertNotFound, acknowledge, list_alerts
-from rules.tables import AlertRow
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 MAX_ALERTS = 1000
-
-
-def alert_json(row: AlertRow) -> dict[str, Any]:
-    return {
-        "id": row.id, "rule": row.rule_id, "device": row.device_id, "urgency": row.urgency,
-        "category": row.category, "title": row.title, "state": row.state, "raised_at": row.raised_at,
-        "cleared_at": row.cleared_at, "acked_by": row.acked_by, "acked_at": row.acked_at, "ticket": row.ticket_id,
-    }
 
 
 @router.get("", response_model=list[AlertOut])

@@ -1,0 +1,78 @@
+"""The FastAPI application: routers, error translation, the control-room page, and log redaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import ApiContext
+from api.routes import alerts, deadletters, devices, health, kpis, stream, technicians, tickets, tokens
+from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
+
+STATIC = Path(__file__).resolve().parent / "static"
+# the page loads nothing from elsewhere: the control room often has no internet
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'",
+                "Cache-Control": "no-cache"}
+_TOKEN_IN_QUERY = re.compile(r"(?i)([?&]token=)[^&\s\"]*")
+
+
+class RedactTokens(logging.Filter):
+    """Replaces `?token=...` (EventSource's way in) with `?token=***` in access-log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_TOKEN_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str) and "token=" in record.msg.lower():
+            record.msg = _TOKEN_IN_QUERY.sub(r"\1***", record.msg)
+        return True
+
+
+def _install_redaction() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
+
+
+def _error(code: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=code)
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    """Return the HTTP API (CONTRACT.md §3) and control-room page over the given service context."""
+    app = FastAPI(title="Caretaker", version="1", summary="Alarms to tickets to the nearest technician",
+                  description="REST v1 under /api/v1 with bearer tokens; the control room is at /.")
+    app.state.ctx = ctx
+    _install_redaction()
+
+    # dispatch speaks in its own errors; they become HTTP status codes here, once
+    @app.exception_handler(TicketNotFound)
+    async def _not_found(_r: Request, exc: TicketNotFound) -> JSONResponse:
+        return _error(status.HTTP_404_NOT_FOUND, str(exc))
+
+    @app.exception_handler(NotYourTicket)
+    async def _not_yours(_r: Request, exc: NotYourTicket) -> JSONResponse:
+        return _error(status.HTTP_403_FORBIDDEN, str(exc))
+
+    @app.exception_handler(StepNotAllowed)
+    async def _not_now(_r: Request, exc: StepNotAllowed) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "status": exc.status}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(BadRequest)
+    async def _bad(_r: Request, exc: BadRequest) -> JSONResponse:
+        return JSONResponse({"detail": [{"type": "value_error", "loc": ["body"], "msg": str(exc)}]},
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    for module in (health, tokens, tickets, alerts, devices, technicians, kpis, deadletters, stream):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False, response_model=None)
+    def control_room() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
