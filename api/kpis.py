@@ -16,7 +16,8 @@ from rules.tables import AlertRow
 REPEAT_WINDOW = timedelta(days=7)
 ALARM_BUCKET = timedelta(minutes=10)
 TOP_DEVICES = 5
-STEPS = ("accept", "arrive", "resolve")
+# step -> (its deadline, when it was done)
+STEPS = (("accept_by", "accepted_at"), ("arrive_by", "arrived_at"), ("resolve_by", "resolved_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +57,8 @@ def _pct(part: int, whole: int) -> float | None:
 def _late_steps(t: KpiTicket, now: datetime) -> tuple[int, int]:
     """Return (steps due, steps done by their deadline): a step is due once done or once its deadline passed."""
     due = on_time = 0
-    for step in STEPS:
-        deadline, done = getattr(t, f"{step}_by"), getattr(t, f"{step}_at")
+    for deadline_field, done_field in STEPS:
+        deadline, done = getattr(t, deadline_field), getattr(t, done_field)
         if deadline is None or (done is None and deadline > now):
             continue
         due += 1
@@ -88,16 +89,14 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
     7 days before `start`, which only count as earlier reports for repeats. Rates are None with no data."""
     window = [t for t in tickets if start <= t.created_at < end and t.status != "cancelled"]
     due = on_time = 0
-    for t in window:
-        d, o = _late_steps(t, min(now, end))
-        due, on_time = due + d, on_time + o
-    closed = [t for t in window if t.status == "closed"]
-    scores = [t.satisfaction for t in window if t.satisfaction is not None]
     breaches: Counter[int] = Counter()
     for t in window:
-        d, o = _late_steps(t, min(now, end))
+        d, o = _late_steps(t, now)
+        due, on_time = due + d, on_time + o
         if t.breached or o < d:
             breaches[t.urgency] += 1
+    closed = [t for t in window if t.status == "closed"]
+    scores = [t.satisfaction for t in window if t.satisfaction is not None]
     in_window = [a for a in alerts if start <= a.raised_at < end]
     buckets = Counter(int((a.raised_at - start) / ALARM_BUCKET) for a in in_window)
     n_buckets = max(1, -(-(end - start) // ALARM_BUCKET))  # ceiling division of timedeltas
