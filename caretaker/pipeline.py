@@ -82,6 +82,7 @@ class Pipeline:
         for message in batch:
             verdict = validate_message(message.topic, message.payload, self.site, self.prefix, now)
             work.apply(verdict)
+        work.counts["processed"] += len(batch)
         self._commit(work)
         return work.result
 

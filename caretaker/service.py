@@ -207,6 +207,7 @@ class Service:
             if key.startswith("rejected:"):
                 lines.append(f'caretaker_messages_rejected_total{{reason="{key.split(":", 1)[1]}"}} {value}')
         for name, key, help_text in (
+            ("caretaker_messages_processed_total", "processed", "Messages whose effects are committed (and acknowledged)."),
             ("caretaker_messages_replayed_total", "replays", "Redelivered or out-of-date messages that changed nothing."),
             ("caretaker_seq_gaps_total", "seq_gaps", "Messages the devices' seq counters say never arrived."),
             ("caretaker_alerts_raised_total", "alerts_raised", "Alerts raised by the rules."),

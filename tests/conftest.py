@@ -67,7 +67,7 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 200000\nmax_inflight_messages 1000\nmax_packet_size 70000\n"
+        "max_queued_messages 200000\nmax_inflight_messages 1000\nmax_packet_size 70000\nset_tcp_nodelay true\n"
     )
     log_path = workdir / "mosquitto.log"
     with log_path.open("wb") as log_file:

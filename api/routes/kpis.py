@@ -59,7 +59,8 @@ def get_kpis(ctx: Ctx, _user: Operator,
     for name, value in (("from", from_), ("to", to)):
         if value is not None and value.tzinfo is None:
             raise _bad(name, value, "an RFC 3339 time with a zone, e.g. 2026-11-23T02:00:00Z")
-    end = to or now
+    # the window is half-open [from, to); without a `to` it must still hold what happened this instant
+    end = to or now + timedelta(microseconds=1)
     start = from_ or end - DEFAULT_RANGE
     if start >= end:
         raise _bad("from", start, "must be before to")

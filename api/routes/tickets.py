@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from api import intake
 from api.deps import ApiContext, Ctx, Operator, Technician, TicketReader, User
 from api.schemas import AssignIn, NoteIn, ReportIn, ResolveIn, TicketOut, VerifyIn
-from api.tickets import MAX_LIST, get_ticket_or_raise, list_tickets, show
+from api.tickets import MAX_LIST, get_ticket_or_raise, list_tickets, render, show
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(max_length=32)]
@@ -29,6 +29,7 @@ def get_tickets(
     building: str | None = None,
     assignee: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
+    personal: Annotated[bool, Query(description="false leaves out the reporter (and writes no audit row)")] = True,
 ) -> list[dict[str, Any]]:
     """Tickets matching the filters, newest first; a technician sees only the tickets assigned to them."""
     if user.is_technician:
@@ -37,6 +38,8 @@ def get_tickets(
     with ctx.sessions.begin() as session:
         rows = list_tickets(session, statuses=statuses, urgency=urgency, building=building,
                             assignee=assignee, limit=limit)
+        if not personal:  # a wall screen needs no resident's number: nothing personal shown, nothing to audit
+            return render(session, rows, None)
         return show(session, user, rows, "ticket.list", ctx.clock.now())
 
 

@@ -40,7 +40,7 @@ CASES = [
      [ticket("a", status="accepted", accepted_at=at(1), satisfaction=None)], [],
      # accept on time; arrive and resolve overdue by NOW: 1 of 3
      {"response_compliance_pct": 33.3, "steps_due": 3, "first_time_fix_pct": None, "closed": 0}),
-    ("not yet due", [ticket("a", created=50, status="assigned", urgency=4, accept_by=at(50 + 120), arrive_by=None,
+    ("not yet due", [ticket("a", created=50, status="assigned", urgency=4, accept_by=at(50 + 600), arrive_by=None,
                             resolve_by=at(50 + 48 * 60))], [],
      {"steps_due": 0, "response_compliance_pct": None}),
     ("reopened ticket is no first-time fix",

@@ -139,6 +139,7 @@ def test_every_read_of_personal_data_is_audited(client, ctx, issue, operator, wa
     client.get(f"/api/v1/tickets/{tid}", headers=operator)
     client.get("/api/v1/tickets", headers=operator)
     client.get(f"/api/v1/tickets/{tid}", headers=issue("technician", "t-wang"))
+    assert client.get("/api/v1/tickets?personal=false", headers=operator).json()[0]["reporter"] is None
     with ctx.sessions() as session:
         rows = [(r.actor, r.role, r.action, r.what, r.ticket_id, r.at)
                 for r in session.scalars(select(AuditRow).order_by(AuditRow.id))]

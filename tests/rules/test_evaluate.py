@@ -1,0 +1,576 @@
+"""Rule evaluation: every default rule raises once, honours `for` and `clear_for`, clears; the index; overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES
+from rules.evaluate import DeviceView, RuleIndex, evaluate, tick
+from rules.load import load_rules
+from rules.model import (
+    IDLE,
+    Clear,
+    Decision,
+    MetricCondition,
+    Raise,
+    Reading,
+    Rule,
+    RuleState,
+    alert_id,
+)
+
+DEFAULT_RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "default_rules.yaml"
+RULES = load_rules(DEFAULT_RULES_FILE)
+INDEX = RuleIndex(RULES)
+T0 = datetime(2026, 11, 23, 2, 0, 0, tzinfo=timezone.utc)  # the fixed clock; steps are seconds after it
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+# -- a hand-written runner: what the pipeline does around evaluate() and tick() ------------------
+
+@dataclass
+class FakeDevice:
+    """One device's merged last values, online state and rule states, driven through evaluate/tick."""
+
+    index: RuleIndex
+    id: str
+    type: str
+    overrides: Mapping[str, Mapping[str, Any]] | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    online: bool = True
+    states: dict[str, RuleState] = field(default_factory=dict)
+    log: list[Decision] = field(default_factory=list)
+
+    def view(self) -> DeviceView:
+        return DeviceView(self.id, self.type, dict(self.values), self.online, self.overrides)
+
+    def _apply(self, changed: dict[str, RuleState], decisions: list[Decision]) -> list[Decision]:
+        for decision in decisions:
+            current = self.states.get(decision.rule.id, IDLE)
+            if isinstance(decision, Raise):
+                assert not current.is_active, f"{decision.rule.id} raised a second alert while one is active"
+                assert decision.alert == alert_id(decision.rule.id, self.id, decision.at)
+            else:
+                assert current.alert == decision.alert, f"{decision.rule.id} cleared an alert that is not active"
+            assert decision.device == self.id
+        self.states.update(changed)
+        self.log.extend(decisions)
+        return decisions
+
+    def send(self, now: datetime, values: Mapping[str, Any]) -> list[Decision]:
+        self.values.update(values)  # the snapshot merges first: DeviceView.values includes the reading
+        reading = Reading(self.id, now, values=dict(values))
+        return self._apply(*evaluate(self.index, self.view(), reading, self.states, now))
+
+    def event(self, now: datetime, event: str, data: Mapping[str, Any]) -> list[Decision]:
+        reading = Reading(self.id, now, event=event, event_data=dict(data))
+        return self._apply(*evaluate(self.index, self.view(), reading, self.states, now))
+
+    def status(self, now: datetime, online: bool) -> list[Decision]:
+        self.online = online
+        reading = Reading(self.id, now, online=online)
+        return self._apply(*evaluate(self.index, self.view(), reading, self.states, now))
+
+    def tick(self, now: datetime) -> list[Decision]:
+        return self._apply(*tick(self.index, self.view(), self.states, now))
+
+    @property
+    def active(self) -> set[str]:
+        return {rule_id for rule_id, state in self.states.items() if state.is_active}
+
+
+# step notation: (seconds after T0, what happens, the decisions expected: "+rule" raise, "-rule" clear)
+def V(**values: Any) -> tuple[str, Any]:
+    return ("values", values)
+
+
+def E(event: str, **data: Any) -> tuple[str, Any]:
+    return ("event", (event, data))
+
+
+def S(online: bool) -> tuple[str, Any]:
+    return ("status", online)
+
+
+TICK = ("tick", None)
+
+
+def run(device: FakeDevice, steps: list[tuple[float, tuple[str, Any], list[str]]]) -> None:
+    for n, (seconds, (kind, arg), expected) in enumerate(steps):
+        now = at(seconds)
+        if kind == "values":
+            decisions = device.send(now, arg)
+        elif kind == "event":
+            decisions = device.event(now, arg[0], arg[1])
+        elif kind == "status":
+            decisions = device.status(now, arg)
+        else:
+            decisions = device.tick(now)
+        got = [("+" if isinstance(d, Raise) else "-") + d.rule.id for d in decisions]
+        assert got == expected, f"step {n} at {seconds}s ({kind} {arg}): expected {expected}, got {got}"
+        assert all(d.at == now for d in decisions)
+
+
+SCENARIOS: list[tuple[str, str, list]] = [
+    # --- water-leak: no `for`, clear_for 30s ---------------------------------------------------
+    ("water-leak/raises-once-and-clears-after-30s-dry", "water_leak", [
+        (0, V(leak=True), ["+water-leak"]),
+        (5, V(leak=True), []),
+        (6, TICK, []),
+        (10, V(leak=True), []),
+        (20, V(leak=False), []),
+        (30, TICK, []),
+        (49.999, TICK, []),
+        (50, TICK, ["-water-leak"]),
+        (60, V(leak=False), []),
+        (120, TICK, []),
+    ]),
+    ("water-leak/clears-on-a-dry-reading-after-30s", "water_leak", [
+        (0, V(leak=True), ["+water-leak"]),
+        (10, V(leak=False), []),
+        (39, V(leak=False), []),
+        (40, V(leak=False), ["-water-leak"]),
+    ]),
+    ("water-leak/wet-again-restarts-clear-delay", "water_leak", [
+        (0, V(leak=True), ["+water-leak"]),
+        (10, V(leak=False), []),
+        (20, V(leak=True), []),
+        (45, TICK, []),
+        (50, V(leak=False), []),
+        (79, TICK, []),
+        (80, TICK, ["-water-leak"]),
+    ]),
+    ("water-leak/raises-again-after-clearing", "water_leak", [
+        (0, V(leak=True), ["+water-leak"]),
+        (1, V(leak=False), []),
+        (31, TICK, ["-water-leak"]),
+        (40, V(leak=True), ["+water-leak"]),
+        (41, V(leak=True), []),
+    ]),
+    ("water-leak/dry-sensor-never-raises", "water_leak", [
+        (0, V(leak=False), []),
+        (3600, TICK, []),
+        (3601, V(leak=False), []),
+    ]),
+    ("water-leak/heartbeat-changes-nothing", "water_leak", [
+        (0, V(leak=True), ["+water-leak"]),
+        (60, V(), []),
+        (61, TICK, []),
+    ]),
+    # --- low-water-pressure: < 150 for 30s -----------------------------------------------------
+    ("low-water-pressure/not-before-for-then-raised-by-tick", "water_pressure", [
+        (0, V(pressure_kpa=140), []),
+        (10, V(pressure_kpa=130.5), []),
+        (29.999, TICK, []),
+        (30, TICK, ["+low-water-pressure"]),
+        (31, TICK, []),
+        (40, V(pressure_kpa=120), []),
+        (50, V(pressure_kpa=160), ["-low-water-pressure"]),
+        (90, TICK, []),
+    ]),
+    ("low-water-pressure/raised-by-a-reading-after-for", "water_pressure", [
+        (0, V(pressure_kpa=100), []),
+        (31, V(pressure_kpa=100), ["+low-water-pressure"]),
+        (32, V(pressure_kpa=100), []),
+    ]),
+    ("low-water-pressure/dip-shorter-than-for-is-ignored", "water_pressure", [
+        (0, V(pressure_kpa=140), []),
+        (20, V(pressure_kpa=200), []),
+        (35, TICK, []),
+        (40, V(pressure_kpa=140), []),
+        (60, TICK, []),
+        (69, TICK, []),
+        (70, TICK, ["+low-water-pressure"]),
+    ]),
+    ("low-water-pressure/150-is-not-low", "water_pressure", [
+        (0, V(pressure_kpa=150), []),
+        (120, TICK, []),
+    ]),
+    # --- low-water-tank: < 20 for 1m --------------------------------------------------------------
+    ("low-water-tank/for-1m", "water_tank", [
+        (0, V(level_pct=19.9), []),
+        (59, TICK, []),
+        (60, TICK, ["+low-water-tank"]),
+        (61, V(level_pct=10), []),
+        (120, V(level_pct=20), ["-low-water-tank"]),
+    ]),
+    # --- pump-fault: no durations ------------------------------------------------------------
+    ("pump-fault/raises-at-once-clears-at-once", "water_pump", [
+        (0, V(fault=True, running=True), ["+pump-fault"]),
+        (10, V(fault=True), []),
+        (20, V(running=False), []),
+        (25, TICK, []),
+        (30, V(fault=False), ["-pump-fault"]),
+        (31, V(fault=False), []),
+    ]),
+    # --- mains-power-lost: == false for 5s --------------------------------------------------------
+    ("mains-power-lost/for-5s", "power_meter", [
+        (0, V(mains_ok=False, voltage_v=0), []),
+        (4, TICK, []),
+        (5, TICK, ["+mains-power-lost"]),
+        (6, V(mains_ok=False), []),
+        (7, V(voltage_v=0.5, current_a=0), []),
+        (10, V(mains_ok=True, voltage_v=229), ["-mains-power-lost"]),
+    ]),
+    ("mains-power-lost/blip-shorter-than-5s", "power_meter", [
+        (0, V(mains_ok=False), []),
+        (3, V(mains_ok=True), []),
+        (60, TICK, []),
+    ]),
+    # --- transformer-overheating: > 90 for 30s, clear_for 2m --------------------------------------
+    ("transformer-overheating/for-30s-clear-for-2m", "transformer", [
+        (0, V(temp_c=95), []),
+        (29, TICK, []),
+        (30, TICK, ["+transformer-overheating"]),
+        (45, V(temp_c=97), []),
+        (60, V(temp_c=85), []),
+        (179, TICK, []),
+        (180, TICK, ["-transformer-overheating"]),
+        (181, TICK, []),
+    ]),
+    ("transformer-overheating/hot-again-during-clear-delay", "transformer", [
+        (0, V(temp_c=95), []),
+        (30, V(temp_c=95), ["+transformer-overheating"]),
+        (60, V(temp_c=85), []),
+        (100, V(temp_c=91), []),
+        (200, TICK, []),
+        (220, V(temp_c=80), []),
+        (339, TICK, []),
+        (340, TICK, ["-transformer-overheating"]),
+    ]),
+    ("transformer-overheating/90-is-not-over", "transformer", [
+        (0, V(temp_c=90), []),
+        (600, TICK, []),
+    ]),
+    # --- generator-start-failed: event, clear_after 30m -----------------------------------------
+    ("generator-start-failed/event-raises-tick-clears", "generator", [
+        (0, E("start_failed"), ["+generator-start-failed"]),
+        (60, V(running=False, fuel_pct=80), []),
+        (1799, TICK, []),
+        (1800, TICK, ["-generator-start-failed"]),
+        (1801, TICK, []),
+    ]),
+    ("generator-start-failed/repeated-event-keeps-one-alert", "generator", [
+        (0, E("start_failed"), ["+generator-start-failed"]),
+        (60, E("start_failed"), []),
+        (600, E("start_failed"), []),
+        (1800, TICK, []),
+        (2399, TICK, []),
+        (2400, TICK, ["-generator-start-failed"]),
+        (2500, E("start_failed"), ["+generator-start-failed"]),
+    ]),
+    # --- ups-on-battery: == true for 10s ---------------------------------------------------------
+    ("ups-on-battery/for-10s", "ups", [
+        (0, V(on_battery=True, battery_pct=99), []),
+        (9, V(battery_pct=98), []),
+        (9.5, TICK, []),
+        (10, TICK, ["+ups-on-battery"]),
+        (20, V(on_battery=True), []),
+        (30, V(on_battery=False), ["-ups-on-battery"]),
+    ]),
+    # --- elevator-alarm-button: event, clear_after 30m ------------------------------------------
+    ("elevator-alarm-button/event-raises-tick-clears", "elevator", [
+        (0, E("alarm_button"), ["+elevator-alarm-button"]),
+        (5, E("alarm_button"), []),
+        (10, E("fault", code="E21"), []),
+        (1804, TICK, []),
+        (1805, TICK, ["-elevator-alarm-button"]),
+    ]),
+    # --- elevator-stopped-occupied: state == stopped and occupied, for 20s -----------------------
+    ("elevator-stopped-occupied/needs-both-metrics", "elevator", [
+        (0, V(state="stopped"), []),
+        (30, TICK, []),
+        (40, V(occupied=True), []),
+        (59, TICK, []),
+        (60, TICK, ["+elevator-stopped-occupied"]),
+        (70, V(floor=3, door_open=False), []),
+        (80, V(occupied=False), ["-elevator-stopped-occupied"]),
+    ]),
+    ("elevator-stopped-occupied/in-one-message", "elevator", [
+        (0, V(state="stopped", occupied=True, floor=3, door_open=False), []),
+        (20, V(state="stopped", occupied=True), ["+elevator-stopped-occupied"]),
+        (30, V(state="normal"), ["-elevator-stopped-occupied"]),
+    ]),
+    ("elevator-stopped-occupied/empty-car-never", "elevator", [
+        (0, V(state="stopped", occupied=False), []),
+        (600, TICK, []),
+    ]),
+    ("elevator-stopped-occupied/moving-car-never", "elevator", [
+        (0, V(state="normal", occupied=True), []),
+        (600, TICK, []),
+    ]),
+    # --- elevator-fault: state == fault for 30s --------------------------------------------------
+    ("elevator-fault/for-30s", "elevator", [
+        (0, V(state="fault", occupied=False), []),
+        (29, TICK, []),
+        (30, TICK, ["+elevator-fault"]),
+        (40, V(state="fault"), []),
+        (50, V(state="normal"), ["-elevator-fault"]),
+    ]),
+    ("elevator-fault/stopped-occupied-turns-fault", "elevator", [
+        (0, V(state="stopped", occupied=True), []),
+        (20, TICK, ["+elevator-stopped-occupied"]),
+        (25, V(state="fault"), ["-elevator-stopped-occupied"]),
+        (55, TICK, ["+elevator-fault"]),
+    ]),
+    # --- door-forced: event, clear_after 15m ---------------------------------------------------
+    ("door-forced/event-raises-tick-clears", "access_door", [
+        (0, E("door_forced"), ["+door-forced"]),
+        (10, V(open=True), []),
+        (300, E("door_forced"), []),
+        (1199, TICK, []),
+        (1200, TICK, ["-door-forced"]),
+    ]),
+    ("door-forced/other-door-events-do-nothing", "access_door", [
+        (0, E("badge_granted", badge="B-1"), []),
+        (1, E("badge_denied", badge="B-2"), []),
+        (2, TICK, []),
+    ]),
+    # --- door-held-open: event, clear_after 10m --------------------------------------------------
+    ("door-held-open/event-raises-tick-clears", "access_door", [
+        (0, E("door_held_open"), ["+door-held-open"]),
+        (1, E("door_forced"), ["+door-forced"]),
+        (599, TICK, []),
+        (600, TICK, ["-door-held-open"]),
+        (901, TICK, ["-door-forced"]),
+    ]),
+    # --- device-offline: status offline for 2m ---------------------------------------------------
+    ("device-offline/held-2m", "water_leak", [
+        (0, S(False), []),
+        (60, S(False), []),
+        (119, TICK, []),
+        (120, TICK, ["+device-offline"]),
+        (130, S(False), []),
+        (200, S(True), ["-device-offline"]),
+        (400, TICK, []),
+    ]),
+    ("device-offline/raised-by-a-status-after-2m", "elevator", [
+        (0, S(False), []),
+        (121, S(False), ["+device-offline"]),
+    ]),
+    ("device-offline/quick-reconnect-is-ignored", "access_door", [
+        (0, S(False), []),
+        (60, S(True), []),
+        (180, TICK, []),
+        (200, S(False), []),
+        (319, TICK, []),
+        (320, TICK, ["+device-offline"]),
+    ]),
+    ("device-offline/online-status-never-raises", "transformer", [
+        (0, S(True), []),
+        (600, TICK, []),
+    ]),
+]
+
+
+@pytest.mark.parametrize(("device_type", "steps"), [s[1:] for s in SCENARIOS], ids=[s[0] for s in SCENARIOS])
+def test_default_rule_scenario(device_type: str, steps: list) -> None:
+    run(FakeDevice(INDEX, f"DEV-{device_type}", device_type), steps)
+
+
+def test_every_default_rule_has_a_scenario_that_raises_and_clears() -> None:
+    assert len(RULES) == 14
+    exercised = {s[0].split("/")[0] for s in SCENARIOS}
+    assert exercised == {r.id for r in RULES}
+    for rule in RULES:
+        rule_steps = [step for s in SCENARIOS if s[0].startswith(rule.id + "/") for step in s[2]]
+        expected = [e for step in rule_steps for e in step[2]]
+        assert f"+{rule.id}" in expected and f"-{rule.id}" in expected, rule.id
+
+
+@pytest.mark.parametrize("device_type", DEVICE_TYPES)
+def test_device_offline_applies_to_every_type(device_type: str) -> None:
+    run(FakeDevice(INDEX, "DEV-1", device_type), [
+        (0, S(False), []),
+        (120, TICK, ["+device-offline"]),
+        (121, S(True), ["-device-offline"]),
+    ])
+
+
+def test_tick_with_nothing_pending_changes_nothing() -> None:
+    device = FakeDevice(INDEX, "DEV-1", "elevator")
+    assert tick(INDEX, device.view(), {}, at(0)) == ({}, [])
+    assert tick(INDEX, device.view(), {r.id: IDLE for r in RULES}, at(10_000)) == ({}, [])
+
+
+def test_raise_and_clear_carry_the_same_alert_id() -> None:
+    device = FakeDevice(INDEX, "A-LEAK-1", "water_leak")
+    (raised,) = device.send(at(0), {"leak": True})
+    device.send(at(1), {"leak": False})
+    (cleared,) = device.tick(at(31))
+    assert isinstance(raised, Raise) and isinstance(cleared, Clear)
+    assert raised.alert == cleared.alert == alert_id("water-leak", "A-LEAK-1", at(0))
+    assert raised.rule.urgency == 1 and raised.rule.category == "plumbing"
+    # the same reading replayed from the start gives the same alert id (no second alert)
+    replay = FakeDevice(INDEX, "A-LEAK-1", "water_leak")
+    assert replay.send(at(0), {"leak": True})[0].alert == raised.alert
+
+
+def test_evaluate_returns_only_changed_states() -> None:
+    device = FakeDevice(INDEX, "P-1", "water_pressure")
+    changed, decisions = evaluate(INDEX, DeviceView("P-1", "water_pressure", {"pressure_kpa": 200}),
+                                  Reading("P-1", at(0), {"pressure_kpa": 200}), {}, at(0))
+    assert (changed, decisions) == ({}, [])
+    device.send(at(0), {"pressure_kpa": 100})
+    assert device.states == {"low-water-pressure": RuleState(pending_since=at(0))}
+    changed, decisions = evaluate(INDEX, device.view(), Reading("P-1", at(5), {"pressure_kpa": 90}),
+                                  device.states, at(5))
+    assert (changed, decisions) == ({}, [])
+
+
+# -- the index ------------------------------------------------------------------------------------
+
+INDEX_CASES = [
+    ("leak", "water_leak", Reading("d", T0, {"leak": True}), {"water-leak"}),
+    ("pressure", "water_pressure", Reading("d", T0, {"pressure_kpa": 1}), {"low-water-pressure"}),
+    ("pump-fault-metric", "water_pump", Reading("d", T0, {"fault": True}), {"pump-fault"}),
+    ("pump-running-metric-has-no-rule", "water_pump", Reading("d", T0, {"running": True}), set()),
+    ("meter-voltage-has-no-rule", "power_meter", Reading("d", T0, {"voltage_v": 1}), set()),
+    ("meter-mains", "power_meter", Reading("d", T0, {"mains_ok": True, "voltage_v": 1}), {"mains-power-lost"}),
+    ("elevator-state", "elevator", Reading("d", T0, {"state": "normal"}),
+     {"elevator-stopped-occupied", "elevator-fault"}),
+    ("elevator-occupied", "elevator", Reading("d", T0, {"occupied": True}), {"elevator-stopped-occupied"}),
+    ("elevator-floor-has-no-rule", "elevator", Reading("d", T0, {"floor": 3}), set()),
+    ("elevator-state-and-occupied-each-once", "elevator", Reading("d", T0, {"state": "stopped", "occupied": True}),
+     {"elevator-stopped-occupied", "elevator-fault"}),
+    ("heartbeat", "elevator", Reading("d", T0, {}), set()),
+    ("metric-of-another-type", "water_leak", Reading("d", T0, {"pressure_kpa": 1}), set()),
+    ("alarm-button", "elevator", Reading("d", T0, event="alarm_button"), {"elevator-alarm-button"}),
+    ("elevator-fault-event-has-no-rule", "elevator", Reading("d", T0, event="fault"), set()),
+    ("door-forced", "access_door", Reading("d", T0, event="door_forced"), {"door-forced"}),
+    ("badge-granted-has-no-rule", "access_door", Reading("d", T0, event="badge_granted"), set()),
+    ("start-failed", "generator", Reading("d", T0, event="start_failed"), {"generator-start-failed"}),
+    ("status-offline", "ups", Reading("d", T0, online=False), {"device-offline"}),
+    ("status-online", "water_tank", Reading("d", T0, online=True), {"device-offline"}),
+]
+
+
+@pytest.mark.parametrize(("device_type", "reading", "expected"), [c[1:] for c in INDEX_CASES],
+                         ids=[c[0] for c in INDEX_CASES])
+def test_index_returns_only_the_rules_a_reading_can_change(device_type: str, reading: Reading, expected: set[str]) -> None:
+    found = INDEX.for_reading(device_type, reading)
+    assert sorted(r.id for r in found) == sorted(expected)  # each once
+
+
+def test_index_timed_rules() -> None:
+    assert {r.id for r in INDEX.timed("water_leak")} == {"water-leak", "device-offline"}
+    assert {r.id for r in INDEX.timed("water_pump")} == {"device-offline"}  # pump-fault has no durations
+    assert {r.id for r in INDEX.timed("access_door")} == {"door-forced", "door-held-open", "device-offline"}
+    assert {r.id for r in INDEX.timed("elevator")} == {
+        "elevator-alarm-button", "elevator-stopped-occupied", "elevator-fault", "device-offline"}
+
+
+class CountingCondition(MetricCondition):
+    """A metric condition that records each time it is asked: a reading must never ask rules it cannot change."""
+
+    def __init__(self, metric: str, op: str, value: Any, calls: list[str]) -> None:
+        super().__init__(metric, op, value)  # type: ignore[arg-type]
+        object.__setattr__(self, "calls", calls)  # the parent is frozen; this subclass has a __dict__
+
+    def holds(self, values, params):  # type: ignore[override]
+        self.calls.append(self.metric)
+        return MetricCondition.holds(self, values, params)
+
+
+def test_evaluate_asks_only_indexed_rules_not_a_scan() -> None:
+    calls: list[str] = []
+    pressure_rules = []
+    for i in range(2000):
+        cond = CountingCondition("pressure_kpa", "<", float(i), calls)
+        pressure_rules.append(Rule(f"p-{i}", "p", frozenset({"water_pressure"}), cond, 3, "plumbing"))
+    leak = CountingCondition("leak", "==", True, calls)
+    index = RuleIndex([*pressure_rules, Rule("leak", "leak", frozenset({"water_leak"}), leak, 1, "plumbing")])
+    view = DeviceView("L-1", "water_leak", {"leak": True, "pressure_kpa": 1})
+    changed, decisions = evaluate(index, view, Reading("L-1", T0, {"leak": True}), {}, T0)
+    assert calls == ["leak"]  # the 2000 pressure rules were never looked at
+    assert [d.rule.id for d in decisions] == ["leak"]
+    assert index.for_reading("water_pressure", Reading("P", T0, {"pressure_kpa": 1})) is \
+        index.for_reading("water_pressure", Reading("P", T0, {"pressure_kpa": 2}))  # precomputed, not rebuilt
+
+
+# -- per-device overrides -------------------------------------------------------------------------
+
+OVERRIDES = [
+    ("pressure-threshold-raised", "water_pressure", {"low-water-pressure": {"pressure_kpa": 200}},
+     [(0, V(pressure_kpa=180), []), (30, TICK, ["+low-water-pressure"]), (40, V(pressure_kpa=210), ["-low-water-pressure"])]),
+    ("pressure-default-threshold", "water_pressure", None,
+     [(0, V(pressure_kpa=180), []), (30, TICK, [])]),
+    ("pressure-threshold-lowered", "water_pressure", {"low-water-pressure": {"pressure_kpa": 100}},
+     [(0, V(pressure_kpa=120), []), (30, TICK, []), (40, V(pressure_kpa=99), []), (70, TICK, ["+low-water-pressure"])]),
+    ("override-of-another-rule-ignored", "water_pressure", {"low-water-tank": {"pressure_kpa": 200}},
+     [(0, V(pressure_kpa=180), []), (30, TICK, [])]),
+    ("transformer-threshold-lowered", "transformer", {"transformer-overheating": {"temp_c": 70}},
+     [(0, V(temp_c=75), []), (30, TICK, ["+transformer-overheating"])]),
+    ("tank-threshold-raised", "water_tank", {"low-water-tank": {"level_pct": 50}},
+     [(0, V(level_pct=40), []), (60, TICK, ["+low-water-tank"])]),
+]
+
+
+@pytest.mark.parametrize(("device_type", "overrides", "steps"), [o[1:] for o in OVERRIDES], ids=[o[0] for o in OVERRIDES])
+def test_per_device_override_changes_the_threshold(device_type: str, overrides, steps: list) -> None:
+    run(FakeDevice(INDEX, "DEV-1", device_type, overrides=overrides), steps)
+
+
+# -- property: one alert at most, and the state a reference model predicts ----------------------
+
+HOLD = timedelta(seconds=10)
+CLEAR = timedelta(seconds=30)
+LEAK_RULE = Rule("leak-held", "Leak held", frozenset({"water_leak"}), MetricCondition("leak", "==", True), 1,
+                 "plumbing", hold_for=HOLD, clear_for=CLEAR)
+
+
+class ReferenceLeak:
+    """Active once the sensor has read wet without a dry reading for HOLD; inactive once it has read dry
+    without a wet reading for CLEAR. Checked at readings and ticks only."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.wet: bool | None = None
+        self.wet_since: datetime | None = None  # first reading of the current wet run
+        self.dry_since: datetime | None = None  # first reading of the current dry run
+
+    def reading(self, now: datetime, wet: bool) -> None:
+        if wet and self.wet is not True:
+            self.wet_since, self.dry_since = now, None
+        if not wet and self.wet is not False:
+            self.dry_since, self.wet_since = now, None
+        self.wet = wet
+        self.tick(now)
+
+    def tick(self, now: datetime) -> None:
+        if self.wet and not self.active and now - self.wet_since >= HOLD:
+            self.active = True
+        elif self.wet is False and self.active and now - self.dry_since >= CLEAR:
+            self.active = False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["wet", "dry", "tick"]), st.integers(min_value=0, max_value=45)),
+                max_size=40))
+def test_leak_rule_matches_reference_model(steps: list[tuple[str, int]]) -> None:
+    index = RuleIndex([LEAK_RULE])
+    device = FakeDevice(index, "A-LEAK-1", "water_leak")
+    model = ReferenceLeak()
+    now = T0
+    for what, elapsed in steps:
+        now += timedelta(seconds=elapsed)
+        if what == "tick":
+            device.tick(now)
+            model.tick(now)
+        else:
+            device.send(now, {"leak": what == "wet"})
+            model.reading(now, what == "wet")
+        raised = sum(isinstance(d, Raise) for d in device.log)
+        cleared = sum(isinstance(d, Clear) for d in device.log)
+        assert raised - cleared in (0, 1)  # at most one alert active
+        assert device.active == ({"leak-held"} if model.active else set())
