@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import ApiContext
@@ -42,10 +44,29 @@ def _error(code: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=code)
 
 
+def _local_docs(app: FastAPI) -> None:
+    """Serve /docs from the swagger-ui-bundle package when installed: FastAPI's default loads it from a CDN,
+    and the control-room machine has no internet."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False, response_model=None)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Caretaker API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
 def create_app(ctx: ApiContext) -> FastAPI:
     """Return the HTTP API (CONTRACT.md §3) and control-room page over the given service context."""
+    offline_docs = importlib.util.find_spec("swagger_ui_bundle") is not None
     app = FastAPI(title="Caretaker", version="1", summary="Alarms to tickets to the nearest technician",
-                  description="REST v1 under /api/v1 with bearer tokens; the control room is at /.")
+                  description="REST v1 under /api/v1 with bearer tokens; the control room is at /.",
+                  docs_url=None if offline_docs else "/docs", redoc_url=None)
+    if offline_docs:
+        _local_docs(app)
     app.state.ctx = ctx
     _install_redaction()
 

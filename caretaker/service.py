@@ -79,7 +79,8 @@ class Service:
         from ingest.influx import InfluxSink
 
         s = self.settings
-        return InfluxSink(s.influx_url, s.influx_token.get_secret_value(), s.influx_org, s.influx_bucket)
+        return InfluxSink(s.influx_url, s.influx_token.get_secret_value(), s.influx_org, s.influx_bucket,
+                          site=self.site.id)
 
     # --- life cycle --------------------------------------------------------------------------
 

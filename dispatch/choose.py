@@ -84,18 +84,21 @@ def choose_technician(
 
 
 def explain_no_choice(
-    site: Site, *, category: str, urgency: int, candidates: Sequence[Candidate], now: datetime,
+    site: Site, *, category: str, urgency: int, place: Place, candidates: Sequence[Candidate], now: datetime,
     excluded: Iterable[str] = (),
 ) -> str:
     """Return why nobody could take the ticket, e.g. "no electrical technician available: 2 off shift, 1 busy"."""
     excluded_ids = frozenset(excluded)
-    reasons = Counter(
-        _skip_reason(c, site, category, urgency, now, excluded_ids) for c in candidates
-        if category in c.technician.skills
-    )
+    reasons: Counter[str] = Counter()
+    for candidate in candidates:
+        if category not in candidate.technician.skills:
+            continue
+        why = _skip_reason(candidate, site, category, urgency, now, excluded_ids)
+        if why is None and travel_seconds(site, candidate.place, place) is None:  # type: ignore[arg-type]
+            why = "cannot reach the ticket's building"
+        if why is not None:
+            reasons[why] += 1
     if not reasons:
         return f"nobody on the site file holds the {category} trade"
-    parts = [f"{count} {why}" for why, count in sorted(reasons.items(), key=lambda kv: -kv[1]) if why]
-    return f"no {category} technician available: " + ", ".join(parts or ["none reachable from the ticket's building"])
-
-
+    parts = [f"{count} {why}" for why, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return f"no {category} technician available: " + ", ".join(parts)

@@ -176,7 +176,7 @@ class Dispatcher:
         choice = choose_technician(self.site, category=ticket.category, urgency=ticket.urgency,
                                    place=place, candidates=candidates, now=now, excluded=excluded)
         if choice is None:
-            why = explain_no_choice(self.site, category=ticket.category, urgency=ticket.urgency,
+            why = explain_no_choice(self.site, category=ticket.category, urgency=ticket.urgency, place=place,
                                     candidates=candidates, now=now, excluded=excluded)
             self._mark_unassigned(session, ticket, now, why)
             return False

@@ -136,7 +136,7 @@ def parse_time(raw: int | str, field: str = "ts") -> datetime:
         except (OverflowError, OSError, ValueError) as exc:
             raise _Refused("bad_payload", f"{field}: {raw} is not a valid epoch-milliseconds time") from exc
     try:
-        parsed = datetime.fromisoformat(raw)
+        parsed = datetime.fromisoformat(raw.upper())  # RFC 3339 allows "t" and "z"
     except ValueError as exc:
         raise _Refused("bad_payload", f"{field}: {raw!r} is not an RFC 3339 time") from exc
     if parsed.tzinfo is None:
@@ -199,6 +199,10 @@ def _validate(topic: str, payload: bytes, site: Site, prefix: str, now: datetime
         document = json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise _Refused("not_json", f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except ValueError as exc:  # an integer of thousands of digits: Python refuses to convert it
+        raise _Refused("bad_payload", f"payload holds a number too long to read: {exc}") from exc
+    except RecursionError as exc:
+        raise _Refused("not_json", "payload is nested too deeply to read") from exc
     if not isinstance(document, dict):
         raise _Refused("not_object", f"payload is a JSON {type(document).__name__}, not an object")
     if any(isinstance(v, float) and not math.isfinite(v) for v in _numbers(document)):

@@ -7,7 +7,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Sequence, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    Tag,
+    ValidationError,
+)
 
 from estate.durations import parse_duration
 from estate.errors import SiteError, SiteProblem, format_problems
@@ -60,8 +70,27 @@ class StatusIn(_Strict):
     status: Literal["offline"]
 
 
-ConditionIn = Union[MetricIn, AllIn, AnyIn, EventIn, StatusIn]
-Duration = Annotated[str | int, Field(description="90s, 2m, 1h or seconds")]
+def _condition_kind(value: Any) -> str | None:
+    """Pick the condition model from the key that says which it is, so a mistake is reported once."""
+    if isinstance(value, BaseModel):
+        return type(value).__name__
+    if isinstance(value, dict):
+        for key, model in (("metric", "MetricIn"), ("all", "AllIn"), ("any", "AnyIn"), ("event", "EventIn"),
+                           ("status", "StatusIn")):
+            if key in value:
+                return model
+    return None
+
+
+ConditionIn = Annotated[
+    Union[
+        Annotated[MetricIn, Tag("MetricIn")], Annotated[AllIn, Tag("AllIn")], Annotated[AnyIn, Tag("AnyIn")],
+        Annotated[EventIn, Tag("EventIn")], Annotated[StatusIn, Tag("StatusIn")],
+    ],
+    Discriminator(_condition_kind, custom_error_type="condition", custom_error_message=(
+        "a condition needs one of the keys metric, all, any, event or status")),
+]
+Duration = Annotated[StrictInt | str, Field(description="90s, 2m, 1h or seconds")]
 
 
 class RuleIn(_Strict):
@@ -114,7 +143,9 @@ def _check_condition(cond: Any, types: list[str], path: tuple, where: _Where, ou
             out.append(where.problem((*path, "metric"), f"no device type of {', '.join(types)} has a metric {cond.metric!r}"))
             return
         if cond.op == "between":
-            if not isinstance(cond.value, tuple):
+            if kinds[0] not in ("number", "int"):
+                out.append(where.problem((*path, "op"), f"between needs a numeric metric; {cond.metric} is not"))
+            elif not isinstance(cond.value, tuple):
                 out.append(where.problem((*path, "value"), "`between` takes [low, high]"))
             elif cond.value[0] > cond.value[1]:
                 out.append(where.problem((*path, "value"), "`between` needs low <= high"))

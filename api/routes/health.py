@@ -36,7 +36,11 @@ def metrics(ctx: Ctx) -> PlainTextResponse:
     """Prometheus text: this room's gauges, then the lines the rest of the service adds."""
     with ctx.sessions() as session:
         text = collect_metrics(session, ctx.clock.now())
-    extra = ctx.metrics() or ""
+    try:
+        extra = ctx.metrics() or ""
+    except Exception:  # the room's own gauges still matter when another room's counters fail
+        log.exception("extra metrics failed")
+        extra = ""
     if extra and not extra.endswith("\n"):
         extra += "\n"
     return PlainTextResponse(text + extra, media_type=PROMETHEUS_TEXT)

@@ -35,12 +35,12 @@ def get_tickets(
     if user.is_technician:
         assignee = user.subject
     statuses = [s.strip() for s in status_.split(",") if s.strip()] if status_ else []
-    with ctx.sessions.begin() as session:
-        rows = list_tickets(session, statuses=statuses, urgency=urgency, building=building,
-                            assignee=assignee, limit=limit)
-        if not personal:  # a wall screen needs no resident's number: nothing personal shown, nothing to audit
-            return render(session, rows, None)
-        return show(session, user, rows, "ticket.list", ctx.clock.now())
+    filters = dict(statuses=statuses, urgency=urgency, building=building, assignee=assignee, limit=limit)
+    if not personal:  # a wall screen needs no resident's number: nothing personal shown, nothing to audit
+        with ctx.sessions() as session:
+            return render(session, list_tickets(session, **filters), None)
+    with ctx.sessions.begin() as session:  # writes the audit rows
+        return show(session, user, list_tickets(session, **filters), "ticket.list", ctx.clock.now())
 
 
 @router.get("/{ticket_id}", response_model=TicketOut, responses={403: STEP_ERRORS[403], 404: STEP_ERRORS[404]})
