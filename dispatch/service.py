@@ -129,6 +129,7 @@ class Dispatcher:
         session.add(TicketAlertRow(ticket_id=ticket.id, alert_id=alert_id, attached_at=now))
         count = session.scalar(select(func.count()).where(TicketAlertRow.ticket_id == ticket.id)) or 0
         if count > 1:  # the first alert is the reason the ticket exists
+            ticket.updated_at = now
             self._history(session, ticket, now, ticket.status, "system", f"alert {alert_id} attached")
 
     def alert_cleared(self, session: Session, ticket_id: str, alert_id: str, now: datetime) -> None:

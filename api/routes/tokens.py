@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import APIRouter, status
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import Admin, Ctx, hash_token
+from api.deps import Admin, Ctx
 from api.schemas import TokenIn, TokenOut
-from api.tables import TokenRow
+from api.tokens import issue_token as store_token
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
-TOKEN_BYTES = 32
 
 
 @router.post("", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
@@ -23,8 +20,6 @@ def issue_token(body: TokenIn, ctx: Ctx, _admin: Admin) -> TokenOut:
             "type": "unknown", "loc": ("body", "subject"), "input": body.subject,
             "msg": f"technician {body.subject!r} is not in the site file",
         }])
-    token = secrets.token_urlsafe(TOKEN_BYTES)
     with ctx.sessions.begin() as session:
-        session.add(TokenRow(token_hash=hash_token(token), role=body.role, subject=body.subject,
-                             created_at=ctx.clock.now(), revoked=False))
+        token = store_token(session, role=body.role, subject=body.subject, now=ctx.clock.now())
     return TokenOut(token=token, role=body.role, subject=body.subject)
