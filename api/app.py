@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import ApiContext
-from api.routes import alerts, deadletters, devices, health, kpis, stream, technicians, tickets, tokens
+from api.routes import alerts, deadletters, devices, health, kpis, silences, stream, technicians, tickets, tokens
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -88,7 +88,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return JSONResponse({"detail": [{"type": "value_error", "loc": ["body"], "msg": str(exc)}]},
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
-    for module in (health, tokens, tickets, alerts, devices, technicians, kpis, deadletters, stream):
+    for module in (health, tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False, response_model=None)

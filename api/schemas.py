@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from dispatch.outbox import iso
 
@@ -158,6 +158,49 @@ class AlertOut(BaseModel):
     acked_by: str | None = None
     acked_at: UtcTime | None = None
     ticket: str | None = None
+    building: str | None = None
+    suppressed_by: str | None = Field(default=None, description="the alert that explains it (a building's outage)")
+    silence: int | None = Field(default=None, description="the silence it fell in: recorded, no ticket")
+    chattering: bool = False
+    shelved_until: UtcTime | None = None
+    shelved_by: str | None = None
+    shelve_reason: str | None = None
+
+
+class ShelveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    until: AwareDatetime = Field(description="when the alert comes back, RFC 3339")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SilenceMatchers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: str | None = Field(default=None, max_length=64, description="rule id or shell pattern")
+    device: str | None = Field(default=None, max_length=64, description="device id or shell pattern, e.g. B-*")
+    device_type: str | None = None
+    building: str | None = None
+    floor: int | None = None
+    zone: str | None = None
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    matchers: SilenceMatchers
+    starts_at: AwareDatetime | None = Field(default=None, description="default: now")
+    ends_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SilenceOut(BaseModel):
+    id: int
+    matchers: dict
+    starts_at: UtcTime
+    ends_at: UtcTime
+    reason: str
+    author: str
+    created_at: UtcTime
+    active: bool
+    expired_by: str | None = None
 
 
 class DeviceOut(BaseModel):

@@ -29,7 +29,9 @@ from ingest.payloads import (
 from ingest.store import DeviceSnapshot
 from rules import store as rules_store
 from rules.evaluate import DeviceView, RuleIndex, evaluate, tick
-from rules.model import IDLE, Clear, Decision, Raise, Reading, RuleState
+from rules.model import IDLE, Chattering, Clear, Decision, Raise, Reading, RuleState
+from rules.silence import Silence, silencing
+from rules.topology import ActiveAlerts, evaluate_composites, explaining_alert
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,10 @@ class Pipeline:
         self.snapshots: dict[str, DeviceSnapshot] = {}
         self.states: dict[tuple[str, str], RuleState] = {}
         self._stored_devices: set[str] = set()
+        self.silences: list[Silence] = []
+        self._absence_devices = [d for d in site.devices.values() if index.absent(d.type, d.id)]
+        self.started_at = clock.now()
+        self.causes = frozenset(cause for rule in index.rules.values() for cause in rule.suppressed_by)
         self.reload()
 
     def reload(self) -> None:
@@ -72,6 +78,14 @@ class Pipeline:
             self.snapshots = ingest_store.load_snapshots(session)
             self.states = rules_store.load_states(session)
         self._stored_devices = set(self.snapshots)
+        self.refresh_silences()
+
+    def refresh_silences(self) -> None:
+        """Read the silences in force or to come (the API writes them; any instance may read them)."""
+        now = self.clock.now()
+        with self.sessions() as session:
+            self.silences = [Silence(r.id, r.matchers, r.starts_at, r.ends_at)
+                             for r in rules_store.list_silences(session, now)]
 
     # --- one batch ---------------------------------------------------------------------------
 
@@ -83,6 +97,7 @@ class Pipeline:
             verdict = validate_message(message.topic, message.payload, self.site, self.prefix, now)
             work.apply(verdict)
         work.counts["processed"] += len(batch)
+        work.combine()
         self._commit(work)
         return work.result
 
@@ -90,7 +105,7 @@ class Pipeline:
         """Apply what time alone decides: held conditions that ran their `for`, clear delays, event auto-clears."""
         now = self.clock.now()
         work = _Batch(self, now)
-        by_device: dict[str, dict[str, RuleState]] = {}
+        by_device: dict[str, dict[str, RuleState]] = {d.id: {} for d in self._absence_devices}
         for (device_id, rule_id), state in self.states.items():
             by_device.setdefault(device_id, {})[rule_id] = state
         for device_id, states in by_device.items():
@@ -98,6 +113,7 @@ class Pipeline:
                 continue  # a device removed from the site file keeps its history, not its timers
             changed, decisions = tick(self.index, work.view(device_id), states, now)
             work.take(device_id, changed, decisions)
+        work.combine()
         if work.dirty:
             self._commit(work)
         return work.result
@@ -155,7 +171,22 @@ class _Batch:
     def view(self, device_id: str) -> DeviceView:
         device = self.p.site.devices[device_id]
         snap = self.snapshots.get(device_id) or self.p.snapshots.get(device_id) or DeviceSnapshot(device_id)
-        return DeviceView(device_id, device.type, snap.values, snap.online is not False, device.overrides)
+        # a device never heard from is measured from the service's start, so absence still shows
+        return DeviceView(device_id, device.type, snap.values, snap.online is not False, device.overrides,
+                          snap.last_seen or self.p.started_at, device.interval_s)
+
+    def current_states(self) -> dict[tuple[str, str], RuleState]:
+        return {**self.p.states, **self.states}
+
+    def combine(self) -> None:
+        """Evaluate what depends on several devices once the batch's own decisions are known."""
+        if not self.p.index.composites:
+            return
+        states = self.current_states()
+        changed, decisions = evaluate_composites(self.p.index, ActiveAlerts(states.items(), self.p.site.devices),
+                                                 self.p.site.devices, states, self.now)
+        self.states.update(changed)
+        self.decisions.extend(decisions)
 
     def rule_states(self, device_id: str, rule_ids) -> dict[str, RuleState]:
         result = {}
@@ -221,7 +252,7 @@ class _Batch:
 
     def _evaluate(self, reading: Reading) -> None:
         device = self.p.site.devices[reading.device]
-        rules = self.p.index.for_reading(device.type, reading)
+        rules = self.p.index.for_reading(device.type, reading, device.id)
         if not rules:
             return
         view = self.view(reading.device)
@@ -242,32 +273,63 @@ class _Batch:
             dispatcher.record_location(session, location.technician, location.place, location.ts, source)
         if self.locations and dispatcher.assign_waiting(session, now):
             self.result.outbox_added = True  # a technician came on site and took a waiting ticket
-        for decision in self.decisions:
-            self._decide(session, decision)
+        if self.decisions:
+            active = ActiveAlerts(self.current_states().items(), self.p.site.devices)
+            # an outage raised in this batch gets its ticket before the alarms it explains look for it
+            causes = self.p.causes
+            for decision in sorted(self.decisions, key=lambda d: d.rule.id not in causes):
+                self._decide(session, decision, active)
         for reply in self.replies:
             self._reply(session, reply)
 
-    def _decide(self, session: Session, decision: Decision) -> None:
+    def _decide(self, session: Session, decision: Decision, active: ActiveAlerts) -> None:
         dispatcher = self.p.dispatcher
         rule = decision.rule
+        device = self.p.site.devices[decision.device]
+        extra: dict = {}
         if isinstance(decision, Raise):
-            rules_store.record_raise(session, decision)
-            ticket = dispatcher.open_for_alert(session, AlertFacts(
-                decision.alert, rule.id, decision.device, rule.urgency, rule.category, rule.title, decision.at,
-            ), self.now)
-            rules_store.link_ticket(session, decision.alert, ticket)
+            silence = silencing(self.p.silences, rule.id, device, self.now)
+            cause = explaining_alert(rule, device, active)
+            rules_store.record_raise(session, decision, device.place.building,
+                                     suppressed_by=cause, silence_id=silence.id if silence else None)
+            if silence is not None:
+                ticket = None  # recorded, not lost; a planned shutdown opens no ticket
+                extra["silence"] = silence.id
+                self.counts["alerts_silenced"] += 1
+            elif cause is not None:
+                # the outage's ticket carries it: one incident, no ticket of its own
+                ticket = rules_store.ticket_of(session, cause)
+                if ticket is not None:
+                    dispatcher.attach_alert(session, ticket, decision.alert, self.now,
+                                            f"explained by {cause}: {rule.title} on {device.id}")
+                extra["suppressed_by"] = cause
+                self.counts["alerts_suppressed"] += 1
+            else:
+                ticket = dispatcher.open_for_alert(session, AlertFacts(
+                    decision.alert, rule.id, decision.device, decision.level, rule.category, rule.title, decision.at,
+                ), self.now)
+            if ticket is not None:
+                rules_store.link_ticket(session, decision.alert, ticket)
             self.result.raised += 1
             self.counts["alerts_raised"] += 1
+            state, urgency = "raised", decision.level
+        elif isinstance(decision, Chattering):
+            ticket = rules_store.mark_chattering(session, decision.alert, self.now)
+            if ticket is not None:
+                dispatcher.note(session, ticket, self.now,
+                                f"{rule.title} on {device.id} is chattering: held active, flagged for maintenance")
+            self.counts["alerts_chattering"] += 1
+            return
         else:
             ticket = rules_store.record_clear(session, decision)
             if ticket is not None:
                 dispatcher.alert_cleared(session, ticket, decision.alert, self.now)
             self.result.cleared += 1
             self.counts["alerts_cleared"] += 1
+            state, urgency = "cleared", rule.urgency
         enqueue(session, alerts_topic(self.p.prefix, self.p.site.id), {
-            "alert": decision.alert, "state": "raised" if isinstance(decision, Raise) else "cleared",
-            "rule": rule.id, "device": decision.device, "urgency": rule.urgency, "ticket": ticket,
-            "ts": iso(decision.at),
+            "alert": decision.alert, "state": state, "rule": rule.id, "device": decision.device,
+            "urgency": urgency, "ticket": ticket, "ts": iso(decision.at), **extra,
         }, self.now)
         self.result.outbox_added = True
 

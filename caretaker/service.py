@@ -29,6 +29,7 @@ from ingest.payloads import Rejection
 from ingest.topics import deadletter_topic, inbound_subscriptions
 from rules.evaluate import RuleIndex
 from rules.load import load_rules
+from rules import store as rules_store
 from rules.model import Rule
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Service:
         migrate(self.engine)
         self.sessions: sessionmaker = make_sessions(self.engine)
         self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix)
-        self.pipeline = Pipeline(self.site, RuleIndex(loaded.rules), self.dispatcher, self.sessions,
+        self.pipeline = Pipeline(self.site, RuleIndex(loaded.rules, self.site.devices, self.site.timezone), self.dispatcher, self.sessions,
                                  settings.mqtt_prefix, self.clock, telemetry_sink=self._influx_sink())
         target = settings.mqtt
         self.ingest = IngestClient(target, settings.mqtt_client_id, settings.mqtt_protocol,
@@ -123,6 +124,7 @@ class Service:
                 self._process_until_committed(batch)
             if time.monotonic() - last_tick >= self.settings.tick_seconds:
                 last_tick = time.monotonic()
+                self._guarded(self.pipeline.refresh_silences)
                 self._guarded(self.pipeline.process_tick)
 
     def _process_until_committed(self, batch: list[Inbound]) -> None:
@@ -169,6 +171,7 @@ class Service:
         fired = 0
         now = self.clock.now()
         with self.sessions.begin() as session:
+            rules_store.expire_shelves(session, now)
             for due in timers.claim_due(session, now):
                 savepoint = session.begin_nested()
                 try:

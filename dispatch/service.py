@@ -28,6 +28,8 @@ ACTIVE = ("assigned", "accepted", "on_site")
 OPEN = ("open", "assigned", "accepted", "on_site")
 FINAL = ("closed", "cancelled")
 RETRY_UNASSIGNED = timedelta(seconds=30)
+# alerts of one trade in one building within this window are one incident (DOMAIN.md §3, issue: alarm model)
+INCIDENT_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +69,34 @@ def new_ticket_id(now: datetime) -> str:
 class Dispatcher:
     """Decides and records what happens to tickets; every method works inside the session it is given."""
 
-    def __init__(self, site: Site, prefix: str) -> None:
+    def __init__(self, site: Site, prefix: str, incident_window: timedelta = INCIDENT_WINDOW) -> None:
         self.site = site
         self.prefix = prefix
+        self.incident_window = incident_window
 
     # --- opening -----------------------------------------------------------------------------
 
     def open_for_alert(self, session: Session, alert: AlertFacts, now: datetime) -> str:
-        """Return the ticket the alert belongs to: the open one for its device and rule, or a new one."""
+        """Return the ticket the alert belongs to: the open one for its device and rule, else the open
+        incident of the same trade in the same building that had an alert within the incident window,
+        else a new one. A burst pipe that wets six sensors is one ticket."""
         key = f"{alert.device_id}|{alert.rule_id}"
-        ticket = session.scalars(select(TicketRow).where(TicketRow.open_key == key).with_for_update()).first()
-        if ticket is not None:
-            self._attach(session, ticket, alert.alert_id, now)
-            return ticket.id
         device = self.site.devices[alert.device_id]
+        ticket = session.scalars(select(TicketRow).where(TicketRow.open_key == key).with_for_update()).first()
+        if ticket is None and self.incident_window:
+            recent = select(TicketAlertRow.ticket_id).where(TicketAlertRow.attached_at >= now - self.incident_window)
+            ticket = session.scalars(
+                select(TicketRow).where(
+                    TicketRow.status.in_(OPEN), TicketRow.source == "sensor",
+                    TicketRow.building == device.place.building, TicketRow.category == alert.category,
+                    TicketRow.id.in_(recent),
+                ).order_by(TicketRow.created_at.desc()).limit(1).with_for_update()
+            ).first()
+        if ticket is not None:
+            self._attach(session, ticket, alert.alert_id, now, f"{alert.title} on {alert.device_id}")
+            if alert.urgency < ticket.urgency:
+                self._raise_level(session, ticket, alert.urgency, now, f"{alert.title} on {alert.device_id}")
+            return ticket.id
         ticket = self._create(
             session, now, urgency=alert.urgency, category=alert.category,
             title=f"{alert.title}: {device.id}", source="sensor", place=device.place,
@@ -123,14 +139,40 @@ class Dispatcher:
         timers.schedule_deadlines(session, ticket.id, now, due)
         return ticket
 
-    def _attach(self, session: Session, ticket: TicketRow, alert_id: str, now: datetime) -> None:
+    def _attach(self, session: Session, ticket: TicketRow, alert_id: str, now: datetime, what: str = "") -> None:
         if session.get(TicketAlertRow, (ticket.id, alert_id)) is not None:
             return
         session.add(TicketAlertRow(ticket_id=ticket.id, alert_id=alert_id, attached_at=now))
         count = session.scalar(select(func.count()).where(TicketAlertRow.ticket_id == ticket.id)) or 0
         if count > 1:  # the first alert is the reason the ticket exists
             ticket.updated_at = now
-            self._history(session, ticket, now, ticket.status, "system", f"alert {alert_id} attached")
+            self._history(session, ticket, now, ticket.status, "system",
+                          f"alert {alert_id} attached{': ' + what if what else ''}")
+
+    def attach_alert(self, session: Session, ticket_id: str, alert_id: str, now: datetime, what: str) -> None:
+        """Attach an alert to a ticket it belongs to without opening one (an alarm the outage explains)."""
+        ticket = session.get(TicketRow, ticket_id)
+        if ticket is not None:
+            self._attach(session, ticket, alert_id, now, what)
+
+    def note(self, session: Session, ticket_id: str, now: datetime, text: str) -> None:
+        """Write a line in the ticket's history."""
+        ticket = session.get(TicketRow, ticket_id)
+        if ticket is not None:
+            ticket.updated_at = now
+            self._history(session, ticket, now, ticket.status, "system", text)
+
+    def _raise_level(self, session: Session, ticket: TicketRow, urgency: int, now: datetime, why: str) -> None:
+        """Make the ticket more urgent: deadlines from its creation at the new level, new timers; the old
+        timers find their deadline moved and stay quiet."""
+        old = ticket.urgency
+        due = deadlines_from(ticket.created_at, sla_for(urgency, self.site.sla))
+        ticket.urgency, ticket.updated_at = urgency, now
+        ticket.accept_by, ticket.arrive_by, ticket.resolve_by = due.accept_by, due.arrive_by, due.resolve_by
+        timers.schedule_deadlines(session, ticket.id, ticket.created_at, due)
+        self._history(session, ticket, now, ticket.status, "system", f"level {old} → {urgency}: {why}")
+        if ticket.assignee and ticket.status in ACTIVE:
+            self._push(session, ticket, "assigned", ticket.assignee, now, reason=f"now level {urgency}: {why}")
 
     def alert_cleared(self, session: Session, ticket_id: str, alert_id: str, now: datetime) -> None:
         """Note on the ticket that one of its alarms cleared (evidence for the call-back)."""
@@ -330,7 +372,7 @@ class Dispatcher:
                 self._assign_nearest(session, ticket, now)
         else:
             step, _, phase = kind.partition(":")  # "accept:warn", "arrive:breach", ...
-            if timers.step_done(ticket, step):
+            if timers.step_done(ticket, step) or not timers.is_current(ticket, step, phase, timer.due_at):
                 return
             if phase == "warn":
                 text = f"{step} deadline {iso(getattr(ticket, step + '_by'))} is near"

@@ -66,6 +66,15 @@ def claim_due(session: Session, now: datetime, limit: int = 200) -> list[Due]:
     return [Due(r.id, r.ticket_id, r.kind, r.due_at, r.assignment_id) for r in rows]
 
 
+def is_current(ticket: TicketRow, step: str, phase: str, due_at: datetime) -> bool:
+    """Return whether a warning or breach timer still matches the ticket's deadline (a raised level moves it)."""
+    deadline = getattr(ticket, f"{step}_by", None)
+    if deadline is None:
+        return False
+    expected = deadline if phase == "breach" else warning_time(ticket.created_at, deadline)
+    return abs((expected - due_at).total_seconds()) < 1
+
+
 def step_done(ticket: TicketRow, step: str) -> bool:
     """Return whether the ticket has done the step a deadline watches (or no longer needs to)."""
     if ticket.status in ("resolved", "verified", "closed", "cancelled"):

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
-from estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES
+from estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES, Device
 from rules.model import (
     IDLE,
+    AbsentCondition,
+    AlertCondition,
+    ChangeCondition,
+    Chattering,
     Clear,
+    CountCondition,
     Decision,
     EventCondition,
     Raise,
@@ -22,61 +28,102 @@ from rules.model import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """The rules one device (or device type) answers to, by what can change them."""
+
+    by_metric: dict[str, tuple[Rule, ...]]
+    by_event: dict[str, tuple[Rule, ...]]
+    status: tuple[Rule, ...]
+    timed: tuple[Rule, ...]
+    absent: tuple[Rule, ...]
+
+
+def _lookup(device_type: str, rules: Sequence[Rule]) -> _Lookup:
+    by_metric = {
+        metric: tuple(r for r in rules if metric in r.metrics) for metric in DEVICE_METRICS[device_type]
+    }
+    by_event = {
+        event: tuple(r for r in rules if r.event_type == event) for event in DEVICE_EVENTS.get(device_type, ())
+    }
+    return _Lookup(
+        by_metric=by_metric,
+        by_event=by_event,
+        status=tuple(r for r in rules if isinstance(r.condition, StatusCondition)),
+        timed=tuple(r for r in rules if r.is_event_rule or r.hold_for or r.clear_for or r.chatter
+                    or isinstance(r.condition, ChangeCondition)),
+        absent=tuple(r for r in rules if isinstance(r.condition, AbsentCondition)),
+    )
+
+
 class RuleIndex:
-    """Rules looked up by (device type, metric), (device type, event) and device type for status,
-    so a reading costs the rules that can change, never a scan of all rules."""
+    """Rules looked up per device by metric, event or status, so a reading costs the few rules that can
+    change, never a scan of all rules; scopes are resolved once, when the index is built."""
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(self, rules: Sequence[Rule], devices: Mapping[str, Device] | None = None,
+                 timezone: str = "UTC") -> None:
         self.rules: dict[str, Rule] = {r.id: r for r in rules}
-        self._by_metric: dict[tuple[str, str], tuple[Rule, ...]] = {}
-        self._by_event: dict[tuple[str, str], tuple[Rule, ...]] = {}
-        self._by_status: dict[str, tuple[Rule, ...]] = {}
-        self._timed: dict[str, tuple[Rule, ...]] = {}
-        for device_type in DEVICE_TYPES:
-            applicable = [r for r in rules if r.applies_to(device_type)]
-            for metric in DEVICE_METRICS[device_type]:
-                self._by_metric[(device_type, metric)] = tuple(
-                    r for r in applicable if not r.is_event_rule and not isinstance(r.condition, StatusCondition)
-                    and metric in r.condition.metrics  # type: ignore[union-attr]
-                )
-            for event in DEVICE_EVENTS.get(device_type, ()):
-                self._by_event[(device_type, event)] = tuple(
-                    r for r in applicable if isinstance(r.condition, EventCondition) and r.condition.type == event
-                )
-            self._by_status[device_type] = tuple(r for r in applicable if isinstance(r.condition, StatusCondition))
-            self._timed[device_type] = tuple(
-                r for r in applicable if r.is_event_rule or r.hold_for or r.clear_for
-            )
+        self.zone = ZoneInfo(timezone)
+        self.composites: tuple[Rule, ...] = tuple(r for r in rules if isinstance(r.condition, AlertCondition))
+        plain = [r for r in rules if not isinstance(r.condition, AlertCondition)]
+        by_type = {t: [r for r in plain if r.applies_to(t)] for t in DEVICE_TYPES}
+        self._by_type = {t: _lookup(t, by_type[t]) for t in DEVICE_TYPES}
+        self._by_device: dict[str, _Lookup] = {}
+        interned: dict[tuple[str, tuple[str, ...]], _Lookup] = {}
+        for device in (devices or {}).values():
+            place = device.place
+            applicable = [r for r in by_type[device.type]
+                          if r.scope is None or r.scope.includes(device.id, place.building, place.floor, place.zone)]
+            key = (device.type, tuple(r.id for r in applicable))
+            if key not in interned:  # devices with the same rules share one lookup
+                interned[key] = _lookup(device.type, applicable)
+            self._by_device[device.id] = interned[key]
 
-    def for_reading(self, device_type: str, reading: Reading) -> tuple[Rule, ...]:
-        """Return the rules a reading of this device type can change, each once."""
+    def _for(self, device_type: str, device_id: str | None) -> _Lookup:
+        if device_id is not None:
+            found = self._by_device.get(device_id)
+            if found is not None:
+                return found
+        return self._by_type[device_type]
+
+    def for_reading(self, device_type: str, reading: Reading, device_id: str | None = None) -> tuple[Rule, ...]:
+        """Return the rules a reading of this device can change, each once."""
+        lookup = self._for(device_type, device_id)
         if reading.event is not None:
-            return self._by_event.get((device_type, reading.event), ())
+            return lookup.by_event.get(reading.event, ())
         if reading.online is not None:
-            return self._by_status.get(device_type, ())
+            return lookup.status
         if len(reading.values) == 1:
             (metric,) = reading.values
-            return self._by_metric.get((device_type, metric), ())
+            return lookup.by_metric.get(metric, ())
         seen: dict[str, Rule] = {}
         for metric in reading.values:
-            for rule in self._by_metric.get((device_type, metric), ()):
+            for rule in lookup.by_metric.get(metric, ()):
                 seen.setdefault(rule.id, rule)
         return tuple(seen.values())
 
-    def timed(self, device_type: str) -> tuple[Rule, ...]:
-        """Return the rules whose state can change with time alone (durations, event auto-clear)."""
-        return self._timed.get(device_type, ())
+    def timed(self, device_type: str, device_id: str | None = None) -> tuple[Rule, ...]:
+        """Return the rules whose state can change with time alone (durations, auto-clear, windows)."""
+        return self._for(device_type, device_id).timed
+
+    def absent(self, device_type: str, device_id: str | None = None) -> tuple[Rule, ...]:
+        return self._for(device_type, device_id).absent
+
+    def local(self, now: datetime) -> datetime:
+        return now.astimezone(self.zone)
 
 
 @dataclass(frozen=True, slots=True)
 class DeviceView:
-    """What evaluation knows of a device: its id, type, last values, online state and rule overrides."""
+    """What evaluation knows of a device: id, type, last values, online state, rule overrides, last message."""
 
     id: str
     type: str
     values: Mapping[str, Value]
     online: bool = True
     overrides: Mapping[str, Mapping[str, Any]] | None = None
+    last_seen: datetime | None = None
+    interval_s: int | None = None
 
     def params(self, rule_id: str) -> Mapping[str, Any]:
         if not self.overrides:
@@ -84,44 +131,110 @@ class DeviceView:
         return self.overrides.get(rule_id, {})
 
 
-def _condition_holds(rule: Rule, device: DeviceView) -> bool | None:
-    if isinstance(rule.condition, StatusCondition):
-        return not device.online
-    if isinstance(rule.condition, EventCondition):
+def _holds(rule: Rule, condition, device: DeviceView, state: RuleState, now: datetime) -> bool | None:
+    if condition is None:
         return None
-    return rule.condition.holds(device.values, device.params(rule.id))
+    if isinstance(condition, StatusCondition):
+        return not device.online
+    if isinstance(condition, AbsentCondition):
+        if device.last_seen is None:
+            return None
+        return now - device.last_seen > condition.limit(device.interval_s)
+    if isinstance(condition, ChangeCondition):
+        samples = state.memory
+        if not samples:
+            return None
+        current = samples[-1][1]
+        values = [value for _, value in samples]
+        if condition.direction == "drop":
+            return max(values) - current >= condition.amount
+        return current - min(values) >= condition.amount
+    if isinstance(condition, (EventCondition, CountCondition, AlertCondition)):
+        return None
+    return condition.holds(device.values, device.params(rule.id))
 
 
-def _step(rule: Rule, device: DeviceView, holds: bool | None, state: RuleState, now: datetime) -> tuple[RuleState, Decision | None]:
-    """Advance one state-based rule for one device given whether its condition holds now."""
-    if holds is None:
-        return state, None
-    if holds:
-        if state.is_active:
-            return (replace(state, clearing_since=None) if state.clearing_since else state), None
-        since = state.pending_since or now
-        if now - since >= rule.hold_for:
-            alert = alert_id(rule.id, device.id, now)
-            return RuleState(alert=alert), Raise(alert, rule, device.id, now)
-        return (state if state.pending_since else replace(state, pending_since=since)), None
-    if not state.is_active:
-        return (IDLE if state.pending_since else state), None
-    since = state.clearing_since or now
-    if now - since >= rule.clear_for:
-        return IDLE, Clear(state.alert, rule, device.id, now)  # type: ignore[arg-type]
-    return (state if state.clearing_since else replace(state, clearing_since=since)), None
+def _recent(times: tuple[datetime, ...], now: datetime, window: timedelta) -> tuple[datetime, ...]:
+    return tuple(t for t in times if now - t < window)
 
 
-def _event_step(rule: Rule, device: DeviceView, reading: Reading, state: RuleState, now: datetime) -> tuple[RuleState, Decision | None]:
-    assert isinstance(rule.condition, EventCondition)
-    if not rule.condition.matches(reading):
-        return state, None
+def step(rule: Rule, device_id: str, holds: bool | None, clears: bool | None, state: RuleState, now: datetime,
+         local: datetime) -> tuple[RuleState, list[Decision]]:
+    """Advance one state-based rule for one device, given whether its condition (and its clear condition,
+    for a deadband) holds now."""
+    if holds is None and not state.is_active:
+        return state, []
+    if state.is_active:
+        wants_clear = clears is True if rule.clear_condition is not None else holds is False
+        if not wants_clear:
+            return (replace(state, clearing_since=None) if state.clearing_since else state), []
+        since = state.clearing_since or now
+        needed = rule.clear_for
+        if state.chattering and rule.chatter is not None:
+            needed = max(needed, rule.chatter.within)  # held until it has been quiet for a while
+        if now - since >= needed:
+            return RuleState(raises=state.raises, memory=state.memory), [Clear(state.alert, rule, device_id, now)]  # type: ignore[arg-type]
+        return (state if state.clearing_since else replace(state, clearing_since=since)), []
+    if not holds:
+        return (replace(state, pending_since=None) if state.pending_since else state), []
+    since = state.pending_since or now
+    if now - since < rule.hold_for:
+        return (state if state.pending_since else replace(state, pending_since=since)), []
+    alert = alert_id(rule.id, device_id, now)
+    decisions: list[Decision] = [Raise(alert, rule, device_id, now, rule.urgency_at(local))]
+    raises = state.raises
+    chattering = False
+    if rule.chatter is not None:
+        raises = _recent(raises, now, rule.chatter.within) + (now,)
+        if len(raises) >= rule.chatter.flips:
+            chattering = True
+            decisions.append(Chattering(alert, rule, device_id, now))
+    return RuleState(alert=alert, memory=state.memory, raises=raises, chattering=chattering), decisions
+
+
+def _event_step(rule: Rule, device: DeviceView, reading: Reading, state: RuleState, now: datetime,
+                local: datetime) -> tuple[RuleState, list[Decision]]:
+    condition = rule.condition
+    count, within = 1, None
+    if isinstance(condition, CountCondition):
+        count, within, condition = condition.count, condition.within, condition.event
+    assert isinstance(condition, EventCondition)
+    if not condition.matches(reading):
+        return state, []
     clear_due = now + rule.clear_after
     if state.is_active:
         # a repeated event keeps the one alert alive rather than raising another
-        return replace(state, clear_due=clear_due), None
+        return replace(state, clear_due=clear_due, memory=()), []
+    if within is not None:
+        seen = _recent(state.memory, now, within) + (now,)
+        if len(seen) < count:
+            return replace(state, memory=seen), []
     alert = alert_id(rule.id, device.id, now)
-    return RuleState(alert=alert, clear_due=clear_due), Raise(alert, rule, device.id, now)
+    return RuleState(alert=alert, clear_due=clear_due), [Raise(alert, rule, device.id, now, rule.urgency_at(local))]
+
+
+def _with_sample(rule: Rule, reading: Reading, state: RuleState, now: datetime) -> RuleState:
+    condition = rule.condition
+    assert isinstance(condition, ChangeCondition)
+    value = reading.values.get(condition.metric)
+    if value is None or isinstance(value, (bool, str)):
+        return state
+    kept = tuple(sample for sample in state.memory if now - sample[0] <= condition.within)
+    return replace(state, memory=kept + ((now, float(value)),))
+
+
+def _advance(rule: Rule, device: DeviceView, reading: Reading | None, state: RuleState, now: datetime,
+             local: datetime) -> tuple[RuleState, list[Decision]]:
+    if reading is not None and rule.is_event_rule:
+        return _event_step(rule, device, reading, state, now, local)
+    if reading is not None and isinstance(rule.condition, ChangeCondition):
+        state = _with_sample(rule, reading, state, now)
+    if not rule.is_active_at(local):
+        holds, clears = False, True  # outside its hours a rule lets its alert go
+    else:
+        holds = _holds(rule, rule.condition, device, state, now)
+        clears = _holds(rule, rule.clear_condition, device, state, now)
+    return step(rule, device.id, holds, clears, state, now, local)
 
 
 def evaluate(
@@ -131,21 +244,18 @@ def evaluate(
     states: Mapping[str, RuleState],
     now: datetime,
 ) -> tuple[dict[str, RuleState], list[Decision]]:
-    """Return the changed rule states (by rule id) and the raise/clear decisions this reading triggers.
+    """Return the changed rule states (by rule id) and the decisions this reading triggers.
 
     `device.values` must already include the reading's values (the device's merged last values)."""
     changed: dict[str, RuleState] = {}
     decisions: list[Decision] = []
-    for rule in index.for_reading(device.type, reading):
+    local = index.local(now)
+    for rule in index.for_reading(device.type, reading, device.id):
         state = states.get(rule.id, IDLE)
-        if rule.is_event_rule:
-            new_state, decision = _event_step(rule, device, reading, state, now)
-        else:
-            new_state, decision = _step(rule, device, _condition_holds(rule, device), state, now)
+        new_state, made = _advance(rule, device, reading, state, now, local)
         if new_state != state:
             changed[rule.id] = new_state
-        if decision is not None:
-            decisions.append(decision)
+        decisions.extend(made)
     return changed, decisions
 
 
@@ -155,24 +265,31 @@ def tick(
     states: Mapping[str, RuleState],
     now: datetime,
 ) -> tuple[dict[str, RuleState], list[Decision]]:
-    """Return the state changes and decisions that time alone brings: a held condition's `for` ran out,
-    a clear delay ran out, an event alert's auto-clear came due."""
+    """Return the state changes and decisions that time alone brings: a held condition's `for` ran out, a
+    clear delay ran out, an event alert's auto-clear came due, a device fell silent, windows moved on."""
     changed: dict[str, RuleState] = {}
     decisions: list[Decision] = []
-    for rule in index.timed(device.type):
-        state = states.get(rule.id)
-        if state is None or state == IDLE:
+    local = index.local(now)
+    for rule in index.timed(device.type, device.id) + index.absent(device.type, device.id):
+        state = states.get(rule.id, IDLE)
+        if state == IDLE and not isinstance(rule.condition, AbsentCondition):
             continue
         if rule.is_event_rule:
             if state.is_active and state.clear_due is not None and now >= state.clear_due:
-                changed[rule.id] = IDLE
-                decisions.append(Clear(state.alert, rule, device.id, now))  # type: ignore[arg-type]
-            continue
-        if state.pending_since is None and state.clearing_since is None:
-            continue
-        new_state, decision = _step(rule, device, _condition_holds(rule, device), state, now)
-        if new_state != state:
+                new_state, made = IDLE, [Clear(state.alert, rule, device.id, now)]  # type: ignore[arg-type]
+            elif not state.is_active and isinstance(rule.condition, CountCondition):
+                kept = _recent(state.memory, now, rule.condition.within)
+                new_state, made = (replace(state, memory=kept) if kept else IDLE), []
+            else:
+                new_state, made = state, []
+        else:
+            if isinstance(rule.condition, ChangeCondition) and state.memory:
+                kept = tuple(s for s in state.memory if now - s[0] <= rule.condition.within)
+                state = replace(state, memory=kept or state.memory[-1:])  # keep the latest value as "now"
+            new_state, made = _advance(rule, device, None, state, now, local)
+            if not new_state.is_active and new_state.raises and rule.chatter is not None:
+                new_state = replace(new_state, raises=_recent(new_state.raises, now, rule.chatter.within))
+        if new_state != states.get(rule.id, IDLE):
             changed[rule.id] = new_state
-        if decision is not None:
-            decisions.append(decision)
+        decisions.extend(made)
     return changed, decisions

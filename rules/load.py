@@ -5,27 +5,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Sequence, Union
+from typing import Any, Sequence
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    Tag,
-    ValidationError,
-)
+from pydantic import ValidationError
 
 from estate.durations import parse_duration
 from estate.errors import SiteError, SiteProblem, format_problems
 from estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES, SKILLS
+from estate.shifts import parse_shift
 from estate.yamllines import format_path, line_of, load_yaml_with_lines
-from rules.model import AllOf, AnyOf, EventCondition, MetricCondition, Rule, StatusCondition
+from rules.model import (
+    AbsentCondition,
+    AlertCondition,
+    AllOf,
+    AnyOf,
+    ChangeCondition,
+    Chatter,
+    CountCondition,
+    EventCondition,
+    MetricCondition,
+    Rule,
+    Scope,
+    StatusCondition,
+    TimedUrgency,
+)
+from rules.schema import (
+    AbsentIn,
+    AlertIn,
+    AllIn,
+    AnyIn,
+    ChangeIn,
+    EventIn,
+    MetricIn,
+    RuleIn,
+    RulesFileIn,
+    StatusIn,
+)
 
-RULE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+DEFAULT_CHATTER = Chatter(flips=4, within=timedelta(minutes=10))
+_STATE_KINDS = (MetricIn, AllIn, AnyIn)
 
 
 class RulesError(Exception):
@@ -40,85 +58,95 @@ class RulesError(Exception):
         return format_problems(self.problems, self.filename)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(slots=True)
+class _Checker:
+    """Collects problems with their lines while turning the parsed file into rules."""
 
-
-Scalar = Union[StrictBool, StrictInt, StrictFloat, str]
-
-
-class MetricIn(_Strict):
-    metric: str
-    op: Literal[">", ">=", "<", "<=", "==", "!=", "between"]
-    value: Scalar | tuple[float, float]
-
-
-class AllIn(_Strict):
-    all: list["ConditionIn"] = Field(min_length=1)
-
-
-class AnyIn(_Strict):
-    any: list["ConditionIn"] = Field(min_length=1)
-
-
-class EventIn(_Strict):
-    event: str
-    data: dict[str, Scalar] = Field(default_factory=dict)
-
-
-class StatusIn(_Strict):
-    status: Literal["offline"]
-
-
-def _condition_kind(value: Any) -> str | None:
-    """Pick the condition model from the key that says which it is, so a mistake is reported once."""
-    if isinstance(value, BaseModel):
-        return type(value).__name__
-    if isinstance(value, dict):
-        for key, model in (("metric", "MetricIn"), ("all", "AllIn"), ("any", "AnyIn"), ("event", "EventIn"),
-                           ("status", "StatusIn")):
-            if key in value:
-                return model
-    return None
-
-
-ConditionIn = Annotated[
-    Union[
-        Annotated[MetricIn, Tag("MetricIn")], Annotated[AllIn, Tag("AllIn")], Annotated[AnyIn, Tag("AnyIn")],
-        Annotated[EventIn, Tag("EventIn")], Annotated[StatusIn, Tag("StatusIn")],
-    ],
-    Discriminator(_condition_kind, custom_error_type="condition", custom_error_message=(
-        "a condition needs one of the keys metric, all, any, event or status")),
-]
-Duration = Annotated[StrictInt | str, Field(description="90s, 2m, 1h or seconds")]
-
-
-class RuleIn(_Strict):
-    id: str = Field(pattern=RULE_ID)
-    title: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    device_types: list[str] = Field(min_length=1)
-    when: ConditionIn
-    urgency: Literal[1, 2, 3, 4]
-    category: str
-    for_: Duration = Field(default=0, alias="for")
-    clear_for: Duration = 0
-    clear_after: Duration = "15m"
-    enabled: bool = True
-
-
-class RulesFileIn(_Strict):
-    version: Literal[1] = 1
-    rules: list[RuleIn]
-
-
-@dataclass(frozen=True, slots=True)
-class _Where:
     lines: dict
     data: Any
+    problems: list[SiteProblem]
 
-    def problem(self, path: tuple, message: str) -> SiteProblem:
-        return SiteProblem(line_of(path, self.lines), format_path(path, self.data), message)
+    def problem(self, path: tuple, message: str) -> None:
+        self.problems.append(SiteProblem(line_of(path, self.lines), format_path(path, self.data), message))
+
+    def duration(self, value: str | int | None, path: tuple) -> timedelta:
+        if value is None:
+            return timedelta(0)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return timedelta(0)
+
+    def windows(self, texts: list[str], path: tuple) -> tuple:
+        result = []
+        for i, text in enumerate(texts):
+            try:
+                result.append(parse_shift(text))
+            except ValueError as exc:
+                self.problem((*path, i), str(exc))
+        return tuple(result)
+
+    def metric_kinds(self, metric: str, types: list[str], path: tuple) -> list[object]:
+        kinds = [DEVICE_METRICS[t][metric] for t in types if metric in DEVICE_METRICS.get(t, {})]
+        if not kinds:
+            self.problem(path, f"no device type of {', '.join(types)} has a metric {metric!r}")
+        return kinds
+
+    def condition(self, cond: Any, types: list[str], path: tuple, nested: bool = False):
+        """Return the runtime condition, reporting what is wrong with it."""
+        if nested and not isinstance(cond, _STATE_KINDS):
+            self.problem(path, "inside all/any only metric comparisons (and all/any) can be combined")
+        if isinstance(cond, (AllIn, AnyIn)):
+            key = "all" if isinstance(cond, AllIn) else "any"
+            items = tuple(self.condition(c, types, (*path, key, i), nested=True)
+                          for i, c in enumerate(getattr(cond, key)))
+            return AllOf(items) if key == "all" else AnyOf(items)
+        if isinstance(cond, MetricIn):
+            self._metric(cond, types, path)
+            return MetricCondition(cond.metric, cond.op, cond.value)
+        if isinstance(cond, ChangeIn):
+            kinds = self.metric_kinds(cond.metric, types, (*path, "metric"))
+            if kinds and kinds[0] not in ("number", "int"):
+                self.problem((*path, "metric"), f"a change needs a numeric metric; {cond.metric} is not")
+            if (cond.drop is None) == (cond.rise is None):
+                self.problem(path, "a change needs exactly one of drop or rise")
+            return ChangeCondition(cond.metric, "drop" if cond.drop is not None else "rise",
+                                   float(cond.drop or cond.rise or 0), self.duration(cond.within, (*path, "within")))
+        if isinstance(cond, EventIn):
+            if not any(cond.event in DEVICE_EVENTS.get(t, ()) for t in types):
+                self.problem((*path, "event"), f"no device type of {', '.join(types)} sends an event {cond.event!r}")
+            event = EventCondition(cond.event, dict(cond.data))
+            if cond.count == 1 and cond.within is None:
+                return event
+            if cond.within is None:
+                self.problem((*path, "within"), "counting events needs `within`, the window they must fall in")
+            return CountCondition(event, cond.count, self.duration(cond.within, (*path, "within")))
+        if isinstance(cond, AbsentIn):
+            return AbsentCondition(float(cond.absent_for), self.duration(cond.fallback_interval,
+                                                                         (*path, "fallback_interval")))
+        if isinstance(cond, AlertIn):
+            return AlertCondition(cond.alert, cond.with_, cond.same)
+        assert isinstance(cond, StatusIn)
+        return StatusCondition()
+
+    def _metric(self, cond: MetricIn, types: list[str], path: tuple) -> None:
+        kinds = self.metric_kinds(cond.metric, types, (*path, "metric"))
+        if not kinds:
+            return
+        kind = kinds[0]
+        numeric = kind in ("number", "int")
+        if cond.op == "between":
+            if not numeric:
+                self.problem((*path, "op"), f"between needs a numeric metric; {cond.metric} is not")
+            elif not isinstance(cond.value, tuple):
+                self.problem((*path, "value"), "`between` takes [low, high]")
+            elif cond.value[0] > cond.value[1]:
+                self.problem((*path, "value"), "`between` needs low <= high")
+        elif isinstance(cond.value, tuple) or not _kind_accepts(kind, cond.value):
+            self.problem((*path, "value"), f"{cond.value!r} cannot be compared with {cond.metric} ({kind})")
+        elif cond.op in (">", ">=", "<", "<=") and not numeric:
+            self.problem((*path, "op"), f"{cond.op} needs a numeric metric; {cond.metric} is not")
 
 
 def _kind_accepts(kind: object, value: object) -> bool:
@@ -131,51 +159,49 @@ def _kind_accepts(kind: object, value: object) -> bool:
     return False
 
 
-def _check_condition(cond: Any, types: list[str], path: tuple, where: _Where, out: list[SiteProblem]) -> None:
-    if isinstance(cond, (AllIn, AnyIn)):
-        items = cond.all if isinstance(cond, AllIn) else cond.any
-        key = "all" if isinstance(cond, AllIn) else "any"
-        for i, item in enumerate(items):
-            _check_condition(item, types, (*path, key, i), where, out)
-    elif isinstance(cond, MetricIn):
-        kinds = [DEVICE_METRICS[t][cond.metric] for t in types if cond.metric in DEVICE_METRICS.get(t, {})]
-        if not kinds:
-            out.append(where.problem((*path, "metric"), f"no device type of {', '.join(types)} has a metric {cond.metric!r}"))
-            return
-        if cond.op == "between":
-            if kinds[0] not in ("number", "int"):
-                out.append(where.problem((*path, "op"), f"between needs a numeric metric; {cond.metric} is not"))
-            elif not isinstance(cond.value, tuple):
-                out.append(where.problem((*path, "value"), "`between` takes [low, high]"))
-            elif cond.value[0] > cond.value[1]:
-                out.append(where.problem((*path, "value"), "`between` needs low <= high"))
-        elif isinstance(cond.value, tuple) or not _kind_accepts(kinds[0], cond.value):
-            out.append(where.problem((*path, "value"), f"{cond.value!r} cannot be compared with {cond.metric} ({kinds[0]})"))
-        elif cond.op in (">", ">=", "<", "<=") and kinds[0] not in ("number", "int"):
-            out.append(where.problem((*path, "op"), f"{cond.op} needs a numeric metric; {cond.metric} is not"))
-    elif isinstance(cond, EventIn):
-        if not any(cond.event in DEVICE_EVENTS.get(t, ()) for t in types):
-            out.append(where.problem((*path, "event"), f"no device type of {', '.join(types)} sends an event {cond.event!r}"))
-
-
-def _to_condition(cond: Any):
-    if isinstance(cond, AllIn):
-        return AllOf(tuple(_to_condition(c) for c in cond.all))
-    if isinstance(cond, AnyIn):
-        return AnyOf(tuple(_to_condition(c) for c in cond.any))
-    if isinstance(cond, MetricIn):
-        return MetricCondition(cond.metric, cond.op, cond.value)
-    if isinstance(cond, EventIn):
-        return EventCondition(cond.event, dict(cond.data))
-    return StatusCondition()
-
-
-def _duration(value: str | int, path: tuple, where: _Where, out: list[SiteProblem]) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        out.append(where.problem(path, str(exc)))
-        return timedelta(0)
+def _rule(item: RuleIn, path: tuple, check: _Checker) -> Rule:
+    types = list(DEVICE_TYPES) if item.device_types == ["*"] else item.device_types
+    for j, t in enumerate(item.device_types):
+        if t != "*" and t not in DEVICE_TYPES:
+            check.problem((*path, "device_types", j), f"unknown device type {t!r}")
+    known = [t for t in types if t in DEVICE_TYPES] or list(DEVICE_TYPES)
+    if item.category not in SKILLS:
+        check.problem((*path, "category"), f"category must be a skill: {', '.join(SKILLS)}")
+    condition = check.condition(item.when, known, (*path, "when"))
+    clear_condition = None
+    if item.clear_when is not None:
+        if not isinstance(item.clear_when, _STATE_KINDS):
+            check.problem((*path, "clear_when"), "clear_when takes a metric comparison (or all/any of them)")
+        else:
+            clear_condition = check.condition(item.clear_when, known, (*path, "clear_when"))
+    if isinstance(item.when, (EventIn, AlertIn)) and item.for_:
+        check.problem((*path, "for"), "an event has no duration; `for` applies to conditions that hold")
+    scope = None
+    if item.scope is not None:
+        s = item.scope
+        scope = Scope(frozenset(s.buildings) if s.buildings else None, s.floors,
+                      frozenset(s.zones) if s.zones else None, s.devices)
+        if s.floors is not None and s.floors[0] > s.floors[1]:
+            check.problem((*path, "scope", "floors"), "floors are [lowest, highest]")
+    timed = tuple(
+        TimedUrgency(check.windows(t.windows, (*path, "urgency_by_time", i, "windows")), t.urgency)
+        for i, t in enumerate(item.urgency_by_time)
+    )
+    stateful = isinstance(item.when, (MetricIn, AllIn, AnyIn, ChangeIn, StatusIn, AbsentIn, AlertIn))
+    if item.chatter == "off" or not stateful:
+        chatter = None
+    elif item.chatter is None:
+        chatter = DEFAULT_CHATTER
+    else:
+        chatter = Chatter(item.chatter.flips, check.duration(item.chatter.within, (*path, "chatter", "within")))
+    return Rule(
+        id=item.id, title=item.title, description=item.description, device_types=frozenset(item.device_types),
+        condition=condition, urgency=item.urgency, category=item.category,
+        hold_for=check.duration(item.for_, (*path, "for")), clear_for=check.duration(item.clear_for, (*path, "clear_for")),
+        clear_after=check.duration(item.clear_after, (*path, "clear_after")), clear_condition=clear_condition,
+        scope=scope, timed_urgency=timed, active=check.windows(item.active_hours, (*path, "active_hours")),
+        chatter=chatter, suppressed_by=tuple(item.suppressed_by),
+    )
 
 
 def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
@@ -184,48 +210,36 @@ def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
         data, lines = load_yaml_with_lines(text, filename)
     except SiteError as exc:
         raise RulesError(exc.problems, filename) from exc
-    where = _Where(lines, data)
+    check = _Checker(lines, data, [])
     try:
         parsed = RulesFileIn.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             # pydantic names union members in the path ("MetricIn"); drop them to point at the YAML key
             path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper()))
-            path = tuple("for" if p == "for_" else p for p in path)
-            problems.append(where.problem(path, err["msg"]))
-        unique = {(p.line, p.path, p.message): p for p in problems}
+            check.problem(tuple({"for_": "for", "with_": "with"}.get(p, p) for p in path), err["msg"])
+        unique = {(p.line, p.path, p.message): p for p in check.problems}
         raise RulesError(list(unique.values()), filename) from exc
 
-    problems: list[SiteProblem] = []
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(parsed.rules):
         path = ("rules", i)
         if item.id in seen:
-            problems.append(where.problem((*path, "id"), f"duplicate rule id {item.id!r} (also rules[{seen[item.id]}])"))
+            check.problem((*path, "id"), f"duplicate rule id {item.id!r} (also rules[{seen[item.id]}])")
         seen[item.id] = i
-        types = list(DEVICE_TYPES) if item.device_types == ["*"] else item.device_types
-        for j, t in enumerate(item.device_types):
-            if t != "*" and t not in DEVICE_TYPES:
-                problems.append(where.problem((*path, "device_types", j), f"unknown device type {t!r}"))
-        known_types = [t for t in types if t in DEVICE_TYPES]
-        if item.category not in SKILLS:
-            problems.append(where.problem((*path, "category"), f"category must be a skill: {', '.join(SKILLS)}"))
-        if known_types:
-            _check_condition(item.when, known_types, (*path, "when"), where, problems)
-        hold_for = _duration(item.for_, (*path, "for"), where, problems)
-        clear_for = _duration(item.clear_for, (*path, "clear_for"), where, problems)
-        clear_after = _duration(item.clear_after, (*path, "clear_after"), where, problems)
+        rule = _rule(item, path, check)
         if item.enabled:
-            rules.append(Rule(
-                id=item.id, title=item.title, description=item.description,
-                device_types=frozenset(item.device_types), condition=_to_condition(item.when),
-                urgency=item.urgency, category=item.category,
-                hold_for=hold_for, clear_for=clear_for, clear_after=clear_after,
-            ))
-    if problems:
-        raise RulesError(problems, filename)
+            rules.append(rule)
+    for i, item in enumerate(parsed.rules):
+        names = list(item.suppressed_by)
+        if isinstance(item.when, AlertIn):
+            names += [item.when.alert, item.when.with_]
+        for name in names:
+            if name not in seen:
+                check.problem(("rules", i), f"refers to rule {name!r}, which the file does not have")
+    if check.problems:
+        raise RulesError(check.problems, filename)
     return rules
 
 

@@ -1,15 +1,15 @@
-"""The rules room's storage: alerts and their log, and rule state saved as it changes."""
+"""The rules room's storage: alerts and their log, rule state saved as it changes, silences and shelving."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Mapping
+from datetime import datetime, timezone
+from typing import Any, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rules.model import IDLE, Clear, Raise, RuleState
-from rules.tables import AlertLogRow, AlertRow, RuleStateRow
+from rules.tables import AlertLogRow, AlertRow, RuleStateRow, SilenceRow
 
 StateKey = tuple[str, str]  # (device id, rule id)
 
@@ -19,9 +19,34 @@ class AlertNotFound(Exception):
         super().__init__(f"alert {alert_id!r} does not exist")
 
 
+class SilenceNotFound(Exception):
+    def __init__(self, silence_id: int) -> None:
+        super().__init__(f"silence {silence_id} does not exist")
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def _memory_out(memory: tuple) -> list:
+    # event times (count rules) or (time, value) samples (change rules), as JSON
+    return [[_ms(item[0]), item[1]] if isinstance(item, tuple) else _ms(item) for item in memory]
+
+
+def _memory_in(stored: list | None) -> tuple:
+    return tuple((_time(item[0]), item[1]) if isinstance(item, list) else _time(item) for item in stored or ())
+
+
 def load_states(session: Session) -> dict[StateKey, RuleState]:
     return {
-        (row.device_id, row.rule_id): RuleState(row.alert_id, row.pending_since, row.clearing_since, row.clear_due)
+        (row.device_id, row.rule_id): RuleState(
+            row.alert_id, row.pending_since, row.clearing_since, row.clear_due, _memory_in(row.memory),
+            tuple(_time(ms) for ms in row.raises or ()), bool(row.chattering),
+        )
         for row in session.scalars(select(RuleStateRow))
     }
 
@@ -35,28 +60,43 @@ def save_states(session: Session, changed: Mapping[StateKey, RuleState]) -> None
                 session.delete(row)
             continue
         if row is None:
-            session.add(RuleStateRow(device_id=device_id, rule_id=rule_id, alert_id=state.alert,
-                                     pending_since=state.pending_since, clearing_since=state.clearing_since,
-                                     clear_due=state.clear_due))
-        else:
-            row.alert_id, row.pending_since = state.alert, state.pending_since
-            row.clearing_since, row.clear_due = state.clearing_since, state.clear_due
+            row = RuleStateRow(device_id=device_id, rule_id=rule_id)
+            session.add(row)
+        row.alert_id, row.pending_since = state.alert, state.pending_since
+        row.clearing_since, row.clear_due = state.clearing_since, state.clear_due
+        row.memory, row.raises = _memory_out(state.memory), [_ms(t) for t in state.raises]
+        row.chattering = state.chattering
 
 
-def record_raise(session: Session, decision: Raise) -> None:
+def record_raise(session: Session, decision: Raise, building: str | None = None, suppressed_by: str | None = None,
+                 silence_id: int | None = None) -> None:
     rule = decision.rule
-    session.add(AlertRow(id=decision.alert, rule_id=rule.id, device_id=decision.device, urgency=rule.urgency,
-                         category=rule.category, title=rule.title, state="raised", raised_at=decision.at))
-    session.add(AlertLogRow(alert_id=decision.alert, state="raised", at=decision.at, by="rules"))
+    session.add(AlertRow(id=decision.alert, rule_id=rule.id, device_id=decision.device, urgency=decision.level,
+                         category=rule.category, title=rule.title, state="raised", raised_at=decision.at,
+                         building=building, suppressed_by=suppressed_by, silence_id=silence_id, chattering=False))
+    note = f"explained by {suppressed_by}" if suppressed_by else (f"silenced by {silence_id}" if silence_id else None)
+    session.add(AlertLogRow(alert_id=decision.alert, state="raised", at=decision.at, by="rules", note=note))
 
 
 def record_clear(session: Session, decision: Clear) -> str | None:
-    """Mark the alert cleared; return the ticket it belongs to, if any."""
+    """Mark the alert cleared (and no longer shelved); return the ticket it belongs to, if any."""
     row = session.get(AlertRow, decision.alert)
     if row is None:
         return None
     row.state, row.cleared_at = "cleared", decision.at
+    row.shelved_until = None
     session.add(AlertLogRow(alert_id=decision.alert, state="cleared", at=decision.at, by="rules"))
+    return row.ticket_id
+
+
+def mark_chattering(session: Session, alert_id: str, at: datetime) -> str | None:
+    """Flag the alert as chattering (for the maintenance plan); return its ticket."""
+    row = session.get(AlertRow, alert_id)
+    if row is None:
+        return None
+    row.chattering = True
+    session.add(AlertLogRow(alert_id=alert_id, state="chattering", at=at, by="rules",
+                            note="condition keeps flipping; held active until stable"))
     return row.ticket_id
 
 
@@ -64,6 +104,10 @@ def link_ticket(session: Session, alert_id: str, ticket_id: str) -> None:
     row = session.get(AlertRow, alert_id)
     if row is not None:
         row.ticket_id = ticket_id
+
+
+def ticket_of(session: Session, alert_id: str) -> str | None:
+    return session.scalar(select(AlertRow.ticket_id).where(AlertRow.id == alert_id))
 
 
 def acknowledge(session: Session, alert_id: str, by: str, now: datetime, note: str | None = None) -> AlertRow:
@@ -75,6 +119,44 @@ def acknowledge(session: Session, alert_id: str, by: str, now: datetime, note: s
         row.acked_by, row.acked_at = by, now
         session.add(AlertLogRow(alert_id=alert_id, state="acknowledged", at=now, by=by, note=note))
     return row
+
+
+def shelve(session: Session, alert_id: str, by: str, until: datetime, reason: str, now: datetime) -> AlertRow:
+    """Shelve an active alert until a time, with a reason; it comes back when the time is up or it clears."""
+    row = session.get(AlertRow, alert_id)
+    if row is None:
+        raise AlertNotFound(alert_id)
+    if row.state != "raised":
+        raise ValueError(f"alert {alert_id} is {row.state}; only an active alert can be shelved")
+    if until <= now:
+        raise ValueError("a shelf must end in the future")
+    row.shelved_until, row.shelved_by, row.shelve_reason = until, by, reason
+    session.add(AlertLogRow(alert_id=alert_id, state="shelved", at=now, by=by,
+                            note=f"until {until.isoformat()}: {reason}"))
+    return row
+
+
+def unshelve(session: Session, alert_id: str, by: str, now: datetime) -> AlertRow:
+    row = session.get(AlertRow, alert_id)
+    if row is None:
+        raise AlertNotFound(alert_id)
+    if row.shelved_until is not None:
+        row.shelved_until = None
+        session.add(AlertLogRow(alert_id=alert_id, state="unshelved", at=now, by=by))
+    return row
+
+
+def expire_shelves(session: Session, now: datetime) -> int:
+    """Unshelve every alert whose shelf time is up; return how many."""
+    rows = session.scalars(select(AlertRow).where(AlertRow.shelved_until.is_not(None), AlertRow.shelved_until <= now)).all()
+    for row in rows:
+        row.shelved_until = None
+        session.add(AlertLogRow(alert_id=row.id, state="unshelved", at=now, by="system", note="shelf time is up"))
+    return len(rows)
+
+
+def alert_log(session: Session, alert_id: str) -> list[AlertLogRow]:
+    return list(session.scalars(select(AlertLogRow).where(AlertLogRow.alert_id == alert_id).order_by(AlertLogRow.id)))
 
 
 def list_alerts(session: Session, state: str | None = None, device_id: str | None = None,
@@ -90,3 +172,42 @@ def list_alerts(session: Session, state: str | None = None, device_id: str | Non
 def alerts_since(session: Session, since: datetime) -> int:
     """Return how many alerts were raised since a time (the flood figure counts the last 10 minutes)."""
     return session.scalar(select(func.count()).where(AlertRow.raised_at >= since)) or 0
+
+
+# --- silences ---------------------------------------------------------------------------------
+
+SILENCE_KEYS = ("rule", "device", "device_type", "building", "floor", "zone")
+
+
+def create_silence(session: Session, *, matchers: Mapping[str, Any], starts_at: datetime, ends_at: datetime,
+                   reason: str, author: str, now: datetime) -> SilenceRow:
+    unknown = set(matchers) - set(SILENCE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown matcher {', '.join(sorted(unknown))}; use {', '.join(SILENCE_KEYS)}")
+    if not matchers:
+        raise ValueError("a silence needs at least one matcher (it would silence the whole estate)")
+    if ends_at <= starts_at:
+        raise ValueError("a silence must end after it starts")
+    row = SilenceRow(matchers=dict(matchers), starts_at=starts_at, ends_at=ends_at, reason=reason, author=author,
+                     created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def expire_silence(session: Session, silence_id: int, by: str, now: datetime) -> SilenceRow:
+    """End a silence now (it stays on record)."""
+    row = session.get(SilenceRow, silence_id)
+    if row is None:
+        raise SilenceNotFound(silence_id)
+    if row.ends_at > now:
+        row.ends_at, row.expired_by = max(now, row.starts_at), by
+    return row
+
+
+def list_silences(session: Session, now: datetime | None = None) -> list[SilenceRow]:
+    """Return every silence, or with `now` only those in force or still to come, newest first."""
+    query = select(SilenceRow)
+    if now is not None:
+        query = query.where(SilenceRow.ends_at > now)
+    return list(session.scalars(query.order_by(SilenceRow.starts_at.desc())))

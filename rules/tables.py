@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, false, text
 from estate.clock import UtcDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -28,6 +28,29 @@ class AlertRow(RulesBase):
     acked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     ticket_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    building: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # why it opened no ticket of its own: the alert that explains it (a building's outage) or a silence
+    suppressed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    silence_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    chattering: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    shelved_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    shelved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    shelve_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SilenceRow(RulesBase):
+    """A maintenance window: alerts matching it while it is in force are recorded but open no ticket."""
+
+    __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_window", "ends_at", "starts_at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    matchers: Mapped[dict] = mapped_column(JSON)  # rule, device, device_type, building, floor, zone
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expired_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AlertLogRow(RulesBase):
@@ -52,3 +75,6 @@ class RuleStateRow(RulesBase):
     pending_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     clearing_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     clear_due: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    memory: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    raises: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    chattering: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 
 from api.alerts import alert_json
 from api.deps import Ctx, Operator
-from api.schemas import AckIn, AlertOut
-from rules.store import AlertNotFound, acknowledge, list_alerts
+from api.schemas import AckIn, AlertOut, ShelveIn
+from rules.store import AlertNotFound, acknowledge, list_alerts, shelve, unshelve
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 MAX_ALERTS = 1000
@@ -32,5 +32,30 @@ def ack_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, user: Ope
         with ctx.sessions.begin() as session:
             return alert_json(acknowledge(session, alert_id, user.subject, ctx.clock.now(),
                                           body.note if body else None))
+    except AlertNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+@router.post("/{alert_id}/shelve", response_model=AlertOut,
+             responses={404: {"description": "no such alert"}, 409: {"description": "the alert is not active"}})
+def shelve_alert(alert_id: Annotated[str, Path(max_length=32)], body: ShelveIn, ctx: Ctx,
+                 user: Operator) -> dict[str, Any]:
+    """Put an active alert aside until a time, with a reason (audited); it comes back when it clears or the
+    time is up. Its ticket is untouched: shelving quiets the screen, not the work."""
+    try:
+        with ctx.sessions.begin() as session:
+            return alert_json(shelve(session, alert_id, user.subject, body.until, body.reason, ctx.clock.now()))
+    except AlertNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.post("/{alert_id}/unshelve", response_model=AlertOut, responses={404: {"description": "no such alert"}})
+def unshelve_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, user: Operator) -> dict[str, Any]:
+    """Bring a shelved alert back now."""
+    try:
+        with ctx.sessions.begin() as session:
+            return alert_json(unshelve(session, alert_id, user.subject, ctx.clock.now()))
     except AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc

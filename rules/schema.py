@@ -1,0 +1,128 @@
+"""The rules file's shape, as strict pydantic models: an unknown key or a wrong type is an error."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictFloat, StrictInt, Tag
+
+RULE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+Scalar = Union[StrictBool, StrictInt, StrictFloat, str]
+Duration = Annotated[StrictInt | str, Field(description="90s, 2m, 1h or seconds")]
+Number = StrictInt | StrictFloat
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class MetricIn(_Strict):
+    metric: str
+    op: Literal[">", ">=", "<", "<=", "==", "!=", "between"]
+    value: Scalar | tuple[float, float]
+
+
+class ChangeIn(_Strict):
+    metric: str
+    drop: Number | None = Field(default=None, gt=0)
+    rise: Number | None = Field(default=None, gt=0)
+    within: Duration
+
+
+class AllIn(_Strict):
+    all: list["ConditionIn"] = Field(min_length=1)
+
+
+class AnyIn(_Strict):
+    any: list["ConditionIn"] = Field(min_length=1)
+
+
+class EventIn(_Strict):
+    event: str
+    data: dict[str, Scalar] = Field(default_factory=dict)
+    count: StrictInt = Field(default=1, ge=1, le=10_000)
+    within: Duration | None = None
+
+
+class StatusIn(_Strict):
+    status: Literal["offline"]
+
+
+class AbsentIn(_Strict):
+    absent_for: Number = Field(gt=0, description="how many of the device's usual intervals")
+    fallback_interval: Duration = "5m"
+
+
+class AlertIn(_Strict):
+    alert: str = Field(pattern=RULE_ID)
+    with_: str = Field(alias="with", pattern=RULE_ID)
+    same: Literal["building", "zone"] = "building"
+
+
+_KINDS = (("op", "MetricIn"), ("drop", "ChangeIn"), ("rise", "ChangeIn"), ("metric", "MetricIn"), ("all", "AllIn"),
+          ("any", "AnyIn"), ("event", "EventIn"), ("status", "StatusIn"), ("absent_for", "AbsentIn"),
+          ("alert", "AlertIn"))
+
+
+def _condition_kind(value: Any) -> str | None:
+    """Pick the condition model from the key that says which it is, so a mistake is reported once."""
+    if isinstance(value, BaseModel):
+        return type(value).__name__
+    if isinstance(value, dict):
+        for key, model in _KINDS:
+            if key in value:
+                return model
+    return None
+
+
+ConditionIn = Annotated[
+    Union[
+        Annotated[MetricIn, Tag("MetricIn")], Annotated[ChangeIn, Tag("ChangeIn")], Annotated[AllIn, Tag("AllIn")],
+        Annotated[AnyIn, Tag("AnyIn")], Annotated[EventIn, Tag("EventIn")], Annotated[StatusIn, Tag("StatusIn")],
+        Annotated[AbsentIn, Tag("AbsentIn")], Annotated[AlertIn, Tag("AlertIn")],
+    ],
+    Discriminator(_condition_kind, custom_error_type="condition", custom_error_message=(
+        "a condition needs one of the keys metric, all, any, event, status, absent_for or alert")),
+]
+
+
+class ScopeIn(_Strict):
+    buildings: list[str] | None = None
+    floors: tuple[int, int] | None = None
+    zones: list[str] | None = None
+    devices: str | None = Field(default=None, description="a shell pattern of device ids, e.g. A-*-LEAK-*")
+
+
+class TimedUrgencyIn(_Strict):
+    windows: list[str] = Field(min_length=1, description='weekly windows like "Mon-Sun 22:00-06:00"')
+    urgency: Literal[1, 2, 3, 4]
+
+
+class ChatterIn(_Strict):
+    flips: StrictInt = Field(ge=2, le=1000)
+    within: Duration
+
+
+class RuleIn(_Strict):
+    id: str = Field(pattern=RULE_ID)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    device_types: list[str] = Field(min_length=1)
+    when: ConditionIn
+    clear_when: ConditionIn | None = None
+    urgency: Literal[1, 2, 3, 4]
+    urgency_by_time: list[TimedUrgencyIn] = Field(default_factory=list)
+    active_hours: list[str] = Field(default_factory=list)
+    category: str
+    scope: ScopeIn | None = None
+    for_: Duration = Field(default=0, alias="for")
+    clear_for: Duration = 0
+    clear_after: Duration = "15m"
+    chatter: ChatterIn | Literal["off"] | None = None
+    suppressed_by: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+
+class RulesFileIn(_Strict):
+    version: Literal[1] = 1
+    rules: list[RuleIn]
