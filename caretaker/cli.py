@@ -94,6 +94,30 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from caretaker.replay import ReplayError, replay
+
+    try:
+        rules = load_rules(args.file)
+        site = load_site(args.site)
+    except (RulesError, SiteError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot read: {exc}", file=sys.stderr)
+        return 1
+    try:
+        with open(args.replay, encoding="utf-8") as stream:
+            replay(site, rules, stream, sys.stdout)
+    except ReplayError as exc:
+        print(f"{args.replay}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{args.replay}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from simulators import cli as simulators_cli
     from simulators.broker import BrokerAddress
@@ -151,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     rules_check = rules_commands.add_parser("check", help="validate a rules file")
     rules_check.add_argument("file")
     rules_check.set_defaults(handler=cmd_rules_check)
+    rules_test = rules_commands.add_parser(
+        "test", help="replay recorded readings through the rules and print the alerts and tickets they give")
+    rules_test.add_argument("file", help="the rules file")
+    rules_test.add_argument("--site", required=True, help="the site file")
+    rules_test.add_argument("--replay", required=True, metavar="READINGS.jsonl",
+                            help="one reading per line, replayed at its own timestamp")
+    rules_test.set_defaults(handler=cmd_rules_test)
     return parser
 
 

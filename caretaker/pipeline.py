@@ -54,7 +54,8 @@ class Pipeline:
     makes the new state current, so a failed commit leaves memory as the database has it."""
 
     def __init__(self, site: Site, index: RuleIndex, dispatcher: Dispatcher, sessions: sessionmaker,
-                 prefix: str, clock: Clock, telemetry_sink: TelemetrySink | None = None) -> None:
+                 prefix: str, clock: Clock, telemetry_sink: TelemetrySink | None = None,
+                 watch_unheard: bool = True) -> None:
         self.site = site
         self.index = index
         self.dispatcher = dispatcher
@@ -68,7 +69,8 @@ class Pipeline:
         self._stored_devices: set[str] = set()
         self.silences: list[Silence] = []
         self._absence_devices = [d for d in site.devices.values() if index.absent(d.type, d.id)]
-        self.started_at = clock.now()
+        # a device never heard from counts as silent since the service started (off for replays)
+        self.started_at = clock.now() if watch_unheard else None
         self.causes = frozenset(cause for rule in index.rules.values() for cause in rule.suppressed_by)
         self.reload()
 

@@ -50,8 +50,8 @@ def _lookup(device_type: str, rules: Sequence[Rule]) -> _Lookup:
         by_metric=by_metric,
         by_event=by_event,
         status=tuple(r for r in rules if isinstance(r.condition, StatusCondition)),
-        timed=tuple(r for r in rules if r.is_event_rule or r.hold_for or r.clear_for or r.chatter
-                    or isinstance(r.condition, ChangeCondition)),
+        timed=tuple(r for r in rules if not isinstance(r.condition, AbsentCondition) and (
+            r.is_event_rule or r.hold_for or r.clear_for or r.chatter or isinstance(r.condition, ChangeCondition))),
         absent=tuple(r for r in rules if isinstance(r.condition, AbsentCondition)),
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Sequence
@@ -240,7 +240,25 @@ def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
                 check.problem(("rules", i), f"refers to rule {name!r}, which the file does not have")
     if check.problems:
         raise RulesError(check.problems, filename)
-    return rules
+    return _wait_for_causes(rules)
+
+
+CAUSE_MARGIN = timedelta(seconds=2)
+
+
+def _wait_for_causes(rules: list[Rule]) -> list[Rule]:
+    """An alarm an outage would explain waits until the outage rule could have decided (its `for` and a
+    margin): a pump that faults the instant the mains drop must find the outage already raised."""
+    holds = {rule.id: rule.hold_for for rule in rules}
+    result = []
+    for rule in rules:
+        causes = [holds[c] for c in rule.suppressed_by if c in holds]
+        if causes and not rule.is_event_rule:
+            wait = max(causes) + CAUSE_MARGIN
+            if rule.hold_for < wait:
+                rule = replace(rule, hold_for=wait)
+        result.append(rule)
+    return result
 
 
 def load_rules(path: Path | str) -> list[Rule]:
