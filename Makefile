@@ -2,7 +2,7 @@
 #
 #   make demo                 everything on this machine, control room at http://127.0.0.1:8000/
 #   make test                 the test suite (PYTEST_ARGS="-k ingest -x" to narrow it)
-#   make bench                the ingest benchmark
+#   make bench                the benchmarks (ingest drain rate, push latency, rule evaluation)
 #   make lint                 ruff, if installed in the venv (optional)
 #   make clean                remove the venv, caches and local databases
 #
@@ -40,6 +40,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VPY) -m benchmarks.run
+	$(VPY) -m benchmarks.rules
 
 lint: $(STAMP)
 	@if $(VPY) -m ruff --version >/dev/null 2>&1; then \

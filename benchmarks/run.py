@@ -206,7 +206,9 @@ def main() -> int:
             http_port = free_port()
             env = {**os.environ, "CARETAKER_SITE_FILE": str(site_file), "CARETAKER_MQTT_URL": f"mqtt://127.0.0.1:{port}",
                    "CARETAKER_DATABASE_URL": args.database or f"sqlite:///{workdir / 'bench.db'}",
-                   "CARETAKER_HTTP_PORT": str(http_port), "CARETAKER_MQTT_CLIENT_ID": "bench-service"}
+                   "CARETAKER_HTTP_PORT": str(http_port), "CARETAKER_MQTT_CLIENT_ID": "bench-service",
+                   # every sample its own incident, so every sample is a new assignment push
+                   "CARETAKER_INCIDENT_WINDOW_S": "0"}
             log = workdir / "service.log"
             print(f"draining {args.messages} queued QoS 1 messages from {args.devices} devices on Mosquitto")
             baseline = bare_baseline(port, "load", devices, args.messages)

@@ -68,7 +68,7 @@ class Pipeline:
         self.states: dict[tuple[str, str], RuleState] = {}
         self._stored_devices: set[str] = set()
         self.silences: list[Silence] = []
-        self._absence_devices = [d for d in site.devices.values() if index.absent(d.type, d.id)]
+        self._always_ticked = [d for d in site.devices.values() if index.ticks_always(d.type, d.id)]
         # a device never heard from counts as silent since the service started (off for replays)
         self.started_at = clock.now() if watch_unheard else None
         self.causes = frozenset(cause for rule in index.rules.values() for cause in rule.suppressed_by)
@@ -107,7 +107,7 @@ class Pipeline:
         """Apply what time alone decides: held conditions that ran their `for`, clear delays, event auto-clears."""
         now = self.clock.now()
         work = _Batch(self, now)
-        by_device: dict[str, dict[str, RuleState]] = {d.id: {} for d in self._absence_devices}
+        by_device: dict[str, dict[str, RuleState]] = {d.id: {} for d in self._always_ticked}
         for (device_id, rule_id), state in self.states.items():
             by_device.setdefault(device_id, {})[rule_id] = state
         for device_id, states in by_device.items():

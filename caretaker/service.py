@@ -61,7 +61,7 @@ class Service:
         self.engine = make_engine(settings.database_url)
         migrate(self.engine)
         self.sessions: sessionmaker = make_sessions(self.engine)
-        self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix)
+        self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix, timedelta(seconds=settings.incident_window_s))
         self.pipeline = Pipeline(self.site, RuleIndex(loaded.rules, self.site.devices, self.site.timezone), self.dispatcher, self.sessions,
                                  settings.mqtt_prefix, self.clock, telemetry_sink=self._influx_sink())
         target = settings.mqtt

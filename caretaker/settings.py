@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     influx_token: SecretStr | None = None
     influx_org: str | None = None
     influx_bucket: str | None = None
+    # alerts of one trade in one building within this many seconds are one incident (0: never group)
+    incident_window_s: int = Field(default=600, ge=0)
     tick_seconds: float = 1.0
     batch_max: int = 500
     batch_wait_ms: int = 5

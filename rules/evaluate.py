@@ -51,7 +51,8 @@ def _lookup(device_type: str, rules: Sequence[Rule]) -> _Lookup:
         by_event=by_event,
         status=tuple(r for r in rules if isinstance(r.condition, StatusCondition)),
         timed=tuple(r for r in rules if not isinstance(r.condition, AbsentCondition) and (
-            r.is_event_rule or r.hold_for or r.clear_for or r.chatter or isinstance(r.condition, ChangeCondition))),
+            r.is_event_rule or r.hold_for or r.clear_for or r.chatter or r.active
+            or isinstance(r.condition, ChangeCondition))),
         absent=tuple(r for r in rules if isinstance(r.condition, AbsentCondition)),
     )
 
@@ -108,6 +109,12 @@ class RuleIndex:
 
     def absent(self, device_type: str, device_id: str | None = None) -> tuple[Rule, ...]:
         return self._for(device_type, device_id).absent
+
+    def ticks_always(self, device_type: str, device_id: str | None = None) -> bool:
+        """Return whether time alone can raise a rule on this device even while all is quiet (silence,
+        a rule's hours beginning), so the tick must look at it every time."""
+        lookup = self._for(device_type, device_id)
+        return bool(lookup.absent) or any(r.active and not r.is_event_rule for r in lookup.timed)
 
     def local(self, now: datetime) -> datetime:
         return now.astimezone(self.zone)
@@ -226,6 +233,8 @@ def _with_sample(rule: Rule, reading: Reading, state: RuleState, now: datetime) 
 def _advance(rule: Rule, device: DeviceView, reading: Reading | None, state: RuleState, now: datetime,
              local: datetime) -> tuple[RuleState, list[Decision]]:
     if reading is not None and rule.is_event_rule:
+        if not rule.is_active_at(local):
+            return state, []
         return _event_step(rule, device, reading, state, now, local)
     if reading is not None and isinstance(rule.condition, ChangeCondition):
         state = _with_sample(rule, reading, state, now)
@@ -272,7 +281,8 @@ def tick(
     local = index.local(now)
     for rule in index.timed(device.type, device.id) + index.absent(device.type, device.id):
         state = states.get(rule.id, IDLE)
-        if state == IDLE and not isinstance(rule.condition, AbsentCondition):
+        # an idle rule changes with time only if it watches silence or its hours may just have begun
+        if state == IDLE and not isinstance(rule.condition, AbsentCondition) and not (rule.active and not rule.is_event_rule):
             continue
         if rule.is_event_rule:
             if state.is_active and state.clear_due is not None and now >= state.clear_due:

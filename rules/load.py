@@ -188,7 +188,7 @@ def _rule(item: RuleIn, path: tuple, check: _Checker) -> Rule:
         for i, t in enumerate(item.urgency_by_time)
     )
     stateful = isinstance(item.when, (MetricIn, AllIn, AnyIn, ChangeIn, StatusIn, AbsentIn, AlertIn))
-    if item.chatter == "off" or not stateful:
+    if (item.chatter is not None and item.chatter.off) or not stateful:
         chatter = None
     elif item.chatter is None:
         chatter = DEFAULT_CHATTER
@@ -216,7 +216,8 @@ def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
     except ValidationError as exc:
         for err in exc.errors():
             # pydantic names union members in the path ("MetricIn"); drop them to point at the YAML key
-            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+            path = tuple(p for p in err["loc"]
+                         if not (isinstance(p, str) and (p[:1].isupper() or p.startswith(("literal[", "function-")))))
             check.problem(tuple({"for_": "for", "with_": "with"}.get(p, p) for p in path), err["msg"])
         unique = {(p.line, p.path, p.message): p for p in check.problems}
         raise RulesError(list(unique.values()), filename) from exc
@@ -232,12 +233,14 @@ def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
         if item.enabled:
             rules.append(rule)
     for i, item in enumerate(parsed.rules):
-        names = list(item.suppressed_by)
+        references = [(("suppressed_by", j), name) for j, name in enumerate(item.suppressed_by)]
         if isinstance(item.when, AlertIn):
-            names += [item.when.alert, item.when.with_]
-        for name in names:
+            references += [(("when", "alert"), item.when.alert), (("when", "with"), item.when.with_)]
+        for where, name in references:
             if name not in seen:
-                check.problem(("rules", i), f"refers to rule {name!r}, which the file does not have")
+                check.problem(("rules", i, *where), f"refers to rule {name!r}, which the file does not have")
+            elif name == item.id:
+                check.problem(("rules", i, *where), "a rule cannot refer to itself")
     if check.problems:
         raise RulesError(check.problems, filename)
     return _wait_for_causes(rules)
@@ -253,7 +256,8 @@ def _wait_for_causes(rules: list[Rule]) -> list[Rule]:
     result = []
     for rule in rules:
         causes = [holds[c] for c in rule.suppressed_by if c in holds]
-        if causes and not rule.is_event_rule:
+        # a change holds only while the old value is in its window: waiting could outlast it
+        if causes and not rule.is_event_rule and not isinstance(rule.condition, ChangeCondition):
             wait = max(causes) + CAUSE_MARGIN
             if rule.hold_for < wait:
                 rule = replace(rule, hold_for=wait)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictFloat, StrictInt, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    Tag,
+    model_validator,
+)
 
 RULE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
 Scalar = Union[StrictBool, StrictInt, StrictFloat, str]
@@ -99,8 +109,9 @@ class TimedUrgencyIn(_Strict):
 
 
 class ChatterIn(_Strict):
-    flips: StrictInt = Field(ge=2, le=1000)
-    within: Duration
+    off: bool = False
+    flips: StrictInt = Field(default=4, ge=2, le=1000)
+    within: Duration = "10m"
 
 
 class RuleIn(_Strict):
@@ -118,9 +129,18 @@ class RuleIn(_Strict):
     for_: Duration = Field(default=0, alias="for")
     clear_for: Duration = 0
     clear_after: Duration = "15m"
-    chatter: ChatterIn | Literal["off"] | None = None
+    chatter: ChatterIn | None = None
     suppressed_by: list[str] = Field(default_factory=list)
     enabled: bool = True
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _chatter_off(cls, data: Any) -> Any:
+        # `chatter: off` (which YAML reads as false when unquoted) turns detection off
+        if isinstance(data, dict) and data.get("chatter") in ("off", False):
+            return {**data, "chatter": {"off": True}}
+        return data
 
 
 class RulesFileIn(_Strict):
