@@ -97,7 +97,7 @@ class Pipeline:
         work = _Batch(self, now)
         for message in batch:
             verdict = validate_message(message.topic, message.payload, self.site, self.prefix, now)
-            work.apply(verdict)
+            work.apply(verdict, message)
         work.counts["processed"] += len(batch)
         work.combine()
         self._commit(work)
@@ -154,7 +154,7 @@ class _Batch:
         self.telemetry: list[Telemetry] = []
         self.telemetry_rows: list[dict] = []
         self.locations: list[tuple[TechnicianLocation, str]] = []  # with its source: app or badge
-        self.replies: list[TechnicianReply] = []
+        self.replies: list[tuple[TechnicianReply, Inbound]] = []
         self.result = BatchResult()
         self.counts: Counter[str] = Counter()
 
@@ -204,7 +204,7 @@ class _Batch:
             self.states[(device_id, rule_id)] = state
         self.decisions.extend(decisions)
 
-    def apply(self, verdict) -> None:
+    def apply(self, verdict, message: Inbound) -> None:
         if isinstance(verdict, Rejection):
             self.result.rejections.append(verdict)
             self.counts[f"rejected:{verdict.reason}"] += 1
@@ -213,7 +213,7 @@ class _Batch:
         if isinstance(verdict, TechnicianLocation):
             self.locations.append((verdict, "app"))
         elif isinstance(verdict, TechnicianReply):
-            self.replies.append(verdict)
+            self.replies.append((verdict, message))
         elif isinstance(verdict, DeviceStatus):
             snap = self.snapshot(verdict.device)
             snap.online, snap.status_at, snap.last_seen = verdict.online, verdict.ts, self.now
@@ -281,8 +281,8 @@ class _Batch:
             causes = self.p.causes
             for decision in sorted(self.decisions, key=lambda d: d.rule.id not in causes):
                 self._decide(session, decision, active)
-        for reply in self.replies:
-            self._reply(session, reply)
+        for reply, message in self.replies:
+            self._reply(session, reply, message)
 
     def _decide(self, session: Session, decision: Decision, active: ActiveAlerts) -> None:
         dispatcher = self.p.dispatcher
@@ -323,19 +323,21 @@ class _Batch:
             self.counts["alerts_chattering"] += 1
             return
         else:
-            ticket = rules_store.record_clear(session, decision)
+            cleared = rules_store.record_clear(session, decision)
+            ticket = cleared.ticket_id if cleared is not None else None
             if ticket is not None:
                 dispatcher.alert_cleared(session, ticket, decision.alert, self.now)
             self.result.cleared += 1
             self.counts["alerts_cleared"] += 1
-            state, urgency = "cleared", rule.urgency
+            # the level it was raised at (a door alarm raised at night clears at its night level)
+            state, urgency = "cleared", cleared.urgency if cleared is not None else rule.urgency
         enqueue(session, alerts_topic(self.p.prefix, self.p.site.id), {
             "alert": decision.alert, "state": state, "rule": rule.id, "device": decision.device,
             "urgency": urgency, "ticket": ticket, "ts": iso(decision.at), **extra,
         }, self.now)
         self.result.outbox_added = True
 
-    def _reply(self, session: Session, reply: TechnicianReply) -> None:
+    def _reply(self, session: Session, reply: TechnicianReply, message: Inbound) -> None:
         steps = {"accept": self.p.dispatcher.accept, "decline": self.p.dispatcher.decline,
                  "arrive": self.p.dispatcher.arrive}
         savepoint = session.begin_nested()
@@ -345,8 +347,7 @@ class _Batch:
             self.result.outbox_added = True
         except DispatchError as exc:
             savepoint.rollback()
-            topic = f"{self.p.prefix}/{self.p.site.id}/technicians/{reply.technician}/reply"
-            rejection = Rejection(topic, "bad_step", str(exc), b"")
+            rejection = Rejection(message.topic, "bad_step", str(exc), message.payload)
             self.result.rejections.append(rejection)
             ingest_store.insert_dead_letters(session, [rejection], self.now)
             self.counts["rejected:bad_step"] += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from sqlalchemy import select, update
@@ -36,7 +36,7 @@ def iso(value: datetime | None) -> str | None:
     """Return an RFC 3339 UTC time with milliseconds and a Z, as devices send."""
     if value is None:
         return None
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def enqueue(session: Session, topic: str, payload: dict[str, Any], now: datetime, qos: int = 1) -> None:

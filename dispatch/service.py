@@ -95,7 +95,7 @@ class Dispatcher:
         if ticket is not None:
             self._attach(session, ticket, alert.alert_id, now, f"{alert.title} on {alert.device_id}")
             if alert.urgency < ticket.urgency:
-                self._raise_level(session, ticket, alert.urgency, now, f"{alert.title} on {alert.device_id}")
+                self._raise_level(session, ticket, alert.urgency, now, f"{alert.title}: {alert.device_id}")
             return ticket.id
         ticket = self._create(
             session, now, urgency=alert.urgency, category=alert.category,
@@ -168,6 +168,7 @@ class Dispatcher:
         old = ticket.urgency
         due = deadlines_from(ticket.created_at, sla_for(urgency, self.site.sla))
         ticket.urgency, ticket.updated_at = urgency, now
+        ticket.title = why[:200]  # the most urgent alarm leads the incident's title
         ticket.accept_by, ticket.arrive_by, ticket.resolve_by = due.accept_by, due.arrive_by, due.resolve_by
         timers.schedule_deadlines(session, ticket.id, ticket.created_at, due)
         self._history(session, ticket, now, ticket.status, "system", f"level {old} → {urgency}: {why}")

@@ -78,15 +78,15 @@ def record_raise(session: Session, decision: Raise, building: str | None = None,
     session.add(AlertLogRow(alert_id=decision.alert, state="raised", at=decision.at, by="rules", note=note))
 
 
-def record_clear(session: Session, decision: Clear) -> str | None:
-    """Mark the alert cleared (and no longer shelved); return the ticket it belongs to, if any."""
+def record_clear(session: Session, decision: Clear) -> AlertRow | None:
+    """Mark the alert cleared (and no longer shelved); return it, or None if it was never recorded."""
     row = session.get(AlertRow, decision.alert)
     if row is None:
         return None
     row.state, row.cleared_at = "cleared", decision.at
     row.shelved_until = None
     session.add(AlertLogRow(alert_id=decision.alert, state="cleared", at=decision.at, by="rules"))
-    return row.ticket_id
+    return row
 
 
 def mark_chattering(session: Session, alert_id: str, at: datetime) -> str | None:
