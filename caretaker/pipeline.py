@@ -29,7 +29,7 @@ from ingest.payloads import (
 from ingest.store import DeviceSnapshot
 from rules import store as rules_store
 from rules.evaluate import DeviceView, RuleIndex, evaluate, tick
-from rules.model import IDLE, Chattering, Clear, Decision, Raise, Reading, RuleState
+from rules.model import IDLE, Chattering, Decision, Raise, Reading, RuleState
 from rules.silence import Silence, silencing
 from rules.topology import ActiveAlerts, evaluate_composites, explaining_alert
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from caretaker.db import make_engine, make_sessions, migrate
@@ -20,7 +20,6 @@ from caretaker.settings import Settings
 from dispatch import timers
 from dispatch.outbox import OutboxSender, iso
 from dispatch.service import Dispatcher
-from dispatch.tables import OutboxRow
 from estate.clock import Clock, SystemClock
 from estate.model import Site
 from estate.site import load_site

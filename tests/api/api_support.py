@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
+import tests.fakes
 from api.deps import ApiContext
 from dispatch.tables import TechnicianLocationRow
 
@@ -12,18 +13,11 @@ ADMIN_TOKEN = "test-admin-token-not-a-secret"
 MONDAY_10AM = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
 
-class FakeClock:
-    """A clock that stands still until a test moves it."""
+class FakeClock(tests.fakes.FakeClock):
+    """The shared fake clock, standing at Monday 10:00 in Shanghai unless told otherwise."""
 
     def __init__(self, at: datetime = MONDAY_10AM) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> datetime:
-        self.at += timedelta(**delta)
-        return self.at
+        super().__init__(at)
 
 
 def bearer(token: str) -> dict[str, str]:
