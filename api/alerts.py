@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from dispatch.outbox import alerts_topic, enqueue, iso
 from rules.tables import AlertRow, SilenceRow
 
 
@@ -24,3 +27,14 @@ def silence_json(row: SilenceRow, now) -> dict[str, Any]:
         "reason": row.reason, "author": row.author, "created_at": row.created_at,
         "active": row.starts_at <= now < row.ends_at, "expired_by": row.expired_by,
     }
+
+
+def publish_transition(session: Session, *, prefix: str, site: str, row: AlertRow, state: str, by: str,
+                       now) -> None:
+    """Queue the AlertEvent of an operator's transition (acknowledged, shelved, unshelved) in the same
+    transaction, so integrations see every step of an alert's life."""
+    enqueue(session, alerts_topic(prefix, site), {
+        "alert": row.id, "state": state, "rule": row.rule_id, "device": row.device_id, "urgency": row.urgency,
+        "ticket": row.ticket_id, "ts": iso(now), "by": by,
+        **({"shelved_until": iso(row.shelved_until)} if state == "shelved" else {}),
+    }, now)

@@ -321,7 +321,7 @@ class _Batch:
                 dispatcher.note(session, ticket, self.now,
                                 f"{rule.title} on {device.id} is chattering: held active, flagged for maintenance")
             self.counts["alerts_chattering"] += 1
-            return
+            state, urgency = "chattering", rule.urgency
         else:
             cleared = rules_store.record_clear(session, decision)
             ticket = cleared.ticket_id if cleared is not None else None

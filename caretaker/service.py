@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
+from api.alerts import publish_transition
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.pipeline import Pipeline
 from caretaker.settings import Settings
@@ -170,7 +171,10 @@ class Service:
         fired = 0
         now = self.clock.now()
         with self.sessions.begin() as session:
-            rules_store.expire_shelves(session, now)
+            for alert in rules_store.expire_shelves(session, now):
+                publish_transition(session, prefix=self.settings.mqtt_prefix, site=self.site.id, row=alert,
+                                   state="unshelved", by="system", now=now)
+                fired += 1
             for due in timers.claim_due(session, now):
                 savepoint = session.begin_nested()
                 try:

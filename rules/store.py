@@ -110,15 +110,18 @@ def ticket_of(session: Session, alert_id: str) -> str | None:
     return session.scalar(select(AlertRow.ticket_id).where(AlertRow.id == alert_id))
 
 
-def acknowledge(session: Session, alert_id: str, by: str, now: datetime, note: str | None = None) -> AlertRow:
-    """Record who acknowledged the alert and when (the first acknowledgement counts); return it."""
+def acknowledge(session: Session, alert_id: str, by: str, now: datetime,
+                note: str | None = None) -> tuple[AlertRow, bool]:
+    """Record who acknowledged the alert and when (the first acknowledgement counts); return it and
+    whether this call was that first acknowledgement."""
     row = session.get(AlertRow, alert_id)
     if row is None:
         raise AlertNotFound(alert_id)
-    if row.acked_at is None:
-        row.acked_by, row.acked_at = by, now
-        session.add(AlertLogRow(alert_id=alert_id, state="acknowledged", at=now, by=by, note=note))
-    return row
+    if row.acked_at is not None:
+        return row, False
+    row.acked_by, row.acked_at = by, now
+    session.add(AlertLogRow(alert_id=alert_id, state="acknowledged", at=now, by=by, note=note))
+    return row, True
 
 
 def shelve(session: Session, alert_id: str, by: str, until: datetime, reason: str, now: datetime) -> AlertRow:
@@ -146,13 +149,14 @@ def unshelve(session: Session, alert_id: str, by: str, now: datetime) -> AlertRo
     return row
 
 
-def expire_shelves(session: Session, now: datetime) -> int:
-    """Unshelve every alert whose shelf time is up; return how many."""
-    rows = session.scalars(select(AlertRow).where(AlertRow.shelved_until.is_not(None), AlertRow.shelved_until <= now)).all()
+def expire_shelves(session: Session, now: datetime) -> list[AlertRow]:
+    """Unshelve every alert whose shelf time is up; return them."""
+    rows = list(session.scalars(
+        select(AlertRow).where(AlertRow.shelved_until.is_not(None), AlertRow.shelved_until <= now)))
     for row in rows:
         row.shelved_until = None
         session.add(AlertLogRow(alert_id=row.id, state="unshelved", at=now, by="system", note="shelf time is up"))
-    return len(rows)
+    return rows
 
 
 def alert_log(session: Session, alert_id: str) -> list[AlertLogRow]:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 
-from api.alerts import alert_json
+from api.alerts import alert_json, publish_transition
 from api.deps import Ctx, Operator
 from api.schemas import AckIn, AlertOut, ShelveIn
 from rules.store import AlertNotFound, acknowledge, list_alerts, shelve, unshelve
@@ -28,12 +28,21 @@ def get_alerts(ctx: Ctx, _user: Operator, state: Literal["raised", "cleared"] | 
 def ack_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, user: Operator,
               body: Annotated[AckIn | None, Body()] = None) -> dict[str, Any]:
     """Record that an operator has seen the alert; the first acknowledgement counts."""
+    now = ctx.clock.now()
     try:
         with ctx.sessions.begin() as session:
-            return alert_json(acknowledge(session, alert_id, user.subject, ctx.clock.now(),
-                                          body.note if body else None))
+            row, first = acknowledge(session, alert_id, user.subject, now, body.note if body else None)
+            if first:  # tell the integrations once
+                _publish(ctx, session, row, "acknowledged", user.subject, now)
+            result = alert_json(row)
     except AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    ctx.wake_outbox()
+    return result
+
+
+def _publish(ctx, session, row, state: str, by: str, now) -> None:
+    publish_transition(session, prefix=ctx.dispatcher.prefix, site=ctx.site.id, row=row, state=state, by=by, now=now)
 
 
 @router.post("/{alert_id}/shelve", response_model=AlertOut,
@@ -42,20 +51,30 @@ def shelve_alert(alert_id: Annotated[str, Path(max_length=32)], body: ShelveIn, 
                  user: Operator) -> dict[str, Any]:
     """Put an active alert aside until a time, with a reason (audited); it comes back when it clears or the
     time is up. Its ticket is untouched: shelving quiets the screen, not the work."""
+    now = ctx.clock.now()
     try:
         with ctx.sessions.begin() as session:
-            return alert_json(shelve(session, alert_id, user.subject, body.until, body.reason, ctx.clock.now()))
+            row = shelve(session, alert_id, user.subject, body.until, body.reason, now)
+            _publish(ctx, session, row, "shelved", user.subject, now)
+            result = alert_json(row)
     except AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except ValueError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    ctx.wake_outbox()
+    return result
 
 
 @router.post("/{alert_id}/unshelve", response_model=AlertOut, responses={404: {"description": "no such alert"}})
 def unshelve_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, user: Operator) -> dict[str, Any]:
     """Bring a shelved alert back now."""
+    now = ctx.clock.now()
     try:
         with ctx.sessions.begin() as session:
-            return alert_json(unshelve(session, alert_id, user.subject, ctx.clock.now()))
+            row = unshelve(session, alert_id, user.subject, now)
+            _publish(ctx, session, row, "unshelved", user.subject, now)
+            result = alert_json(row)
     except AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    ctx.wake_outbox()
+    return result

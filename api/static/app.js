@@ -256,22 +256,34 @@ function recentAlerts() {
   return [...state.alerts.values()].filter((a) => ms(a.raised_at) >= since).sort((a, b) => ms(b.raised_at) - ms(a.raised_at));
 }
 
+function alertTags(a) {
+  // why an alarm opened no ticket of its own, or needs a technician's eye later
+  const tags = [];
+  if (a.chattering) tags.push(h("span", { class: "tag warn", title: "the condition keeps flipping: held active, flagged for maintenance" }, "chattering"));
+  if (a.suppressed_by) tags.push(h("span", { class: "tag off", title: `explained by ${a.suppressed_by}` }, "explained by outage"));
+  if (a.silence) tags.push(h("span", { class: "tag off", title: `silence ${a.silence}` }, "silenced"));
+  if (a.shelved_until && ms(a.shelved_until) > now()) tags.push(h("span", { class: "tag off", title: a.shelve_reason || "" }, `shelved until ${clockText(ms(a.shelved_until))}`));
+  return tags;
+}
+
 function renderAlerts() {
   const recent = recentAlerts();
-  const key = recent.map((a) => a.id + a.state + (a.acked_at || "")).join();
+  const key = recent.map((a) => a.id + a.state + (a.acked_at || "") + (a.shelved_until || "") + a.chattering).join();
   if (key !== state.alertKey) {  // rebuilt only when something changed, so an Ack click is never lost
     state.alertKey = key;
     $("alerts").replaceChildren(...(recent.length ? recent.map((a) => h("li", { class: `u${a.urgency} ${a.state}` },
-      h("span", { class: "what" }, `L${a.urgency} ${a.title}`),
+      h("span", { class: "what" }, `L${a.urgency} ${a.title}`, ...alertTags(a)),
       h("span", { class: "when" }, clockText(ms(a.raised_at))),
       h("span", { class: "meta" }, a.device, a.state === "cleared" ? " · cleared" : "", a.ticket ? ` · ${a.ticket}` : ""),
       a.acked_at ? h("span", { class: "meta" }, `ack ${a.acked_by}`)
         : h("button", { type: "button", onclick: () => ack(a.id) }, "Ack"))) : [h("li", { class: "empty" }, "None.")]));
   }
   $("alert-count").textContent = recent.length;
+  // a planned shutdown's silenced alarms are expected, not a flood for the operator
+  const counted = recent.filter((a) => !a.silence).length;
   const flood = $("flood");
-  flood.hidden = recent.length < FLOOD;
-  flood.textContent = `Alarm flood: ${recent.length} alarms in the last 10 minutes. Work the level-1 tickets first; look for a common cause (power, water supply).`;
+  flood.hidden = counted < FLOOD;
+  flood.textContent = `Alarm flood: ${counted} alarms in the last 10 minutes. Work the level-1 tickets first; look for a common cause (power, water supply).`;
   renderSummary();
 }
 
