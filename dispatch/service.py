@@ -30,6 +30,7 @@ FINAL = ("closed", "cancelled")
 RETRY_UNASSIGNED = timedelta(seconds=30)
 # alerts of one trade in one building within this window are one incident (DOMAIN.md §3, issue: alarm model)
 INCIDENT_WINDOW = timedelta(minutes=10)
+REPEAT_WINDOW = timedelta(days=7)  # DOMAIN.md §4: the same problem again within 7 days is no new ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,12 @@ class Dispatcher:
                     TicketRow.id.in_(recent),
                 ).order_by(TicketRow.created_at.desc()).limit(1).with_for_update()
             ).first()
+        if ticket is None:
+            # the same fault on the same device within 7 days of a fix: the fix did not hold
+            recent = self._recent_same_problem(session, now, alert.category, device_id=alert.device_id)
+            if recent is not None and recent.status in ("resolved", "verified", "closed"):
+                self._repeat(session, recent, now, "system", f"{alert.title} on {alert.device_id}")
+                ticket = recent
         if ticket is not None:
             self._attach(session, ticket, alert.alert_id, now, f"{alert.title} on {alert.device_id}")
             if alert.urgency < ticket.urgency:
@@ -108,6 +115,10 @@ class Dispatcher:
 
     def report(self, session: Session, report: Report, now: datetime, by: str) -> str:
         """Open a ticket for a person's report, raising its level for a vulnerable resident; return its id."""
+        previous = self._recent_same_problem(session, now, report.category, unit_id=report.unit_id)
+        if previous is not None:
+            return self._repeat(session, previous, now, by,
+                                f"{report.reporter_name} ({report.source}): {report.description}")
         vulnerable = False
         if report.unit_id and report.unit_id in self.site.units:
             vulnerable = any(r.vulnerable for r in self.site.units[report.unit_id].residents)
@@ -324,14 +335,49 @@ class Dispatcher:
         ticket = self._locked(session, ticket_id)
         if ticket.status not in ("resolved", "verified", "closed"):
             raise StepNotAllowed(ticket_id, "reopen", ticket.status)
+        self._reopen(session, ticket, now, by, f"reopened{': ' + note if note else ''}")
+
+    def _reopen(self, session: Session, ticket: TicketRow, now: datetime, by: str, note: str) -> None:
+        """Put a resolved or closed ticket back to work with fresh deadlines, with the technician who owns it."""
         owner = ticket.assignee
-        ticket.resolved_at = ticket.closed_at = None
-        self._history(session, ticket, now, "open", by, f"reopened{': ' + note if note else ''}")
+        due = deadlines_from(now, sla_for(ticket.urgency, self.site.sla))
+        ticket.accept_by, ticket.arrive_by, ticket.resolve_by = due.accept_by, due.arrive_by, due.resolve_by
+        ticket.accepted_at = ticket.arrived_at = ticket.resolved_at = ticket.closed_at = None
+        ticket.satisfaction, ticket.updated_at = None, now
+        if ticket.device_id and ticket.rule_id and ticket.source == "sensor":
+            key = f"{ticket.device_id}|{ticket.rule_id}"
+            if session.scalar(select(TicketRow.id).where(TicketRow.open_key == key)) is None:
+                ticket.open_key = key
+        timers.schedule_deadlines(session, ticket.id, now, due)
+        self._history(session, ticket, now, "open", by, note)
         if owner is not None:
             self._give(session, ticket, owner, 0, "reopened: you own this ticket", now, by)
         else:
             ticket.status = "open"
             self._assign_nearest(session, ticket, now)
+
+    def _recent_same_problem(self, session: Session, now: datetime, category: str, *, unit_id: str | None = None,
+                             device_id: str | None = None) -> TicketRow | None:
+        """Return the open or recent ticket (within 7 days) of the same unit or device and trade, if any."""
+        if unit_id is None and device_id is None:
+            return None
+        query = select(TicketRow).where(TicketRow.category == category, TicketRow.status != "cancelled",
+                                        TicketRow.created_at >= now - REPEAT_WINDOW)
+        query = query.where(TicketRow.unit_id == unit_id) if unit_id else query.where(TicketRow.device_id == device_id)
+        # an open one first, else the newest
+        return session.scalars(query.order_by(TicketRow.status.in_(FINAL + ("resolved", "verified")),
+                                              TicketRow.created_at.desc()).limit(1).with_for_update()).first()
+
+    def _repeat(self, session: Session, ticket: TicketRow, now: datetime, by: str, what: str) -> str:
+        """The same problem again within 7 days: no new ticket; note it, reopen a fixed one, tell the supervisors."""
+        reason = f"reported again within 7 days: {what}"
+        if ticket.status in ("resolved", "verified", "closed"):
+            self._reopen(session, ticket, now, by, reason)
+        else:
+            ticket.updated_at = now
+            self._history(session, ticket, now, ticket.status, by, reason)
+        self.notify_supervisors(session, ticket, "escalation", reason, now)
+        return ticket.id
 
     def assign(self, session: Session, ticket_id: str, tech: str, by: str, now: datetime) -> None:
         """An operator hands the ticket to a named technician, overriding the choice."""
@@ -373,7 +419,7 @@ class Dispatcher:
                 self._assign_nearest(session, ticket, now)
         else:
             step, _, phase = kind.partition(":")  # "accept:warn", "arrive:breach", ...
-            if timers.step_done(ticket, step) or not timers.is_current(ticket, step, phase, timer.due_at):
+            if timers.step_done(ticket, step) or not timers.is_current(ticket, step, timer):
                 return
             if phase == "warn":
                 text = f"{step} deadline {iso(getattr(ticket, step + '_by'))} is near"

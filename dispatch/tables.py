@@ -97,6 +97,8 @@ class TimerRow(DispatchBase):
     kind: Mapped[str] = mapped_column(String(24))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
     assignment_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # the deadline a warning or breach timer watches; when the deadline moves, the timer is stale
+    deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     fired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

@@ -22,20 +22,23 @@ class Due:
     kind: str
     due_at: datetime
     assignment_id: int | None
+    deadline_at: datetime | None = None
 
 
-def schedule(session: Session, ticket_id: str, kind: str, due_at: datetime, assignment_id: int | None = None) -> None:
+def schedule(session: Session, ticket_id: str, kind: str, due_at: datetime, assignment_id: int | None = None,
+             deadline_at: datetime | None = None) -> None:
     """Add a timer in the caller's transaction."""
-    session.add(TimerRow(ticket_id=ticket_id, kind=kind, due_at=due_at, assignment_id=assignment_id, fired=False))
+    session.add(TimerRow(ticket_id=ticket_id, kind=kind, due_at=due_at, assignment_id=assignment_id,
+                         deadline_at=deadline_at, fired=False))
 
 
-def schedule_deadlines(session: Session, ticket_id: str, created_at: datetime, due: Deadlines) -> None:
-    """Add the 80% warning and the breach timer of each deadline the ticket has."""
+def schedule_deadlines(session: Session, ticket_id: str, start: datetime, due: Deadlines) -> None:
+    """Add the 80% warning and the breach timer of each deadline the ticket has, counted from `start`."""
     for step, deadline in (("accept", due.accept_by), ("arrive", due.arrive_by), ("resolve", due.resolve_by)):
         if deadline is None:
             continue
-        schedule(session, ticket_id, f"{step}:warn", warning_time(created_at, deadline))
-        schedule(session, ticket_id, f"{step}:breach", deadline)
+        schedule(session, ticket_id, f"{step}:warn", warning_time(start, deadline), deadline_at=deadline)
+        schedule(session, ticket_id, f"{step}:breach", deadline, deadline_at=deadline)
 
 
 def has_pending(session: Session, ticket_id: str, kind: str) -> bool:
@@ -63,16 +66,14 @@ def claim_due(session: Session, now: datetime, limit: int = 200) -> list[Due]:
     ).all()
     for row in rows:
         row.fired = True
-    return [Due(r.id, r.ticket_id, r.kind, r.due_at, r.assignment_id) for r in rows]
+    return [Due(r.id, r.ticket_id, r.kind, r.due_at, r.assignment_id, r.deadline_at) for r in rows]
 
 
-def is_current(ticket: TicketRow, step: str, phase: str, due_at: datetime) -> bool:
-    """Return whether a warning or breach timer still matches the ticket's deadline (a raised level moves it)."""
+def is_current(ticket: TicketRow, step: str, timer: Due) -> bool:
+    """Return whether a warning or breach timer still watches the ticket's deadline (a raised level or a
+    reopening moves it, and the old timers stay quiet)."""
     deadline = getattr(ticket, f"{step}_by", None)
-    if deadline is None:
-        return False
-    expected = deadline if phase == "breach" else warning_time(ticket.created_at, deadline)
-    return abs((expected - due_at).total_seconds()) < 1
+    return deadline is not None and timer.deadline_at is not None and abs((deadline - timer.deadline_at).total_seconds()) < 1
 
 
 def step_done(ticket: TicketRow, step: str) -> bool:

@@ -107,9 +107,18 @@ def test_full_lifecycle_by_the_assigned_technician_and_the_control_room(db, disp
         statuses = [h.status for h in s.scalars(select(TicketHistoryRow).where(
             TicketHistoryRow.ticket_id == ticket_id).order_by(TicketHistoryRow.id))]
     assert statuses == ["open", "assigned", "accepted", "on_site", "resolved", "verified", "closed"]
-    # the fix closed the open key: a new leak on the device is a new ticket
+    # the same leak within 7 days of the fix is no new ticket: the ticket reopens to its owner, escalated
     with db.begin() as s:
-        assert dispatcher.open_for_alert(s, leak("AL-9", at=clock.now()), clock.now()) != ticket_id
+        assert dispatcher.open_for_alert(s, leak("AL-9", at=clock.now()), clock.advance(days=2)) == ticket_id
+    row = ticket(db, ticket_id)
+    assert (row.status, row.assignee, row.satisfaction) == ("assigned", "t-near", None)
+    assert (row.accept_by - clock.now()).total_seconds() == 3  # fresh deadlines from the reopening
+    assert [n["type"] for n in pushes(db, "s-1/notify")] == ["escalation"]
+    # after 7 days it is a new problem and a new ticket
+    with db.begin() as s:
+        dispatcher.cancel(s, ticket_id, "op-1", clock.now(), "tidy up")
+    with db.begin() as s:
+        assert dispatcher.open_for_alert(s, leak("AL-10", at=clock.now()), clock.advance(days=8)) != ticket_id
 
 
 @pytest.mark.parametrize(
@@ -237,3 +246,25 @@ def test_cancel_withdraws_and_stops_every_timer(db, dispatcher, clock):
     clock.advance(hours=3)
     assert sweep(db, dispatcher, clock) == []
     assert ticket(db, ticket_id).status == "cancelled"
+
+
+def test_a_repeat_report_from_the_same_unit_joins_the_ticket_and_escalates(db, clock):
+    site = load_site(Path(__file__).resolve().parents[2] / "examples" / "harbor-view.yaml")
+    unit = next(iter(site.units.values()))
+    dispatcher = Dispatcher(site, "caretaker")
+
+    def report(description: str, category: str = "plumbing") -> str:
+        with db.begin() as s:
+            return dispatcher.report(s, Report(source="phone", reporter_name="Resident", reporter_phone="13700137000",
+                                               building=unit.building, floor=unit.floor, description=description,
+                                               category=category, urgency=3, title=description, unit_id=unit.id),
+                                     clock.now(), by="op-1")
+
+    first = report("tap dripping")
+    clock.advance(days=1)
+    assert report("tap still dripping") == first
+    assert report("light broken", category="electrical") != first  # another trade is another problem
+    with db() as s:
+        notes = [h.note for h in s.scalars(select(TicketHistoryRow).where(TicketHistoryRow.ticket_id == first))]
+    assert any("reported again within 7 days" in (n or "") for n in notes)
+    assert [n["type"] for n in pushes(db, "notify") if n["ticket"] == first][-1] == "escalation"
