@@ -36,6 +36,7 @@ class KpiTicket:
     satisfaction: int | None = None
     breached: bool = False
     reopened: bool = False
+    repeated: bool = False  # the same problem was reported again within 7 days and joined this ticket
     device_id: str | None = None
     unit_id: str | None = None
 
@@ -74,7 +75,7 @@ def _repeats(tickets: Sequence[KpiTicket], start: datetime) -> list[str]:
             by_thing[("device", t.device_id)].append(t)
         if t.unit_id:
             by_thing[("unit", t.unit_id)].append(t)
-    found: set[str] = set()
+    found: set[str] = {t.id for t in tickets if t.repeated}
     for group in by_thing.values():
         group.sort(key=lambda t: t.created_at)
         for earlier, later in zip(group, group[1:]):
@@ -128,11 +129,16 @@ def load_kpi_rows(session: Session, start: datetime, end: datetime) -> tuple[lis
         select(TicketHistoryRow.ticket_id).where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
                                                  TicketHistoryRow.note.like("reopened%"))
     )) if rows else set()
+    repeated = set(session.scalars(
+        select(TicketHistoryRow.ticket_id).where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
+                                                 TicketHistoryRow.note.like("%reported again within 7 days%"),
+                                                 TicketHistoryRow.at >= start, TicketHistoryRow.at < end)
+    )) if rows else set()
     tickets = [KpiTicket(
         id=r.id, urgency=r.urgency, status=r.status, created_at=r.created_at, accept_by=r.accept_by,
         arrive_by=r.arrive_by, resolve_by=r.resolve_by, accepted_at=r.accepted_at, arrived_at=r.arrived_at,
         resolved_at=r.resolved_at, closed_at=r.closed_at, satisfaction=r.satisfaction, breached=bool(r.breached),
-        reopened=r.id in reopened, device_id=r.device_id, unit_id=r.unit_id,
+        reopened=r.id in reopened, repeated=r.id in repeated, device_id=r.device_id, unit_id=r.unit_id,
     ) for r in rows]
     alerts = [KpiAlert(device_id, raised_at) for device_id, raised_at in session.execute(
         select(AlertRow.device_id, AlertRow.raised_at).where(AlertRow.raised_at >= start, AlertRow.raised_at < end)

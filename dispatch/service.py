@@ -372,7 +372,7 @@ class Dispatcher:
         """The same problem again within 7 days: no new ticket; note it, reopen a fixed one, tell the supervisors."""
         reason = f"reported again within 7 days: {what}"
         if ticket.status in ("resolved", "verified", "closed"):
-            self._reopen(session, ticket, now, by, reason)
+            self._reopen(session, ticket, now, by, f"reopened: {reason}")  # not fixed the first time
         else:
             ticket.updated_at = now
             self._history(session, ticket, now, ticket.status, by, reason)
