@@ -103,6 +103,12 @@ class Pipeline:
         self._commit(work)
         return work.result
 
+    def store_rejections(self, rejections: Sequence[Rejection]) -> None:
+        """Keep messages that could not be processed in the dead letters, in a transaction of their own."""
+        with self.sessions.begin() as session:
+            ingest_store.insert_dead_letters(session, rejections, self.clock.now())
+        self.counters.update(f"rejected:{r.reason}" for r in rejections)
+
     def process_tick(self) -> BatchResult:
         """Apply what time alone decides: held conditions that ran their `for`, clear delays, event auto-clears."""
         now = self.clock.now()
@@ -215,6 +221,12 @@ class _Batch:
         elif isinstance(verdict, TechnicianReply):
             self.replies.append((verdict, message))
         elif isinstance(verdict, DeviceStatus):
+            known = self.snapshots.get(verdict.device) or self.p.snapshots.get(verdict.device)
+            if message.retain and known is not None and known.online == verdict.online:
+                # the broker replaying a retained status on (re)subscribing is not news from the device
+                self.result.replays += 1
+                self.counts["replays"] += 1
+                return
             snap = self.snapshot(verdict.device)
             snap.online, snap.status_at, snap.last_seen = verdict.online, verdict.ts, self.now
             self._evaluate(Reading(verdict.device, verdict.ts, online=verdict.online))
@@ -223,7 +235,11 @@ class _Batch:
 
     def _device_message(self, message: Telemetry | DeviceEvent) -> None:
         snap = self.snapshot(message.device)
-        if snap.is_replay(message.ts, message.seq):
+        if isinstance(message, Telemetry):
+            replay = snap.is_replay(message.ts, message.seq, message.values)
+        else:
+            replay = snap.is_event_replay(message.ts, message.seq, message.type)
+        if replay:
             self.result.replays += 1
             self.counts["replays"] += 1
             return
@@ -231,7 +247,11 @@ class _Batch:
         if missed:
             snap.gaps += missed
             self.counts["seq_gaps"] += missed
-        snap.last_ts, snap.last_seq, snap.last_seen = message.ts, message.seq, self.now
+        snap.last_seen = self.now
+        if isinstance(message, Telemetry):
+            snap.last_ts, snap.last_seq = message.ts, message.seq
+        else:
+            snap.event_ts, snap.event_seq, snap.event_type = message.ts, message.seq, message.type
         if snap.online is None:
             snap.online = True  # a device that talks is online even if its status was never seen
         if isinstance(message, Telemetry):
@@ -271,10 +291,14 @@ class _Batch:
         ingest_store.insert_dead_letters(session, self.result.rejections, now)
         rules_store.save_states(session, self.states)
         dispatcher = self.p.dispatcher
+        arrived: set[str] = set()
         for location, source in self.locations:
-            dispatcher.record_location(session, location.technician, location.place, location.ts, source)
-        if self.locations and dispatcher.assign_waiting(session, now):
-            self.result.outbox_added = True  # a technician came on site and took a waiting ticket
+            if dispatcher.record_location(session, location.technician, location.place, location.ts, source):
+                arrived.add(location.technician)
+        if arrived:
+            trades = {skill for tech in arrived for skill in self.p.site.technicians[tech].skills}
+            if dispatcher.assign_waiting(session, now, trades):
+                self.result.outbox_added = True  # a technician came on site and took a waiting ticket
         if self.decisions:
             active = ActiveAlerts(self.current_states().items(), self.p.site.devices)
             # an outage raised in this batch gets its ticket before the alarms it explains look for it

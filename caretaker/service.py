@@ -12,18 +12,21 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from api.alerts import publish_transition
 from caretaker.db import make_engine, make_sessions, migrate
-from caretaker.pipeline import Pipeline
+from caretaker.pipeline import BatchResult, Pipeline
+from caretaker.worker import BatchCommitter
 from caretaker.settings import Settings
 from dispatch import timers
-from dispatch.outbox import OutboxSender, iso
+from dispatch.outbox import OutboxSender, iso, purge_sent
 from dispatch.service import Dispatcher
 from estate.clock import Clock, SystemClock
 from estate.model import Site
 from estate.site import load_site
+from ingest import store as ingest_store
 from ingest.client import IngestClient, Inbound, Publisher, drain
 from ingest.payloads import Rejection
 from ingest.topics import deadletter_topic, inbound_subscriptions
@@ -35,7 +38,7 @@ from rules.model import Rule
 log = logging.getLogger(__name__)
 
 DEADLETTER_PAYLOAD_LIMIT = 4096
-RETRY_SECONDS = 1.0
+RETRY_SECONDS = 1.0  # between two tries of a timer that met a database error (times 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ class Service:
                                    inbound_subscriptions(settings.mqtt_prefix))
         self.publisher = Publisher(target, f"{settings.mqtt_client_id}-pub", settings.mqtt_protocol)
         self.outbox = OutboxSender(self.sessions, self.publisher.publish, self.clock)
+        self.committer = BatchCommitter(self.pipeline, self._after_commit)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -93,6 +97,8 @@ class Service:
         self.ingest.start()
         self.scheduler.add_job(self.sweep_timers, "interval", seconds=self.settings.tick_seconds,
                                id="timers", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._guarded, "interval", args=[self.purge], minutes=10, id="purge",
+                               max_instances=1, coalesce=True)
         self.scheduler.start()
         if with_http and self.settings.http_enabled:
             from caretaker.http import HttpServer
@@ -112,6 +118,9 @@ class Service:
             self._worker.join(timeout=10)
         self.outbox.stop()
         self.publisher.stop()
+        close = getattr(self.pipeline.telemetry_sink, "close", None)
+        if close is not None:
+            close()  # flush what InfluxDB's batch writer still holds
         self.engine.dispose()
 
     # --- the ingest worker -------------------------------------------------------------------
@@ -128,19 +137,11 @@ class Service:
                 self._guarded(self.pipeline.process_tick)
 
     def _process_until_committed(self, batch: list[Inbound]) -> None:
-        """Apply a batch, retrying while the database is down; acknowledge only after the commit."""
-        while not self._stop.is_set():
-            try:
-                result = self.pipeline.process(batch)
-                break
-            except Exception:
-                log.exception("a batch of %d messages could not be committed; retrying", len(batch))
-                time.sleep(RETRY_SECONDS)
-                self._guarded(self.pipeline.reload)
-        else:
-            return  # stopping: the broker redelivers what we did not acknowledge
-        for message in batch:
-            self.ingest.ack(message.mid, message.qos)
+        self.committer.commit(batch, stopping=self._stop.is_set)
+
+    def _after_commit(self, part: list[Inbound], result: BatchResult) -> None:
+        for message in part:
+            self.ingest.ack(message)
         for rejection in result.rejections:
             self._publish_dead_letter(rejection)
         if result.outbox_added or result.accepted:
@@ -175,13 +176,20 @@ class Service:
                 publish_transition(session, prefix=self.settings.mqtt_prefix, site=self.site.id, row=alert,
                                    state="unshelved", by="system", now=now)
                 fired += 1
-            for due in timers.claim_due(session, now):
+            # tickets locked in one order, as the ingest worker does not interleave with it the other way
+            for due in sorted(timers.claim_due(session, now), key=lambda d: (d.ticket_id, d.due_at)):
                 savepoint = session.begin_nested()
                 try:
                     self.dispatcher.on_timer(session, due, now)
                     savepoint.commit()
+                except DBAPIError:
+                    # a passing database error (a deadlock, a lost connection): fire it again shortly
+                    savepoint.rollback()
+                    timers.rearm(session, due.id, now + timedelta(seconds=RETRY_SECONDS * 5))
+                    log.exception("timer %s (%s) for ticket %s hit a database error; retrying", due.id, due.kind,
+                                  due.ticket_id)
                 except Exception:
-                    # one broken timer must not hold back the others; it stays fired and is logged
+                    # a broken timer must not hold back the others; it stays fired and is logged
                     savepoint.rollback()
                     log.exception("timer %s (%s) for ticket %s failed", due.id, due.kind, due.ticket_id)
                 fired += 1
@@ -190,6 +198,16 @@ class Service:
         return fired
 
     # --- health and figures ------------------------------------------------------------------
+
+    def purge(self) -> None:
+        """Delete what only grows and is no longer needed: fired timers and sent pushes after a day, dead
+        letters and telemetry rows after their retention."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            timers.purge_fired(session, now - timedelta(days=1))
+            purge_sent(session, now - timedelta(days=1))
+            ingest_store.purge_older(session, now - timedelta(days=self.settings.dead_letter_retention_days),
+                                     now - timedelta(days=self.settings.telemetry_retention_days))
 
     def health(self) -> dict:
         database = True
@@ -202,7 +220,7 @@ class Service:
 
     def metrics_text(self) -> str:
         """Return the ingest and outbox counters in Prometheus text format."""
-        counters = self.pipeline.counters
+        counters = dict(self.pipeline.counters)  # a copy: the worker adds keys while this reads
         lines = [
             "# HELP caretaker_messages_received_total MQTT messages received by the ingest client.",
             "# TYPE caretaker_messages_received_total counter",

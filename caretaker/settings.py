@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     influx_bucket: str | None = None
     # alerts of one trade in one building within this many seconds are one incident (0: never group)
     incident_window_s: int = Field(default=600, ge=0)
+    telemetry_retention_days: int = Field(default=90, ge=1)
+    dead_letter_retention_days: int = Field(default=30, ge=1)
     tick_seconds: float = 1.0
     batch_max: int = 500
     batch_wait_ms: int = 5

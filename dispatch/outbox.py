@@ -8,7 +8,7 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from estate.clock import Clock
@@ -42,6 +42,12 @@ def iso(value: datetime | None) -> str | None:
 def enqueue(session: Session, topic: str, payload: dict[str, Any], now: datetime, qos: int = 1) -> None:
     """Add a message to the outbox inside the caller's transaction."""
     session.add(OutboxRow(topic=topic, payload=json.dumps(payload, ensure_ascii=False), qos=qos, created_at=now))
+
+
+def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
+    """Delete up to `limit` messages sent before a time; return how many."""
+    ids = select(OutboxRow.id).where(OutboxRow.sent_at.is_not(None), OutboxRow.sent_at < before).limit(limit)
+    return session.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids))).rowcount or 0
 
 
 class OutboxSender:

@@ -30,7 +30,8 @@ FINAL = ("closed", "cancelled")
 RETRY_UNASSIGNED = timedelta(seconds=30)
 # alerts of one trade in one building within this window are one incident (DOMAIN.md §3, issue: alarm model)
 INCIDENT_WINDOW = timedelta(minutes=10)
-REPEAT_WINDOW = timedelta(days=7)  # DOMAIN.md §4: the same problem again within 7 days is no new ticket
+REPEAT_WINDOW = timedelta(days=7)
+ASK_AGAIN_AFTER = timedelta(minutes=10)  # a technician who declined or timed out is skipped this long  # DOMAIN.md §4: the same problem again within 7 days is no new ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,14 @@ class Dispatcher:
         self._history(session, ticket, now, ticket.status, "system", f"level {old} → {urgency}: {why}")
         if ticket.assignee and ticket.status in ACTIVE:
             self._push(session, ticket, "assigned", ticket.assignee, now, reason=f"now level {urgency}: {why}")
+        if ticket.status == "assigned":
+            # the new level's accept window applies from now to the technician who has not accepted yet
+            current = self._current_assignment(session, ticket)
+            if current is not None:
+                window = sla_for(urgency, self.site.sla).accept
+                timers.schedule(session, ticket.id, "accept_timeout", now + window, current.id)
+        elif ticket.status == "open":
+            self._assign_nearest(session, ticket, now)  # a level 1 may take someone off a level-3 job
 
     def alert_cleared(self, session: Session, ticket_id: str, alert_id: str, now: datetime) -> None:
         """Note on the ticket that one of its alarms cleared (evidence for the call-back)."""
@@ -217,17 +226,20 @@ class Dispatcher:
             ))
         return result
 
-    def _tried(self, session: Session, ticket_id: str) -> set[str]:
+    def _tried(self, session: Session, ticket_id: str, now: datetime) -> set[str]:
+        """Technicians who declined or let the ticket time out lately; after a while they are asked again,
+        or a ticket whose only qualified technician missed one push would wait forever."""
         return set(session.scalars(
             select(AssignmentRow.technician).where(
-                AssignmentRow.ticket_id == ticket_id, AssignmentRow.outcome.in_(("declined", "timeout"))
+                AssignmentRow.ticket_id == ticket_id, AssignmentRow.outcome.in_(("declined", "timeout")),
+                AssignmentRow.ended_at >= now - ASK_AGAIN_AFTER,
             )
         ))
 
     def _assign_nearest(self, session: Session, ticket: TicketRow, now: datetime) -> bool:
         candidates = self.candidates(session)
         place = Place(ticket.building, ticket.floor, ticket.zone)
-        excluded = self._tried(session, ticket.id)
+        excluded = self._tried(session, ticket.id, now)
         choice = choose_technician(self.site, category=ticket.category, urgency=ticket.urgency,
                                    place=place, candidates=candidates, now=now, excluded=excluded)
         if choice is None:
@@ -257,7 +269,8 @@ class Dispatcher:
             select(func.count()).where(TicketHistoryRow.ticket_id == ticket.id,
                                        TicketHistoryRow.note.like("unassigned:%"))
         )
-        ticket.status, ticket.assignee, ticket.updated_at = "open", None, now
+        if first_time or ticket.status != "open" or ticket.assignee is not None:
+            ticket.status, ticket.assignee, ticket.updated_at = "open", None, now
         if not timers.has_pending(session, ticket.id, "retry_assign"):
             timers.schedule(session, ticket.id, "retry_assign", now + RETRY_UNASSIGNED)
         if first_time:
@@ -432,24 +445,30 @@ class Dispatcher:
                 self._history(session, ticket, now, ticket.status, "system", text)
                 self.notify_supervisors(session, ticket, "breach", text, now)
 
-    def assign_waiting(self, session: Session, now: datetime) -> int:
-        """Try again to assign every open ticket (someone may have come on site); return how many found someone."""
-        waiting = session.scalars(
-            select(TicketRow).where(TicketRow.status == "open").order_by(TicketRow.urgency, TicketRow.created_at)
-            .with_for_update()
-        ).all()
+    def assign_waiting(self, session: Session, now: datetime, trades: Iterable[str] | None = None) -> int:
+        """Try again to assign the open tickets (of these trades) now that someone came on site; return how
+        many found someone."""
+        query = select(TicketRow).where(TicketRow.status == "open")
+        if trades is not None:
+            query = query.where(TicketRow.category.in_(list(trades)))
+        waiting = session.scalars(query.order_by(TicketRow.urgency, TicketRow.created_at).with_for_update()).all()
         return sum(1 for ticket in waiting if self._assign_nearest(session, ticket, now))
 
     # --- locations ---------------------------------------------------------------------------
 
-    def record_location(self, session: Session, tech: str, place: Place, ts: datetime, source: str) -> None:
-        """Remember where a technician is, keeping the newest report."""
+    def record_location(self, session: Session, tech: str, place: Place, ts: datetime, source: str) -> bool:
+        """Remember where a technician is, keeping the newest report; return True when they have just come
+        on site or moved to another building (waiting tickets may now have someone)."""
         row = session.get(TechnicianLocationRow, tech)
         if row is None:
             session.add(TechnicianLocationRow(technician=tech, building=place.building, floor=place.floor,
                                               zone=place.zone, ts=ts, source=source))
-        elif ts >= row.ts:
-            row.building, row.floor, row.zone, row.ts, row.source = place.building, place.floor, place.zone, ts, source
+            return True
+        if ts < row.ts:
+            return False
+        arrived = ts - row.ts >= self.site.travel.location_ttl or row.building != place.building
+        row.building, row.floor, row.zone, row.ts, row.source = place.building, place.floor, place.zone, ts, source
+        return arrived
 
     # --- helpers -----------------------------------------------------------------------------
 

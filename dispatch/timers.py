@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.sla import Deadlines, warning_time
@@ -73,7 +73,22 @@ def is_current(ticket: TicketRow, step: str, timer: Due) -> bool:
     """Return whether a warning or breach timer still watches the ticket's deadline (a raised level or a
     reopening moves it, and the old timers stay quiet)."""
     deadline = getattr(ticket, f"{step}_by", None)
-    return deadline is not None and timer.deadline_at is not None and abs((deadline - timer.deadline_at).total_seconds()) < 1
+    if deadline is None:
+        return False
+    if timer.deadline_at is None:
+        return True  # a timer from before timers remembered their deadline
+    return abs((deadline - timer.deadline_at).total_seconds()) < 1
+
+
+def rearm(session: Session, timer_id: int, due_at: datetime) -> None:
+    """Put a claimed timer back to fire again later (its action met a passing database error)."""
+    session.execute(update(TimerRow).where(TimerRow.id == timer_id).values(fired=False, due_at=due_at))
+
+
+def purge_fired(session: Session, before: datetime, limit: int = 5000) -> int:
+    """Delete up to `limit` timers that fired before a time; return how many (they only grow otherwise)."""
+    ids = select(TimerRow.id).where(TimerRow.fired.is_(True), TimerRow.due_at < before).limit(limit)
+    return session.execute(delete(TimerRow).where(TimerRow.id.in_(ids))).rowcount or 0
 
 
 def step_done(ticket: TicketRow, step: str) -> bool:

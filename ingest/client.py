@@ -60,6 +60,8 @@ class Inbound:
     payload: bytes
     mid: int = 0
     qos: int = 0
+    retain: bool = False  # a retained message the broker replays on (re)subscribing
+    connection: int = 0  # which connection brought it: a message id means nothing on a later one
 
 
 def _new_client(target: MqttTarget, client_id: str, protocol: int, clean: bool, manual_ack: bool) -> mqtt.Client:
@@ -100,7 +102,7 @@ class IngestClient:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._subscribed = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._connection = 0
         self.connected = False
         self.received = 0
 
@@ -119,28 +121,30 @@ class IngestClient:
                 self._client.connect(self.target.host, self.target.port, keepalive=30)
         except (OSError, ValueError) as exc:
             raise BrokerUnavailable(f"cannot connect to the broker at {self.target}: {exc}") from exc
-        # loop_forever in its own thread is cheaper per PUBACK than loop_start (ARCHITECTURE.md)
-        self._thread = threading.Thread(target=self._client.loop_forever, kwargs={"retry_first_connection": True},
-                                        name="mqtt-ingest", daemon=True)
-        self._thread.start()
+        # loop_start, not loop_forever in a thread of ours: acks come from the ingest worker, and paho writes
+        # to the socket safely from another thread only when it owns the network thread (it then queues
+        # the PUBACK and wakes its loop); loop_forever would write inline, racing its own loop
+        self._client.loop_start()
         if not self._subscribed.wait(timeout):
             self.stop()
             raise BrokerUnavailable(f"the broker at {self.target} did not accept our subscription within {timeout:.0f} s")
 
-    def ack(self, mid: int, qos: int) -> None:
-        if qos > 0:
-            self._client.ack(mid, qos)
+    def ack(self, message: Inbound) -> None:
+        """Acknowledge a committed message, unless it came on an earlier connection: the broker will
+        deliver it again on this one, and the old id may now name another message."""
+        if message.qos > 0 and message.connection == self._connection:
+            self._client.ack(message.mid, message.qos)
 
     def stop(self) -> None:
         self._client.disconnect()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._client.loop_stop()
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
             log.error("broker %s refused the connection: %s", self.target, reason_code)
             return
         self.connected = True
+        self._connection += 1
         _no_delay(client)
         client.subscribe([(topic, 1) for topic in self.subscriptions])
         log.info("connected to %s; subscribed to %d topics", self.target, len(self.subscriptions))
@@ -160,7 +164,8 @@ class IngestClient:
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         # runs on paho's thread: hand the message over and return at once; the worker does the rest
         self.received += 1
-        self.inbox.put(Inbound(message.topic, message.payload, message.mid, message.qos))
+        self.inbox.put(Inbound(message.topic, message.payload, message.mid, message.qos, bool(message.retain),
+                               self._connection))
 
 
 def drain(inbox: queue.SimpleQueue[Inbound], max_messages: int, wait_seconds: float, idle_seconds: float) -> list[Inbound]:

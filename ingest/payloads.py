@@ -16,6 +16,8 @@ from ingest.topics import parse_inbound_topic
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_FUTURE = timedelta(minutes=5)
 MAX_AGE = timedelta(hours=24)
+MAX_SEQ = 2**63 - 1  # it is stored in a 64-bit column
+MAX_NUMBER = 1e15  # no sensor reads beyond this; larger integers would not even convert to a float
 
 Value = bool | float | int | str
 
@@ -80,12 +82,12 @@ class _Body(BaseModel):
 
 
 class _TelemetryBody(_Body):
-    seq: StrictInt | None = Field(default=None, ge=0)
+    seq: StrictInt | None = Field(default=None, ge=0, le=MAX_SEQ)
     values: dict[str, StrictBool | StrictInt | float | str]
 
 
 class _EventBody(_Body):
-    seq: StrictInt | None = Field(default=None, ge=0)
+    seq: StrictInt | None = Field(default=None, ge=0, le=MAX_SEQ)
     type: str = Field(min_length=1, max_length=64)
     data: dict[str, Any] = Field(default_factory=dict)
 
@@ -163,9 +165,9 @@ def _kind_matches(kind: object, value: Value) -> bool:
     if kind == "bool":
         return isinstance(value, bool)
     if kind == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= MAX_NUMBER
     if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_NUMBER
     if isinstance(kind, tuple):
         return value in kind
     return False
@@ -174,7 +176,8 @@ def _kind_matches(kind: object, value: Value) -> bool:
 def _kind_text(kind: object) -> str:
     if isinstance(kind, tuple):
         return "one of " + ", ".join(kind)
-    return {"bool": "a boolean", "number": "a number", "int": "an integer"}.get(str(kind), str(kind))
+    return {"bool": "a boolean", "number": "a number within ±1e15",
+            "int": "an integer within ±1e15"}.get(str(kind), str(kind))
 
 
 def validate_message(topic: str, payload: bytes, site: Site, prefix: str, now: datetime) -> Verdict:

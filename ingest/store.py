@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,31 +26,50 @@ class DeviceSnapshot:
     last_seen: datetime | None = None
     status_at: datetime | None = None
     gaps: int = 0
+    # events have a mark of their own: an alarm button pressed in the same millisecond as a telemetry
+    # report, or sent from a backlog after fresher telemetry, is news, not a replay
+    event_ts: datetime | None = None
+    event_seq: int | None = None
+    event_type: str | None = None
 
     def copy(self) -> "DeviceSnapshot":
-        return DeviceSnapshot(self.device_id, dict(self.values), self.online, self.last_ts, self.last_seq,
-                              self.last_seen, self.status_at, self.gaps)
+        return replace(self, values=dict(self.values))
 
-    def is_replay(self, ts: datetime, seq: int | None) -> bool:
-        """Return whether a message at (ts, seq) is one already applied or older than it (broker redelivery,
-        replay after a crash): it must change nothing."""
+    def is_replay(self, ts: datetime, seq: int | None, values: Mapping[str, object] | None = None) -> bool:
+        """Return whether telemetry at (ts, seq) is one already applied or older than it (broker redelivery,
+        replay after a crash): it must change nothing. Without a seq, a message with the newest ts is a
+        replay only if it says nothing new."""
         if self.last_ts is None:
             return False
         if ts != self.last_ts:
             return ts < self.last_ts
-        return seq is None or self.last_seq is None or seq <= self.last_seq
+        if seq is not None and self.last_seq is not None:
+            return seq <= self.last_seq
+        return values is None or all(self.values.get(k) == v for k, v in values.items())
+
+    def is_event_replay(self, ts: datetime, seq: int | None, event_type: str) -> bool:
+        """Return whether an event is one already applied (same or older mark, or the same event again)."""
+        if self.event_ts is None:
+            return False
+        if ts != self.event_ts:
+            return ts < self.event_ts
+        if seq is not None and self.event_seq is not None:
+            return seq <= self.event_seq
+        return event_type == self.event_type
 
     def missed(self, seq: int | None) -> int:
         """Return how many messages the device's counter says were skipped before this one."""
-        if seq is None or self.last_seq is None or seq <= self.last_seq:
-            return 0  # a counter that went back means the device restarted
-        return seq - self.last_seq - 1
+        seen = max((s for s in (self.last_seq, self.event_seq) if s is not None), default=None)
+        if seq is None or seen is None or seq <= seen:
+            return 0  # a counter that went back means the device restarted (or a late message)
+        return seq - seen - 1
 
 
 def load_snapshots(session: Session) -> dict[str, DeviceSnapshot]:
     return {
         row.device_id: DeviceSnapshot(row.device_id, dict(row.values or {}), row.online, row.last_ts, row.last_seq,
-                                      row.last_seen, row.status_at, row.gaps or 0)
+                                      row.last_seen, row.status_at, row.gaps or 0, row.event_ts, row.event_seq,
+                                      row.event_type)
         for row in session.scalars(select(DeviceStateRow))
     }
 
@@ -60,7 +79,8 @@ def save_snapshots(session: Session, changed: Iterable[DeviceSnapshot], existing
     updates, inserts = [], []
     for snap in changed:
         row = {"device_id": snap.device_id, "online": snap.online, "values": snap.values, "last_ts": snap.last_ts,
-               "last_seq": snap.last_seq, "last_seen": snap.last_seen, "status_at": snap.status_at, "gaps": snap.gaps}
+               "last_seq": snap.last_seq, "last_seen": snap.last_seen, "status_at": snap.status_at, "gaps": snap.gaps,
+               "event_ts": snap.event_ts, "event_seq": snap.event_seq, "event_type": snap.event_type}
         (updates if snap.device_id in existing else inserts).append(row)
     if updates:
         session.execute(update(DeviceStateRow), updates)
@@ -117,3 +137,12 @@ def telemetry_history(session: Session, device_id: str, metric: str | None, star
 
 def recent_dead_letters(session: Session, limit: int = 100) -> list[DeadLetterRow]:
     return list(session.scalars(select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit)))
+
+
+def purge_older(session: Session, dead_letters_before: datetime, telemetry_before: datetime,
+                limit: int = 5000) -> None:
+    """Delete up to `limit` dead letters and telemetry rows past their retention."""
+    letters = select(DeadLetterRow.id).where(DeadLetterRow.received_at < dead_letters_before).limit(limit)
+    session.execute(delete(DeadLetterRow).where(DeadLetterRow.id.in_(letters)))
+    rows = select(TelemetryRow.id).where(TelemetryRow.ts < telemetry_before).limit(limit)
+    session.execute(delete(TelemetryRow).where(TelemetryRow.id.in_(rows)))

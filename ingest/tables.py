@@ -25,6 +25,9 @@ class DeviceStateRow(IngestBase):
     last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     status_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     gaps: Mapped[int] = mapped_column(Integer, default=0)
+    event_ts: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    event_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    event_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class TelemetryRow(IngestBase):

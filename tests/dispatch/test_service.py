@@ -268,3 +268,37 @@ def test_a_repeat_report_from_the_same_unit_joins_the_ticket_and_escalates(db, c
         notes = [h.note for h in s.scalars(select(TicketHistoryRow).where(TicketHistoryRow.ticket_id == first))]
     assert any("reported again within 7 days" in (n or "") for n in notes)
     assert [n["type"] for n in pushes(db, "notify") if n["ticket"] == first][-1] == "escalation"
+
+
+def test_a_technician_who_missed_the_push_is_asked_again_when_nobody_else_can_come(db, dispatcher, clock):
+    locate(db, dispatcher, clock, "t-near", "A", 1)  # the only plumber on site
+    with db.begin() as s:
+        ticket_id = dispatcher.open_for_alert(s, leak(at=clock.now()), clock.now())
+    clock.advance(seconds=4)
+    sweep(db, dispatcher, clock)  # accept window (3 s) ran out: withdrawn, nobody else
+    assert ticket(db, ticket_id).status == "open"
+    clock.advance(minutes=5)
+    sweep(db, dispatcher, clock)
+    assert ticket(db, ticket_id).status == "open"  # still skipped for a while
+    locate(db, dispatcher, clock, "t-near", "A", 1)
+    clock.advance(minutes=6)
+    sweep(db, dispatcher, clock)
+    row = ticket(db, ticket_id)
+    assert (row.status, row.assignee) == ("assigned", "t-near")
+    assert [p["type"] for p in pushes(db, "t-near/dispatch")][-1] == "assigned"
+
+
+def test_a_more_urgent_alert_shortens_the_accept_window_of_the_waiting_technician(db, dispatcher, clock):
+    locate(db, dispatcher, clock, "t-near", "A", 1)
+    locate(db, dispatcher, clock, "t-far", "B", 1)
+    pump = AlertFacts("AL-P", "pump-fault", "A-PUMP-1", 3, "plumbing", "Water pump fault", clock.now())
+    with db.begin() as s:
+        ticket_id = dispatcher.open_for_alert(s, pump, clock.now())  # level 3: 30 min to accept
+    clock.advance(seconds=30)
+    with db.begin() as s:
+        assert dispatcher.open_for_alert(s, leak("AL-L", at=clock.now()), clock.now()) == ticket_id
+    assert ticket(db, ticket_id).urgency == 1
+    clock.advance(seconds=4)  # level 1 gives 3 s to accept on this site
+    sweep(db, dispatcher, clock)
+    assert ticket(db, ticket_id).assignee == "t-far"
+    assert [p["type"] for p in pushes(db, "t-near/dispatch")][-1] == "withdrawn"

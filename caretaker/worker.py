@@ -1,0 +1,83 @@
+"""Commit a batch before acknowledging it: retry while the database is away, isolate a message that breaks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Protocol, Sequence
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from caretaker.pipeline import BatchResult
+from ingest.client import Inbound
+from ingest.payloads import Rejection
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0
+
+
+class BatchProcessor(Protocol):
+    def process(self, batch: Sequence[Inbound]) -> BatchResult: ...
+    def reload(self) -> None: ...
+    def store_rejections(self, rejections: Sequence[Rejection]) -> None: ...
+
+
+def is_outage(exc: Exception) -> bool:
+    """Return whether a failure is the database being away (retry the same messages) rather than
+    something a message did (find the message)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+class BatchCommitter:
+    """Hands each committed part of a batch to `after_commit` (which acknowledges it). While the database is
+    unreachable the same messages are retried; a part that fails for another reason is split in halves
+    until the one message that breaks it is found, and that message goes to the dead letters as
+    `internal_error` instead of blocking every message behind it."""
+
+    def __init__(self, pipeline: BatchProcessor, after_commit: Callable[[list[Inbound], BatchResult], None],
+                 sleep: Callable[[float], None] = time.sleep, retry_seconds: float = RETRY_SECONDS) -> None:
+        self._pipeline = pipeline
+        self._after_commit = after_commit
+        self._sleep = sleep
+        self._retry = retry_seconds
+
+    def commit(self, batch: list[Inbound], stopping: Callable[[], bool] = lambda: False) -> None:
+        pending = [batch]
+        while pending and not stopping():
+            part = pending.pop(0)
+            try:
+                result = self._pipeline.process(part)
+            except Exception as exc:
+                self._reload()
+                if is_outage(exc):
+                    log.warning("the database is unreachable (%s); retrying %d messages", exc.__class__.__name__,
+                                len(part))
+                    pending.insert(0, part)
+                    self._sleep(self._retry)
+                elif len(part) > 1:
+                    middle = len(part) // 2
+                    pending[:0] = [part[:middle], part[middle:]]
+                else:
+                    self._dead_letter(part, pending, exc)
+                continue
+            self._after_commit(part, result)
+
+    def _dead_letter(self, part: list[Inbound], pending: list[list[Inbound]], exc: Exception) -> None:
+        message = part[0]
+        log.error("a message on %s could not be processed; sent to the dead letters", message.topic, exc_info=exc)
+        rejection = Rejection(message.topic, "internal_error", f"{exc.__class__.__name__}: {exc}", message.payload)
+        try:
+            self._pipeline.store_rejections([rejection])
+        except Exception:  # the database itself fails: keep the message unacknowledged and try again
+            log.exception("could not store the dead letter; the message stays unacknowledged")
+            pending.insert(0, part)
+            self._sleep(self._retry)
+            return
+        self._after_commit(part, BatchResult(rejections=[rejection]))
+
+    def _reload(self) -> None:
+        try:
+            self._pipeline.reload()  # memory back to what the database holds
+        except Exception:
+            log.exception("reloading state after a failed batch failed; will retry")

@@ -1,0 +1,70 @@
+"""The worker commits before it acknowledges, waits out a database outage, and isolates a breaking message."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import OperationalError
+
+from caretaker.pipeline import BatchResult
+from caretaker.worker import BatchCommitter
+from ingest.client import Inbound
+
+
+class ScriptedPipeline:
+    """A pipeline port that fails as told: on any part holding a poison topic, or a number of outages first."""
+
+    def __init__(self, poison: set[str] = frozenset(), outages: int = 0) -> None:
+        self.poison, self.outages = poison, outages
+        self.committed: list[str] = []
+        self.dead: list[tuple[str, str]] = []
+        self.reloads = 0
+
+    def process(self, batch):
+        if self.outages:
+            self.outages -= 1
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        if any(m.topic in self.poison for m in batch):
+            raise ValueError("cannot handle this one")
+        self.committed.extend(m.topic for m in batch)
+        return BatchResult(accepted=len(batch))
+
+    def reload(self) -> None:
+        self.reloads += 1
+
+    def store_rejections(self, rejections) -> None:
+        self.dead.extend((r.topic, r.reason) for r in rejections)
+
+
+def messages(*topics: str) -> list[Inbound]:
+    return [Inbound(topic, b"{}", mid, 1) for mid, topic in enumerate(topics, start=1)]
+
+
+def run(pipeline: ScriptedPipeline, batch: list[Inbound]) -> list[str]:
+    acked: list[str] = []
+    sleeps: list[float] = []
+    BatchCommitter(pipeline, lambda part, _result: acked.extend(m.topic for m in part), sleep=sleeps.append).commit(batch)
+    return acked
+
+
+def test_one_breaking_message_is_dead_lettered_and_every_other_is_committed_in_order():
+    pipeline = ScriptedPipeline(poison={"t/4"})
+    batch = messages(*(f"t/{n}" for n in range(1, 9)))
+    acked = run(pipeline, batch)
+    assert pipeline.committed == ["t/1", "t/2", "t/3", "t/5", "t/6", "t/7", "t/8"]
+    assert pipeline.dead == [("t/4", "internal_error")]
+    assert acked == [f"t/{n}" for n in range(1, 9)]  # all acknowledged, each after its effects are kept
+    assert pipeline.reloads >= 1  # memory went back to what the database holds after each failure
+
+
+def test_a_database_outage_retries_the_same_messages_and_loses_none():
+    pipeline = ScriptedPipeline(outages=3)
+    acked = run(pipeline, messages("a", "b", "c"))
+    assert pipeline.committed == ["a", "b", "c"] and acked == ["a", "b", "c"]
+    assert pipeline.dead == []
+
+
+def test_nothing_is_acknowledged_when_stopping_before_the_commit():
+    pipeline = ScriptedPipeline(outages=1)
+    acked: list[str] = []
+    BatchCommitter(pipeline, lambda part, _r: acked.extend(m.topic for m in part), sleep=lambda _s: None).commit(
+        messages("a"), stopping=lambda: pipeline.outages == 0)
+    assert acked == [] and pipeline.committed == []  # the broker redelivers it to the next run
