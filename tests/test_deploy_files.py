@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from caretaker.settings import Settings
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,21 +15,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-# The settings of CONTRACT.md §4; a CARETAKER_ name outside this list is a typo or an undocumented setting.
-KNOWN_SETTINGS = frozenset({
-    "CARETAKER_MQTT_URL",
-    "CARETAKER_DATABASE_URL",
-    "CARETAKER_SITE_FILE",
-    "CARETAKER_RULES_FILE",
-    "CARETAKER_HTTP_HOST",
-    "CARETAKER_HTTP_PORT",
-    "CARETAKER_ADMIN_TOKEN",
-    "CARETAKER_INFLUX_URL",
-    "CARETAKER_INFLUX_TOKEN",
-    "CARETAKER_INFLUX_ORG",
-    "CARETAKER_INFLUX_BUCKET",
-    "CARETAKER_MQTT_PREFIX",
-})
+# Every setting the service reads, from the Settings class itself: a CARETAKER_ name outside it is a typo.
+KNOWN_SETTINGS = frozenset(f"CARETAKER_{name.upper()}" for name in Settings.model_fields)
 # Variables that only docker compose interpolates (from .env); the service never reads them.
 COMPOSE_ONLY = frozenset({"CARETAKER_MQTT_PASSWORD"})
 
