@@ -10,7 +10,8 @@ from typing import Any, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch import timers
+from dispatch import lookup, timers
+from dispatch.lookup import ACTIVE, FINAL, FIXED, OPEN
 from dispatch.choose import Candidate, choose_technician, explain_no_choice
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
 from dispatch.outbox import dispatch_topic, enqueue, iso, notify_topic
@@ -24,14 +25,13 @@ from dispatch.tables import (
 )
 from estate.model import Place, Site
 
-ACTIVE = ("assigned", "accepted", "on_site")
-OPEN = ("open", "assigned", "accepted", "on_site")
-FINAL = ("closed", "cancelled")
 RETRY_UNASSIGNED = timedelta(seconds=30)
 # alerts of one trade in one building within this window are one incident (DOMAIN.md §3, issue: alarm model)
 INCIDENT_WINDOW = timedelta(minutes=10)
-REPEAT_WINDOW = timedelta(days=7)
-ASK_AGAIN_AFTER = timedelta(minutes=10)  # a technician who declined or timed out is skipped this long  # DOMAIN.md §4: the same problem again within 7 days is no new ticket
+REPEAT_WINDOW = timedelta(days=7)  # DOMAIN.md §4: the same problem again within 7 days is no new ticket
+# a technician who declined or let the ticket time out is skipped this long, then asked again: otherwise a
+# ticket whose only qualified technician missed one push would wait forever
+ASK_AGAIN_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +86,11 @@ class Dispatcher:
         device = self.site.devices[alert.device_id]
         ticket = session.scalars(select(TicketRow).where(TicketRow.open_key == key).with_for_update()).first()
         if ticket is None and self.incident_window:
-            recent = select(TicketAlertRow.ticket_id).where(TicketAlertRow.attached_at >= now - self.incident_window)
-            ticket = session.scalars(
-                select(TicketRow).where(
-                    TicketRow.status.in_(OPEN), TicketRow.source == "sensor",
-                    TicketRow.building == device.place.building, TicketRow.category == alert.category,
-                    TicketRow.id.in_(recent),
-                ).order_by(TicketRow.created_at.desc()).limit(1).with_for_update()
-            ).first()
+            ticket = lookup.open_incident(session, device.place.building, alert.category, now - self.incident_window)
         if ticket is None:
             # the same fault on the same device within 7 days of a fix: the fix did not hold
-            recent = self._recent_same_problem(session, now, alert.category, device_id=alert.device_id)
-            if recent is not None and recent.status in ("resolved", "verified", "closed"):
+            recent = lookup.same_problem(session, alert.category, now - REPEAT_WINDOW, device_id=alert.device_id)
+            if recent is not None and recent.status in FIXED:
                 self._repeat(session, recent, now, "system", f"{alert.title} on {alert.device_id}")
                 ticket = recent
         if ticket is not None:
@@ -116,7 +109,7 @@ class Dispatcher:
 
     def report(self, session: Session, report: Report, now: datetime, by: str) -> str:
         """Open a ticket for a person's report, raising its level for a vulnerable resident; return its id."""
-        previous = self._recent_same_problem(session, now, report.category, unit_id=report.unit_id)
+        previous = lookup.same_problem(session, report.category, now - REPEAT_WINDOW, unit_id=report.unit_id)
         if previous is not None:
             return self._repeat(session, previous, now, by,
                                 f"{report.reporter_name} ({report.source}): {report.description}")
@@ -188,7 +181,7 @@ class Dispatcher:
             self._push(session, ticket, "assigned", ticket.assignee, now, reason=f"now level {urgency}: {why}")
         if ticket.status == "assigned":
             # the new level's accept window applies from now to the technician who has not accepted yet
-            current = self._current_assignment(session, ticket)
+            current = lookup.current_assignment(session, ticket.id)
             if current is not None:
                 window = sla_for(urgency, self.site.sla).accept
                 timers.schedule(session, ticket.id, "accept_timeout", now + window, current.id)
@@ -205,41 +198,12 @@ class Dispatcher:
 
     def candidates(self, session: Session) -> list[Candidate]:
         """Return every technician of the site with location and current work, as choosing needs them."""
-        locations = {row.technician: row for row in session.scalars(select(TechnicianLocationRow))}
-        work = {
-            tech: (level, count)
-            for tech, level, count in session.execute(
-                select(TicketRow.assignee, func.min(TicketRow.urgency), func.count())
-                .where(TicketRow.status.in_(ACTIVE), TicketRow.assignee.is_not(None))
-                .group_by(TicketRow.assignee)
-            )
-        }
-        result = []
-        for tech in self.site.technicians.values():
-            loc = locations.get(tech.id)
-            level, count = work.get(tech.id, (None, 0))
-            result.append(Candidate(
-                technician=tech,
-                place=Place(loc.building, loc.floor, loc.zone) if loc else None,
-                located_at=loc.ts if loc else None,
-                busy_urgency=level, open_work=count,
-            ))
-        return result
-
-    def _tried(self, session: Session, ticket_id: str, now: datetime) -> set[str]:
-        """Technicians who declined or let the ticket time out lately; after a while they are asked again,
-        or a ticket whose only qualified technician missed one push would wait forever."""
-        return set(session.scalars(
-            select(AssignmentRow.technician).where(
-                AssignmentRow.ticket_id == ticket_id, AssignmentRow.outcome.in_(("declined", "timeout")),
-                AssignmentRow.ended_at >= now - ASK_AGAIN_AFTER,
-            )
-        ))
+        return lookup.candidates(session, self.site)
 
     def _assign_nearest(self, session: Session, ticket: TicketRow, now: datetime) -> bool:
         candidates = self.candidates(session)
         place = Place(ticket.building, ticket.floor, ticket.zone)
-        excluded = self._tried(session, ticket.id, now)
+        excluded = lookup.recently_refused(session, ticket.id, now - ASK_AGAIN_AFTER)
         choice = choose_technician(self.site, category=ticket.category, urgency=ticket.urgency,
                                    place=place, candidates=candidates, now=now, excluded=excluded)
         if choice is None:
@@ -284,12 +248,6 @@ class Dispatcher:
         if ticket is None:
             raise TicketNotFound(ticket_id)
         return ticket
-
-    def _current_assignment(self, session: Session, ticket: TicketRow) -> AssignmentRow | None:
-        return session.scalars(
-            select(AssignmentRow).where(AssignmentRow.ticket_id == ticket.id, AssignmentRow.ended_at.is_(None))
-            .order_by(AssignmentRow.id.desc())
-        ).first()
 
     def _own(self, session: Session, ticket_id: str, tech: str, step: str, allowed: Iterable[str]) -> TicketRow:
         ticket = self._locked(session, ticket_id)
@@ -346,7 +304,7 @@ class Dispatcher:
     def reopen(self, session: Session, ticket_id: str, by: str, now: datetime, note: str | None) -> None:
         """Not fixed: the same ticket goes back to the technician who owns it (首问负责制)."""
         ticket = self._locked(session, ticket_id)
-        if ticket.status not in ("resolved", "verified", "closed"):
+        if ticket.status not in FIXED:
             raise StepNotAllowed(ticket_id, "reopen", ticket.status)
         self._reopen(session, ticket, now, by, f"reopened{': ' + note if note else ''}")
 
@@ -369,22 +327,10 @@ class Dispatcher:
             ticket.status = "open"
             self._assign_nearest(session, ticket, now)
 
-    def _recent_same_problem(self, session: Session, now: datetime, category: str, *, unit_id: str | None = None,
-                             device_id: str | None = None) -> TicketRow | None:
-        """Return the open or recent ticket (within 7 days) of the same unit or device and trade, if any."""
-        if unit_id is None and device_id is None:
-            return None
-        query = select(TicketRow).where(TicketRow.category == category, TicketRow.status != "cancelled",
-                                        TicketRow.created_at >= now - REPEAT_WINDOW)
-        query = query.where(TicketRow.unit_id == unit_id) if unit_id else query.where(TicketRow.device_id == device_id)
-        # an open one first, else the newest
-        return session.scalars(query.order_by(TicketRow.status.in_(FINAL + ("resolved", "verified")),
-                                              TicketRow.created_at.desc()).limit(1).with_for_update()).first()
-
     def _repeat(self, session: Session, ticket: TicketRow, now: datetime, by: str, what: str) -> str:
         """The same problem again within 7 days: no new ticket; note it, reopen a fixed one, tell the supervisors."""
         reason = f"reported again within 7 days: {what}"
-        if ticket.status in ("resolved", "verified", "closed"):
+        if ticket.status in FIXED:
             self._reopen(session, ticket, now, by, f"reopened: {reason}")  # not fixed the first time
         else:
             ticket.updated_at = now
@@ -420,7 +366,7 @@ class Dispatcher:
             return
         kind = timer.kind
         if kind == "accept_timeout":
-            current = self._current_assignment(session, ticket)
+            current = lookup.current_assignment(session, ticket.id)
             if ticket.status == "assigned" and current is not None and current.id == timer.assignment_id:
                 tech = current.technician
                 self._end_assignment(session, ticket, now, "timeout")
@@ -473,7 +419,7 @@ class Dispatcher:
     # --- helpers -----------------------------------------------------------------------------
 
     def _end_assignment(self, session: Session, ticket: TicketRow, now: datetime, outcome: str) -> None:
-        current = self._current_assignment(session, ticket)
+        current = lookup.current_assignment(session, ticket.id)
         if current is not None:
             current.ended_at, current.outcome = now, outcome
 
