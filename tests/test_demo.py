@@ -1,0 +1,58 @@
+"""`caretaker demo` as a newcomer runs it: it starts with nothing installed but Python, shows tickets, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import free_port
+
+
+@pytest.mark.slow
+def test_the_demo_shows_live_tickets_within_a_minute_and_stops_cleanly(tmp_path):
+    http, broker = free_port(), free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "caretaker.cli", "demo", "--port", str(http), "--broker-port", str(broker),
+         "--data-dir", str(tmp_path / "demo"), "--speed", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output = []
+    try:
+        token = None
+        deadline = time.monotonic() + 60
+        while token is None and time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            found = re.search(r"operator token: (\S+)", line)
+            token = found.group(1) if found else None
+        assert token, "the demo printed no operator token:\n" + "".join(output)
+        assert any(f"http://127.0.0.1:{http}/#token={token}" in line for line in output)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{http}/", timeout=5).read().decode()
+        assert "Caretaker" in page
+        tickets = []
+        while not tickets and time.monotonic() < deadline:
+            request = urllib.request.Request(f"http://127.0.0.1:{http}/api/v1/tickets",
+                                             headers={"Authorization": f"Bearer {token}"})
+            tickets = json.loads(urllib.request.urlopen(request, timeout=5).read())
+            time.sleep(1)
+        assert tickets, "no ticket appeared within a minute"
+        assert all(t["status"] in ("open", "assigned", "accepted", "on_site") for t in tickets)
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            rest, _ = demo.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            rest, _ = demo.communicate()
+        output.append(rest or "")
+    assert demo.returncode == 0, "".join(output)[-3000:]
+    assert "stopped." in "".join(output) and "Traceback" not in "".join(output)
