@@ -214,6 +214,8 @@ class DeviceOut(BaseModel):
     last_ts: UtcTime | None = None
     gaps: int = 0
     open_alerts: list[str] = []
+    faults_30d: int = Field(default=0, description="its own alerts in the last 30 days (not silenced or explained)")
+    needs_inspection: bool = Field(default=False, description="3 or more faults in 30 days: for the inspection plan")
 
 
 class TelemetryPoint(BaseModel):

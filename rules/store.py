@@ -173,6 +173,16 @@ def list_alerts(session: Session, state: str | None = None, device_id: str | Non
     return list(session.scalars(query.order_by(AlertRow.raised_at.desc()).limit(limit)))
 
 
+def fault_counts(session: Session, since: datetime) -> dict[str, int]:
+    """Return, per device, the alerts it raised since a time that were its own faults (not silenced in a
+    planned window, not explained by an outage)."""
+    rows = session.execute(
+        select(AlertRow.device_id, func.count()).where(
+            AlertRow.raised_at >= since, AlertRow.silence_id.is_(None), AlertRow.suppressed_by.is_(None))
+        .group_by(AlertRow.device_id))
+    return {device_id: count for device_id, count in rows}
+
+
 def alerts_since(session: Session, since: datetime) -> int:
     """Return how many alerts were raised since a time (the flood figure counts the last 10 minutes)."""
     return session.scalar(select(func.count()).where(AlertRow.raised_at >= since)) or 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -13,6 +13,7 @@ from api.deps import Ctx, DeviceReader
 from api.schemas import DeviceOut, TelemetryOut
 from estate.model import DEVICE_METRICS, Device
 from ingest.store import DeviceSnapshot, load_snapshots, telemetry_history
+from rules.store import fault_counts
 from rules.tables import AlertRow
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -20,7 +21,11 @@ DeviceId = Annotated[str, Path(max_length=64)]
 MAX_POINTS = 10_000
 
 
-def device_json(device: Device, snap: DeviceSnapshot | None, open_alerts: list[str]) -> dict[str, Any]:
+INSPECTION_WINDOW = timedelta(days=30)
+INSPECTION_FAULTS = 3  # DOMAIN.md §4: faults that repeat on a device (3 in 30 days) go on the inspection plan
+
+
+def device_json(device: Device, snap: DeviceSnapshot | None, open_alerts: list[str], faults: int = 0) -> dict[str, Any]:
     place = device.place
     return {
         "id": device.id, "type": device.type, "family": device.family,
@@ -28,6 +33,7 @@ def device_json(device: Device, snap: DeviceSnapshot | None, open_alerts: list[s
         "online": snap.online if snap else None, "values": dict(snap.values) if snap else {},
         "last_seen": snap.last_seen if snap else None, "last_ts": snap.last_ts if snap else None,
         "gaps": snap.gaps if snap else 0, "open_alerts": open_alerts,
+        "faults_30d": faults, "needs_inspection": faults >= INSPECTION_FAULTS,
     }
 
 
@@ -45,12 +51,13 @@ def get_devices(ctx: Ctx, _user: DeviceReader, building: str | None = None,
     """The site's devices in building and floor order, with last values; filter by building, type, online."""
     with ctx.sessions() as session:
         snaps, alerts = load_snapshots(session), _open_alerts(session)
+        faults = fault_counts(session, ctx.clock.now() - INSPECTION_WINDOW)
     devices = sorted(ctx.site.devices.values(), key=lambda d: (d.place.building, d.place.floor, d.id))
     result = []
     for device in devices:
         if (building and device.place.building != building) or (type and device.type != type):
             continue
-        row = device_json(device, snaps.get(device.id), alerts.get(device.id, []))
+        row = device_json(device, snaps.get(device.id), alerts.get(device.id, []), faults.get(device.id, 0))
         if online is not None and row["online"] is not online:
             continue
         result.append(row)
@@ -64,7 +71,8 @@ def get_device(device_id: DeviceId, ctx: Ctx, _user: DeviceReader) -> dict[str, 
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"device {device_id!r} is not in the site file")
     with ctx.sessions() as session:
         snaps, alerts = load_snapshots(session), _open_alerts(session)
-    return device_json(device, snaps.get(device_id), alerts.get(device_id, []))
+        faults = fault_counts(session, ctx.clock.now() - INSPECTION_WINDOW)
+    return device_json(device, snaps.get(device_id), alerts.get(device_id, []), faults.get(device_id, 0))
 
 
 def _value(number: float | None, text: str | None, kind: object) -> bool | int | float | str | None:

@@ -142,3 +142,25 @@ def test_dead_letters_with_raw_bytes(client, ctx, operator):
     [letter] = client.get("/api/v1/deadletters", headers=operator).json()
     assert letter["reason"] == "unknown_device" and base64.b64decode(letter["payload_b64"]) == b'{"ts":1}'
     assert letter["received_at"] == "2026-11-23T02:00:00.000Z"
+
+
+def test_a_device_that_faults_three_times_in_30_days_is_flagged_for_inspection(client, ctx, operator, clock):
+    from datetime import timedelta
+
+    from rules.tables import AlertRow
+
+    def fault(n: int, days_ago: float, **extra) -> None:
+        with ctx.sessions.begin() as session:
+            session.add(AlertRow(id=f"AL-f{n}", rule_id="pump-fault", device_id="A-B2-PUMP-1", urgency=3,
+                                 category="plumbing", title="Water pump fault", state="cleared",
+                                 raised_at=clock.now() - timedelta(days=days_ago), chattering=False, **extra))
+
+    fault(1, 40)  # too old to count
+    fault(2, 20)
+    fault(3, 10, suppressed_by="AL-outage")  # explained by a power outage: not the pump's fault
+    fault(4, 5)
+    pump = client.get("/api/v1/devices/A-B2-PUMP-1", headers=operator).json()
+    assert (pump["faults_30d"], pump["needs_inspection"]) == (2, False)
+    fault(5, 1)
+    pump = client.get("/api/v1/devices/A-B2-PUMP-1", headers=operator).json()
+    assert (pump["faults_30d"], pump["needs_inspection"]) == (3, True)
