@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, MetaData, create_engine, event
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.tables import ApiBase
 from dispatch.tables import DispatchBase
@@ -44,17 +46,38 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn) -> None:
+        def _begin(conn) -> None:
             # a read-then-write transaction must hold the write lock from its start, or a concurrent
-            # writer makes it fail with SQLITE_BUSY instead of waiting
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # writer makes it fail with SQLITE_BUSY instead of waiting; reads need no lock at all (WAL)
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def make_sessions(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False)
+READ_ONLY = "caretaker_read_only"
+
+
+class Sessions(sessionmaker):
+    """`sessions()` is for reading; `sessions.begin()` and `sessions.writer()` for writing. On SQLite a
+    reader takes no lock, so the control room never waits behind a batch commit; a writer locks the file
+    from its first statement. On PostgreSQL both are the same."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._writer = sessionmaker(engine, expire_on_commit=False)
+
+    def writer(self) -> Session:
+        return self._writer()
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with self._writer.begin() as session:
+            yield session
+
+
+def make_sessions(engine: Engine) -> Sessions:
+    return Sessions(engine)
 
 
 def alembic_config(url: str) -> Config:

@@ -127,7 +127,7 @@ class Pipeline:
         return work.result
 
     def _commit(self, work: "_Batch") -> None:
-        session = self.sessions()
+        session = self.sessions.writer()
         try:
             with session.begin():
                 work.write(session)

@@ -6,10 +6,10 @@ import json
 import logging
 import threading
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from estate.clock import Clock
 from dispatch.tables import OutboxRow
@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 
 # publish(topic, payload, qos) -> True once the broker has it (PUBACK for QoS 1)
 Publish = Callable[[str, bytes, int], bool]
+
+
+class WriterSessions(Protocol):
+    def writer(self) -> Session: ...  # a session that may write (caretaker.db.Sessions)
 
 
 def dispatch_topic(prefix: str, site: str, tech: str) -> str:
@@ -53,7 +57,7 @@ def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
 class OutboxSender:
     """Publishes unsent outbox rows in order and marks them sent; woken right after a commit that added some."""
 
-    def __init__(self, sessions: sessionmaker, publish: Publish, clock: Clock, batch: int = 200,
+    def __init__(self, sessions: WriterSessions, publish: Publish, clock: Clock, batch: int = 200,
                  idle_seconds: float = 1.0) -> None:
         self._sessions = sessions
         self._publish = publish
@@ -92,7 +96,7 @@ class OutboxSender:
 
     def send_pending(self) -> bool:
         """Publish one batch of unsent rows in order; return True when more may be waiting."""
-        session = self._sessions()
+        session = self._sessions.writer()
         try:
             # PostgreSQL: hold the rows locked while publishing so a second instance skips them.
             # SQLite has one writer for the whole file: read, let go, publish, then mark.

@@ -1,16 +1,19 @@
-// The control room: open tickets with live deadlines, recent alarms, technicians. No build step, no CDN.
+// The control room: open tickets with live deadlines, recent alarms, technicians, devices by building and
+// floor, and the figures the service is judged by. No build step, no CDN.
 "use strict";
 
 const OPEN = "open,assigned,accepted,on_site,resolved,verified";
 const POLL_MS = 3000;            // fallback when the live stream is down
 const REFRESH_MS = 30000;        // full reload even while live, in case an event was missed
-const SLOW_REFRESH_MS = 10000;   // technicians and devices are not in the stream
+const SLOW_REFRESH_MS = 10000;   // technicians are not in the stream
+const DEVICE_REFRESH_MS = 15000; // nor are devices' online states (their alarms are: see renderDevices)
+const KPI_REFRESH_MS = 60000;    // the figures the service is judged by: a 7-day window, slow to move
 const FLOOD = 10;                // DOMAIN.md §6: 10 or more alarms in 10 minutes
 const TEN_MIN = 10 * 60 * 1000;
 const WARN_FRACTION = 0.8;
 
 const state = { token: null, tickets: new Map(), alerts: new Map(), technicians: [], devices: [],
-                skewMs: 0, live: false, canOperate: true };
+                devicesLoaded: false, kpis: null, kpisAt: null, skewMs: 0, live: false, canOperate: true };
 const $ = (id) => document.getElementById(id);
 
 // --- small helpers ---------------------------------------------------------------------------
@@ -88,14 +91,23 @@ async function loadAlerts() {
   } catch (e) { if (e.status === 403) state.canOperate = false; else throw e; }
   renderAlerts();
 }
-async function loadSlow() {
-  try {
-    [state.technicians, state.devices] = await Promise.all([api("/api/v1/technicians"), api("/api/v1/devices")]);
-  } catch (e) { if (e.status !== 403) throw e; }
+async function loadTechnicians() {
+  try { state.technicians = await api("/api/v1/technicians"); } catch (e) { if (e.status !== 403) throw e; }
   renderTechnicians(); renderSummary();
 }
+async function loadDevices() {
+  try { state.devices = await api("/api/v1/devices"); state.devicesLoaded = true; }
+  catch (e) { if (e.status !== 403) throw e; }
+  renderDevices(); renderSummary();
+}
+async function loadKpis() {
+  // no from/to: the service's default window (the last 7 days)
+  try { state.kpis = await api("/api/v1/kpis"); state.kpisAt = now(); state.kpisError = null; }
+  catch (e) { state.kpisError = e.status === 403 ? "This token may not read the figures." : `Not updated: ${e.message}`; }
+  renderKpis();
+}
 async function loadAll() {
-  try { await Promise.all([loadTickets(), loadAlerts(), loadSlow()]); showError(""); }
+  try { await Promise.all([loadTickets(), loadAlerts(), loadTechnicians(), loadDevices()]); showError(""); }
   catch (e) { showError(`Cannot reach the service: ${e.message}`); setLink("offline"); }
 }
 
@@ -137,7 +149,7 @@ function onEvent(event, data) {
     renderTickets();
   } else if (event === "alert") {
     state.alerts.set(item.id, item);
-    renderAlerts();
+    renderAlerts();  // and, through it, the devices panel's alarm marks
   }
 }
 async function keepStreaming() {
@@ -285,6 +297,7 @@ function renderAlerts() {
   flood.hidden = counted < FLOOD;
   flood.textContent = `Alarm flood: ${counted} alarms in the last 10 minutes. Work the level-1 tickets first; look for a common cause (power, water supply).`;
   renderSummary();
+  renderDevices();
 }
 
 async function ack(id) {
@@ -316,6 +329,147 @@ function renderSummary() {
     h("b", {}, String(n)), h("span", {}, label))));
 }
 
+// --- devices by building and floor ----------------------------------------------------------------
+
+const typeName = (t) => t.replace(/_/g, " ");
+const floorName = (f) => (f < 0 ? `basement ${-f}` : `floor ${f}`);
+
+function raisedByDevice() {
+  // device -> the most urgent level among its raised alerts. The alerts this page holds are kept live by
+  // the stream; an alert id the device list names but the page never loaded (older than the 300 fetched)
+  // still counts, with an unknown level.
+  const out = new Map();
+  const worst = (id, level) => out.set(id, Math.min(out.get(id) ?? 9, level));
+  for (const a of state.alerts.values()) if (a.state === "raised") worst(a.device, a.urgency);
+  for (const d of state.devices) for (const id of d.open_alerts || []) if (!state.alerts.has(id)) worst(d.id, 4);
+  return out;
+}
+
+function collapsedBuildings() {
+  try { return new Set(JSON.parse(localStorage.getItem("caretaker.collapsed") || "[]")); } catch (_) { return new Set(); }
+}
+function rememberCollapsed(building, open) {
+  const set = collapsedBuildings();
+  if (open) set.delete(building); else set.add(building);
+  localStorage.setItem("caretaker.collapsed", JSON.stringify([...set]));
+}
+
+function deviceChip(d, level) {
+  const offline = d.online === false, silent = d.online === null || d.online === undefined;
+  const cls = ["dev"];
+  if (level !== undefined) cls.push("alarm", `u${level}`);
+  if (offline) cls.push("offline"); else if (silent) cls.push("silent");
+  const title = [`${d.id} — ${typeName(d.type)}`, d.location.zone ? `zone ${d.location.zone}` : "",
+    offline ? "offline" : silent ? "never heard from" : "online",
+    d.last_seen ? `last seen ${clockText(ms(d.last_seen))}` : "",
+    level !== undefined ? `raised alarm${level < 4 ? ` L${level}` : ""}` : ""].filter(Boolean).join(" · ");
+  return h("li", { class: cls.join(" "), title },
+    h("span", { class: "dev-id" }, d.id), h("span", { class: "dev-type" }, typeName(d.type)),
+    level !== undefined ? h("span", { class: "dev-flag alarm-flag" }, level < 4 ? `L${level} alarm` : "alarm") : null,
+    offline ? h("span", { class: "dev-flag off-flag" }, "offline") : silent ? h("span", { class: "dev-flag" }, "no data") : null);
+}
+
+function renderDevices() {
+  const raised = raisedByDevice();
+  const key = state.devicesLoaded + "|" + state.devices.map((d) => `${d.id}:${d.online}:${raised.get(d.id) ?? ""}`).join();
+  if (key === state.deviceKey) return;  // rebuilt only when something changed: no flicker, no lost clicks
+  state.deviceKey = key;
+  const el = $("devices");
+  if (!state.devicesLoaded) return;
+  if (!state.devices.length) { el.replaceChildren(h("div", { class: "empty" }, "No devices.")); return; }
+  const buildings = new Map();  // the API's order: building, then floor
+  for (const d of state.devices) {
+    const floors = buildings.get(d.location.building) || new Map();
+    buildings.set(d.location.building, floors);
+    (floors.get(d.location.floor) || floors.set(d.location.floor, []).get(d.location.floor)).push(d);
+  }
+  const collapsed = collapsedBuildings();
+  el.replaceChildren(...[...buildings].map(([building, floors]) => {
+    const all = [...floors.values()].flat();
+    const offline = all.filter((d) => d.online === false).length;
+    const alarming = all.filter((d) => raised.has(d.id)).length;
+    const worst = Math.min(9, ...all.map((d) => raised.get(d.id) ?? 9));
+    const counts = h("span", { class: "counts" },
+      h("span", {}, `${all.length} devices`),
+      h("span", { class: offline ? "n-off" : "zero" }, `${offline} offline`),
+      h("span", { class: alarming ? `n-alarm u${worst}` : "zero" }, `${alarming} alarming`));
+    const details = h("details", { class: `building${alarming ? " has-alarm" : ""}${offline ? " has-offline" : ""}`,
+      open: !collapsed.has(building), ontoggle: (ev) => rememberCollapsed(building, ev.target.open) },
+      h("summary", {}, h("span", { class: "bname" }, `Building ${building}`), counts),
+      h("div", { class: "floors" }, ...[...floors].map(([floor, devices]) => h("div", { class: "floor" },
+        h("span", { class: "fname" }, floorName(floor)),
+        h("ul", { class: "chips" }, ...devices.map((d) => deviceChip(d, raised.get(d.id))))))));
+    return details;
+  }));
+  const offline = state.devices.filter((d) => d.online === false).length;
+  $("device-count").textContent = `${state.devices.length}` + (offline ? ` · ${offline} offline` : "")
+    + (raised.size ? ` · ${raised.size} alarming` : "");
+}
+
+// --- the figures the service is judged by (DOMAIN.md §6) -------------------------------------------
+
+const dash = "—";
+const one = (v) => v.toFixed(v === Math.round(v) ? 0 : 1);  // never rounds a miss up to its target: 89.6 stays 89.6
+const pct = (v) => (v === null || v === undefined ? dash : `${one(v)} %`);
+function minutes(seconds) {
+  if (seconds === null || seconds === undefined) return dash;
+  const m = seconds / 60;
+  return `${m < 10 ? m.toFixed(1) : Math.round(m)} min`;
+}
+function against(v, target) {
+  // met: green; a little short (within 10 points): amber; further: red; no data: neutral
+  if (v === null || v === undefined) return "none";
+  return v >= target ? "good" : v >= target - 10 ? "warn" : "bad";
+}
+
+function kpiTile(label, value, cls, target, detail) {
+  // always the same four lines, so the tiles keep their height whatever the numbers
+  return h("div", { class: `kpi ${cls}`, title: detail || null }, h("span", { class: "kpi-label" }, label),
+    h("b", { class: "kpi-value" }, value), h("span", { class: "kpi-small" }, target || "\u00a0"),
+    h("span", { class: "kpi-small" }, detail || "\u00a0"));
+}
+
+function renderKpis() {
+  const k = state.kpis || {};
+  const has = !!state.kpis;
+  const br = k.breaches_by_level || {};
+  const breachCells = [1, 2, 3, 4].map((level) => {
+    const n = has ? (br[String(level)] ?? 0) : null;
+    const cls = n === null ? "none" : n === 0 ? "good" : level === 1 ? "bad" : "warn";
+    return h("span", { class: `breach ${cls}` }, h("small", {}, `L${level}`), n === null ? dash : String(n));
+  });
+  const perTen = has ? k.alarms_per_10min : null;
+  const peak = has ? k.alarms_peak_10min : null;
+  const top = k.top_faulty_devices || [];
+  const topItems = top.length ? top.map((d) => h("li", {}, h("span", {}, d.device), h("b", {}, `× ${d.alerts}`)))
+    : [h("li", { class: "blank" }, has ? "none" : dash)];
+  $("kpis").replaceChildren(
+    kpiTile("Response on time", pct(k.response_compliance_pct), against(k.response_compliance_pct, 90),
+      "target ≥ 90 %", has ? `${k.steps_on_time} of ${k.steps_due} steps` : ""),
+    kpiTile("First-time fix", pct(k.first_time_fix_pct), against(k.first_time_fix_pct, 90),
+      "target ≥ 90 %", has ? `${k.closed} closed` : ""),
+    kpiTile("Satisfaction", k.satisfaction === null || k.satisfaction === undefined ? dash : `${one(k.satisfaction)} / 100`,
+      against(k.satisfaction, 85), "target ≥ 85 / 100", has ? `${k.rated} rated` : ""),
+    kpiTile("Mean to accept", minutes(k.mean_accept_s), "plain", "from the report", ""),
+    kpiTile("Mean to arrive", minutes(k.mean_arrive_s), "plain", "from the report", ""),
+    kpiTile("Mean to resolve", minutes(k.mean_resolve_s), "plain", "from the report", ""),
+    h("div", { class: "kpi breach-tile" }, h("span", { class: "kpi-label" }, "Breaches by level"),
+      h("div", { class: "breaches" }, ...breachCells)),
+    kpiTile("Repeat reports", has ? String(k.repeat_reports) : dash, !has ? "none" : k.repeat_reports ? "warn" : "good",
+      "within 7 days", has && k.repeat_tickets.length ? k.repeat_tickets.join(", ") : ""),
+    kpiTile("Alarms per 10 min", perTen === null ? dash : String(perTen), perTen === null ? "none"
+      : perTen >= FLOOD ? "bad" : perTen > 1 ? "warn" : "good", "calm ≈ 1, flood ≥ 10", has ? `${k.alarms} alarms in all` : ""),
+    kpiTile("Busiest 10 min", peak === null ? dash : String(peak), peak === null ? "none" : peak >= FLOOD ? "bad" : "plain",
+      "flood ≥ 10", ""),
+    h("div", { class: "kpi wide" }, h("span", { class: "kpi-label" }, "Top faulty devices (alarms)"),
+      h("ol", { class: "top-devices" }, ...topItems)));
+  const days = has ? Math.round((ms(k.to) - ms(k.from)) / 86400000) : null;
+  $("kpi-window").textContent = has ? `· last ${days} day${days === 1 ? "" : "s"}` : "";
+  const note = $("kpi-note");
+  note.textContent = state.kpisError || (state.kpisAt ? `Updated ${clockText(state.kpisAt)}, every minute.` : "Loading…");
+  note.className = `kpi-note${state.kpisError ? " stale" : ""}`;
+}
+
 // --- start ---------------------------------------------------------------------------------------
 
 function start() {
@@ -323,11 +477,15 @@ function start() {
   $("signout").onclick = () => { localStorage.removeItem("caretaker.token"); askToken(); };
   if (!state.token) { askToken(); return; }
   setLink("polling");
+  renderKpis();  // the panel's frame at once, "—" in each figure, so nothing jumps when the numbers arrive
   loadAll();
+  loadKpis();
   keepStreaming();
   setInterval(tick, 1000);
   setInterval(() => { if (!state.live) loadAll(); }, POLL_MS);
   setInterval(() => { if (state.live) loadTickets().catch(() => {}); loadAlerts().catch(() => {}); }, REFRESH_MS);
-  setInterval(() => loadSlow().catch(() => {}), SLOW_REFRESH_MS);
+  setInterval(() => loadTechnicians().catch(() => {}), SLOW_REFRESH_MS);
+  setInterval(() => loadDevices().catch(() => {}), DEVICE_REFRESH_MS);
+  setInterval(() => loadKpis(), KPI_REFRESH_MS);
 }
 document.addEventListener("DOMContentLoaded", start);

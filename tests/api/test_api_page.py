@@ -15,6 +15,46 @@ def test_control_room_page_is_served(client):
         assert response.status_code == 200 and kind in response.headers["content-type"]
 
 
+def test_control_room_shows_devices_and_the_figures(client):
+    """DOMAIN.md §6: devices by building and floor with their state, and the figures the service is judged by."""
+    page = client.get("/")
+    assert page.status_code == 200
+    for element in ('id="devices"', 'id="device-count"', 'id="kpis"', 'id="kpi-window"', 'id="kpi-note"',
+                    'id="tickets"', 'id="alerts"', 'id="technicians"', 'id="flood"'):
+        assert element in page.text, element
+    script = client.get("/static/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    js = script.text
+    assert '"/api/v1/devices"' in js and '"/api/v1/kpis"' in js  # the kpis call has no from/to: the default window
+    for field in ("response_compliance_pct", "first_time_fix_pct", "satisfaction", "mean_accept_s", "mean_arrive_s",
+                  "mean_resolve_s", "breaches_by_level", "repeat_reports", "top_faulty_devices", "alarms_per_10min"):
+        assert field in js, field  # every figure the page shows is a field the API really returns
+    assert "open_alerts" in js and '"raised"' in js  # a device alarms while one of its alerts is raised
+    for endpoint in ("/api/v1/tickets", "/api/v1/alerts", "/api/v1/technicians", "/api/v1/stream"):
+        assert endpoint in js, endpoint  # the existing behaviour stays
+    assert "http://" not in js and "https://" not in js  # nothing from the internet
+    style = client.get("/static/style.css")
+    assert style.status_code == 200 and "text/css" in style.headers["content-type"]
+    assert ".building" in style.text and ".kpi" in style.text
+    assert "http://" not in style.text and "https://" not in style.text and "@import" not in style.text
+
+
+def test_kpi_fields_the_page_reads_are_served(client, operator):
+    """The page's figures come from GET /api/v1/kpis; the names it reads must be the API's names."""
+    kpis = client.get("/api/v1/kpis", headers=operator)
+    assert kpis.status_code == 200
+    body = kpis.json()
+    js = client.get("/static/app.js").text
+    for field in ("response_compliance_pct", "first_time_fix_pct", "satisfaction", "mean_accept_s", "mean_arrive_s",
+                  "mean_resolve_s", "breaches_by_level", "repeat_reports", "repeat_tickets", "top_faulty_devices",
+                  "alarms_per_10min", "alarms_peak_10min", "steps_due", "steps_on_time", "closed", "rated"):
+        assert field in body and field in js, field
+    devices = client.get("/api/v1/devices", headers=operator)
+    assert devices.status_code == 200 and devices.json()
+    for field in ("id", "type", "location", "online", "open_alerts"):
+        assert field in devices.json()[0], field
+
+
 def test_openapi_documents_every_route(client):
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/tickets", "/api/v1/tickets/{ticket_id}/resolve", "/api/v1/alerts/{alert_id}/ack",
