@@ -289,7 +289,7 @@ class _Batch:
         ingest_store.insert_telemetry(session, self.telemetry_rows)
         ingest_store.save_snapshots(session, self.snapshots.values(), self.p._stored_devices)
         ingest_store.insert_dead_letters(session, self.result.rejections, now)
-        rules_store.save_states(session, self.states)
+        rules_store.save_states(session, self.states, self.p.states)
         dispatcher = self.p.dispatcher
         arrived: set[str] = set()
         for location, source in self.locations:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Container, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from rules.model import IDLE, Clear, Raise, RuleState
@@ -51,21 +51,27 @@ def load_states(session: Session) -> dict[StateKey, RuleState]:
     }
 
 
-def save_states(session: Session, changed: Mapping[StateKey, RuleState]) -> None:
-    """Write changed rule states; an idle state is stored as no row."""
+def save_states(session: Session, changed: Mapping[StateKey, RuleState], stored: Container[StateKey]) -> None:
+    """Write changed rule states in bulk; an idle state is stored as no row. `stored` holds the keys that
+    have a row now (the caller's committed states), so no row is read back first."""
+    deletes, updates, inserts = [], [], []
     for (device_id, rule_id), state in changed.items():
-        row = session.get(RuleStateRow, (device_id, rule_id))
+        exists = (device_id, rule_id) in stored
         if state == IDLE:
-            if row is not None:
-                session.delete(row)
+            if exists:
+                deletes.append((device_id, rule_id))
             continue
-        if row is None:
-            row = RuleStateRow(device_id=device_id, rule_id=rule_id)
-            session.add(row)
-        row.alert_id, row.pending_since = state.alert, state.pending_since
-        row.clearing_since, row.clear_due = state.clearing_since, state.clear_due
-        row.memory, row.raises = _memory_out(state.memory), [_ms(t) for t in state.raises]
-        row.chattering = state.chattering
+        row = {"device_id": device_id, "rule_id": rule_id, "alert_id": state.alert,
+               "pending_since": state.pending_since, "clearing_since": state.clearing_since,
+               "clear_due": state.clear_due, "memory": _memory_out(state.memory),
+               "raises": [_ms(t) for t in state.raises], "chattering": state.chattering}
+        (updates if exists else inserts).append(row)
+    if updates:
+        session.execute(update(RuleStateRow), updates)
+    if inserts:
+        session.execute(insert(RuleStateRow), inserts)
+    if deletes:
+        session.execute(delete(RuleStateRow).where(tuple_(RuleStateRow.device_id, RuleStateRow.rule_id).in_(deletes)))
 
 
 def record_raise(session: Session, decision: Raise, building: str | None = None, suppressed_by: str | None = None,

@@ -362,16 +362,18 @@ function deviceChip(d, level) {
   const title = [`${d.id} — ${typeName(d.type)}`, d.location.zone ? `zone ${d.location.zone}` : "",
     offline ? "offline" : silent ? "never heard from" : "online",
     d.last_seen ? `last seen ${clockText(ms(d.last_seen))}` : "",
-    level !== undefined ? `raised alarm${level < 4 ? ` L${level}` : ""}` : ""].filter(Boolean).join(" · ");
+    level !== undefined ? `raised alarm${level < 4 ? ` L${level}` : ""}` : "",
+    d.needs_inspection ? `${d.faults_30d} faults in 30 days: on the inspection plan` : ""].filter(Boolean).join(" · ");
   return h("li", { class: cls.join(" "), title },
     h("span", { class: "dev-id" }, d.id), h("span", { class: "dev-type" }, typeName(d.type)),
     level !== undefined ? h("span", { class: "dev-flag alarm-flag" }, level < 4 ? `L${level} alarm` : "alarm") : null,
-    offline ? h("span", { class: "dev-flag off-flag" }, "offline") : silent ? h("span", { class: "dev-flag" }, "no data") : null);
+    offline ? h("span", { class: "dev-flag off-flag" }, "offline") : silent ? h("span", { class: "dev-flag" }, "no data") : null,
+    d.needs_inspection ? h("span", { class: "dev-flag inspect-flag" }, "inspect") : null);
 }
 
 function renderDevices() {
   const raised = raisedByDevice();
-  const key = state.devicesLoaded + "|" + state.devices.map((d) => `${d.id}:${d.online}:${raised.get(d.id) ?? ""}`).join();
+  const key = state.devicesLoaded + "|" + state.devices.map((d) => `${d.id}:${d.online}:${raised.get(d.id) ?? ""}:${!!d.needs_inspection}`).join();
   if (key === state.deviceKey) return;  // rebuilt only when something changed: no flicker, no lost clicks
   state.deviceKey = key;
   const el = $("devices");
