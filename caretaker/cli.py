@@ -39,7 +39,7 @@ def _wait_for_signal() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from caretaker.service import Service, load_configuration
+    from caretaker.service import DatabaseUnavailable, Service, load_configuration
     from ingest.client import BrokerUnavailable
 
     _logging(args.verbose)
@@ -52,7 +52,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"caretaker: cannot start: {exc}", file=sys.stderr)
         return 1
-    service = Service(settings, loaded)
+    try:
+        service = Service(settings, loaded)
+    except DatabaseUnavailable as exc:
+        print(f"caretaker: cannot start: {exc}", file=sys.stderr)
+        return 1
     try:
         service.start()
     except (BrokerUnavailable, RuntimeError) as exc:

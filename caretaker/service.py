@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from api.alerts import publish_transition
@@ -41,6 +41,10 @@ DEADLETTER_PAYLOAD_LIMIT = 4096
 RETRY_SECONDS = 1.0  # between two tries of a timer that met a database error (times 5)
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not be reached at start; the message names where (without the password)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Loaded:
     site: Site
@@ -62,7 +66,11 @@ class Service:
         self.site = loaded.site
         self.clock = clock or SystemClock()
         self.engine = make_engine(settings.database_url)
-        migrate(self.engine)
+        try:
+            migrate(self.engine)
+        except OperationalError as exc:
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise DatabaseUnavailable(f"cannot reach the database at {where}: {exc.orig or exc}") from exc
         self.sessions: sessionmaker = make_sessions(self.engine)
         self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix, timedelta(seconds=settings.incident_window_s))
         self.pipeline = Pipeline(self.site, RuleIndex(loaded.rules, self.site.devices, self.site.timezone), self.dispatcher, self.sessions,
@@ -109,10 +117,12 @@ class Service:
                  self.site.id, len(self.site.devices), len(self.site.technicians))
 
     def stop(self) -> None:
+        """Stop whatever was started, in order; safe after a start that failed half-way."""
         self._stop.set()
         if self.http is not None:
             self.http.stop()
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         self.ingest.stop()
         if self._worker is not None:
             self._worker.join(timeout=10)

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         parse_mqtt_url(value)
         return value
 
+    @field_validator("site_file", "admin_token", "influx_url", "influx_token", "influx_org", "influx_bucket",
+                     mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `CARETAKER_SITE_FILE=` in a .env or compose file means "not set", not "the current folder"
+        return None if value == "" else value
+
     @field_validator("mqtt_protocol")
     @classmethod
     def _known_protocol(cls, value: int) -> int:
