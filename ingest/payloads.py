@@ -224,8 +224,11 @@ def _validate(topic: str, payload: bytes, site: Site, prefix: str, now: datetime
         if device is None:
             raise _Refused("unknown_device", f"device {subject!r} is not in site {site.id!r}")
         if isinstance(body, _StatusBody):
-            ts = parse_time(body.ts) if body.ts is not None else now
-            return DeviceStatus(subject, ts if ts <= now + MAX_FUTURE else now, body.state == "online")
+            if body.ts is None:
+                return DeviceStatus(subject, now, body.state == "online")  # a will set long ago carries no ts
+            ts = parse_time(body.ts)
+            _check_window(ts, now)
+            return DeviceStatus(subject, ts, body.state == "online")
         ts = parse_time(body.ts)  # type: ignore[attr-defined]
         _check_window(ts, now)
         if isinstance(body, _TelemetryBody):

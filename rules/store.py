@@ -190,8 +190,9 @@ def fault_counts(session: Session, since: datetime) -> dict[str, int]:
 
 
 def alerts_since(session: Session, since: datetime) -> int:
-    """Return how many alerts were raised since a time (the flood figure counts the last 10 minutes)."""
-    return session.scalar(select(func.count()).where(AlertRow.raised_at >= since)) or 0
+    """Return how many alerts were raised since a time, leaving out those a silence expected (the flood
+    figure counts the last 10 minutes, as the control room's banner does)."""
+    return session.scalar(select(func.count()).where(AlertRow.raised_at >= since, AlertRow.silence_id.is_(None))) or 0
 
 
 # --- silences ---------------------------------------------------------------------------------
