@@ -151,8 +151,9 @@ class MqttPublisher:
     def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> None:
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
         with self._pending_lock:
-            self._pending.append(info)
-            while self._pending and self._pending[0].is_published():
+            if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                self._pending.append(info)
+            while self._pending and _settled(self._pending[0]):
                 self._pending.popleft()
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             # NO_CONN: paho keeps QoS>0 messages and sends them after the reconnect
@@ -184,6 +185,14 @@ class MqttPublisher:
             except (RuntimeError, ValueError):  # never queued (not connected) or already failed
                 pass
         flush_and_disconnect(self.client, max(0.5, deadline - time.monotonic()))
+
+
+def _settled(info: mqtt.MQTTMessageInfo) -> bool:
+    """Return whether a publish needs no more waiting for: delivered, or failed (paho raises then)."""
+    try:
+        return info.is_published()
+    except (RuntimeError, ValueError):
+        return True
 
 
 def flush_and_disconnect(client: mqtt.Client, timeout_s: float = 5.0) -> None:

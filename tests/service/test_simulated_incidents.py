@@ -1,0 +1,62 @@
+"""The simulators' incidents, played against the real service: each gives the tickets a control room expects."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from dispatch.tables import TicketRow
+from rules.tables import AlertRow
+from simulators.broker import BrokerAddress
+from simulators.runner import run_simulation
+from tests.conftest import EXAMPLE_SITE
+from tests.service.harness import start_service, wait_until
+
+
+def play(service, mosquitto, scenario: str, stop: threading.Event) -> threading.Thread:
+    runner = threading.Thread(target=run_simulation, kwargs=dict(
+        site=service.site, address=BrokerAddress(mosquitto.host, mosquitto.port), scenario=scenario, seed=4,
+        speed=4.0, stop=stop, technicians=False, log=lambda _text: None, shared_client=True,
+        offline_on_exit=False))
+    runner.start()
+    return runner
+
+
+def tickets(service) -> list[TicketRow]:
+    with service.sessions() as session:
+        return list(session.scalars(select(TicketRow)))
+
+
+def alerts(service) -> list[AlertRow]:
+    with service.sessions() as session:
+        return list(session.scalars(select(AlertRow)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario, category, level, rules", [
+    ("burst-pipe", "plumbing", 1, {"water-leak"}),
+    ("elevator-entrapment", "elevator", 1, {"elevator-alarm-button"}),
+    ("door-forced", "security", 1, {"door-forced"}),
+    ("power-outage", "electrical", 2, {"mains-power-lost"}),
+], ids=["burst-pipe", "elevator-entrapment", "door-forced", "power-outage"])
+def test_a_simulated_incident_opens_one_ticket_of_its_trade(mosquitto, sqlite_url, scenario, category, level, rules):
+    service = start_service(mosquitto.url, sqlite_url, site_file=EXAMPLE_SITE)
+    stop = threading.Event()
+    runner = play(service, mosquitto, scenario, stop)
+    try:
+        wait_until(lambda: rules <= {a.rule_id for a in alerts(service)}, timeout=40,
+                   what=f"{scenario}: alerts {sorted(rules)}")
+        time.sleep(1.0)
+        of_trade = [t for t in tickets(service) if t.category == category]
+        assert len(of_trade) == 1, [(t.category, t.title) for t in tickets(service)]
+        assert of_trade[0].urgency <= level  # a generator failing in the same building makes an outage level 1
+        if scenario in ("burst-pipe", "power-outage"):
+            # however many sensors fired, one building's incident of this trade is one ticket
+            assert len({a.ticket_id for a in alerts(service) if a.category == category}) == 1
+    finally:
+        stop.set()
+        runner.join(timeout=20)
+        service.stop()
