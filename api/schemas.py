@@ -167,6 +167,18 @@ class AlertOut(BaseModel):
     shelve_reason: str | None = None
 
 
+class AlertLogEntry(BaseModel):
+    state: str
+    at: UtcTime
+    by: str | None = None
+    note: str | None = None
+
+
+class AlertDetailOut(AlertOut):
+    log: list[AlertLogEntry] = Field(description="every transition: raised, acknowledged, shelved, unshelved, "
+                                                  "chattering, cleared — who and when")
+
+
 class ShelveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     until: AwareDatetime = Field(description="when the alert comes back, RFC 3339")

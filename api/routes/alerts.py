@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 
 from api.alerts import alert_json, publish_transition
 from api.deps import Ctx, Operator
-from api.schemas import AckIn, AlertOut, ShelveIn
-from rules.store import AlertNotFound, acknowledge, list_alerts, shelve, unshelve
+from api.schemas import AckIn, AlertDetailOut, AlertOut, ShelveIn
+from rules.store import AlertNotFound, acknowledge, alert_log, list_alerts, shelve, unshelve
+from rules.tables import AlertRow
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 MAX_ALERTS = 1000
@@ -22,6 +23,17 @@ def get_alerts(ctx: Ctx, _user: Operator, state: Literal["raised", "cleared"] | 
     """Alerts, newest first, optionally only raised or only cleared ones, or one device's."""
     with ctx.sessions() as session:
         return [alert_json(row) for row in list_alerts(session, state=state, device_id=device, limit=limit)]
+
+
+@router.get("/{alert_id}", response_model=AlertDetailOut, responses={404: {"description": "no such alert"}})
+def get_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _user: Operator) -> dict[str, Any]:
+    """One alert with its audited log of transitions."""
+    with ctx.sessions() as session:
+        row = session.get(AlertRow, alert_id)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id!r} does not exist")
+        entries = [{"state": e.state, "at": e.at, "by": e.by, "note": e.note} for e in alert_log(session, alert_id)]
+    return {**alert_json(row), "log": entries}
 
 
 @router.post("/{alert_id}/ack", response_model=AlertOut, responses={404: {"description": "no such alert"}})

@@ -50,6 +50,10 @@ def test_shelving_needs_a_future_time_and_a_reason_and_is_audited(client, ctx, o
     back = client.post("/api/v1/alerts/AL-test1/unshelve", headers=operator)
     assert back.status_code == 200 and back.json()["shelved_until"] is None
     assert [e["state"] for e in alert_events(ctx)] == ["shelved", "unshelved"]
+    detail = client.get("/api/v1/alerts/AL-test1", headers=operator).json()
+    assert [(e["state"], e["by"]) for e in detail["log"]] == [("shelved", "op-1"), ("unshelved", "op-1")]
+    assert "sensor being replaced" in detail["log"][0]["note"]
+    assert client.get("/api/v1/alerts/AL-nope", headers=operator).status_code == 404
     with ctx.sessions() as session:
         log = [r.state for r in session.scalars(select(AlertLogRow).where(AlertLogRow.alert_id == "AL-test1"))]
     assert log == ["shelved", "unshelved"]
