@@ -95,6 +95,15 @@ class TokenOut(BaseModel):
     token: str
     role: str
     subject: str
+    id: str = Field(description="the token's id (the start of its hash), to revoke it later")
+
+
+class TokenInfo(BaseModel):
+    id: str
+    role: str
+    subject: str
+    created_at: UtcTime
+    revoked: bool
 
 
 class Location(BaseModel):

@@ -91,3 +91,19 @@ def test_access_log_redacts_a_token_in_the_query():
                                ("127.0.0.1", "GET", "/api/v1/stream?token=s3cret&x=1", "1.1", 200), None)
     RedactTokens().filter(record)
     assert "s3cret" not in record.getMessage() and "token=***&x=1" in record.getMessage()
+
+
+def test_admin_lists_and_revokes_a_lost_phones_token(client, issue, operator):
+    from api_support import ADMIN
+
+    created = client.post("/api/v1/tokens", json={"role": "technician", "subject": "t-wang"}, headers=ADMIN).json()
+    lost = {"Authorization": f"Bearer {created['token']}"}
+    assert client.get("/api/v1/tickets", headers=lost).status_code == 200
+    listed = client.get("/api/v1/tokens", headers=ADMIN).json()
+    assert {(t["id"], t["subject"], t["revoked"]) for t in listed} >= {(created["id"], "t-wang", False)}
+    assert all(created["token"] not in str(t) for t in listed)  # the secret is never shown again
+    assert client.get("/api/v1/tokens", headers=operator).status_code == 403
+    revoked = client.delete(f"/api/v1/tokens/{created['id']}", headers=ADMIN)
+    assert revoked.status_code == 200 and revoked.json()["revoked"] is True
+    assert client.get("/api/v1/tickets", headers=lost).status_code == 401
+    assert client.delete("/api/v1/tokens/000000000000", headers=ADMIN).status_code == 404
