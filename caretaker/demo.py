@@ -6,9 +6,11 @@ import logging
 import secrets
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from caretaker.broker import EmbeddedBroker, free_port
+from caretaker.demo_closer import DemoCloser
 from caretaker.settings import Settings
 from caretaker.service import Service, load_configuration
 
@@ -50,6 +52,9 @@ def run_demo(port: int, broker_port: int, data_dir: Path, seed: int, speed: floa
     with service.sessions.begin() as session:
         operator_token = issue_token(session, role="operator", subject="demo-operator", now=service.clock.now())
 
+    closer = DemoCloser(service.sessions, service.dispatcher, service.clock, work=timedelta(minutes=2) / speed,
+                        callback=timedelta(minutes=1) / speed, seed=seed)
+    closer.start()
     stop = threading.Event()
     simulation = threading.Thread(
         target=run_simulation, name="simulators",
@@ -78,6 +83,7 @@ def run_demo(port: int, broker_port: int, data_dir: Path, seed: int, speed: floa
     print("stopping…", flush=True)
     stop.set()
     simulation.join(timeout=10)
+    closer.stop()
     service.stop()
     broker.stop()
     print("stopped.")
