@@ -38,7 +38,7 @@ from rules.model import Rule
 log = logging.getLogger(__name__)
 
 DEADLETTER_PAYLOAD_LIMIT = 4096
-RETRY_SECONDS = 1.0  # between two tries of a timer that met a database error (times 5)
+TIMER_RETRY = timedelta(seconds=5)  # before a timer that met a database error fires again
 
 
 class DatabaseUnavailable(Exception):
@@ -140,14 +140,11 @@ class Service:
         while not self._stop.is_set():
             batch = drain(self.ingest.inbox, self.settings.batch_max, self.settings.batch_wait_ms / 1000, 0.2)
             if batch:
-                self._process_until_committed(batch)
+                self.committer.commit(batch, stopping=self._stop.is_set)
             if time.monotonic() - last_tick >= self.settings.tick_seconds:
                 last_tick = time.monotonic()
                 self._guarded(self.pipeline.refresh_silences)
                 self._guarded(self.pipeline.process_tick)
-
-    def _process_until_committed(self, batch: list[Inbound]) -> None:
-        self.committer.commit(batch, stopping=self._stop.is_set)
 
     def _after_commit(self, part: list[Inbound], result: BatchResult) -> None:
         for message in part:
@@ -195,7 +192,7 @@ class Service:
                 except DBAPIError:
                     # a passing database error (a deadlock, a lost connection): fire it again shortly
                     savepoint.rollback()
-                    timers.rearm(session, due.id, now + timedelta(seconds=RETRY_SECONDS * 5))
+                    timers.rearm(session, due.id, now + TIMER_RETRY)
                     log.exception("timer %s (%s) for ticket %s hit a database error; retrying", due.id, due.kind,
                                   due.ticket_id)
                 except Exception:
