@@ -12,7 +12,7 @@ from rules.tables import AlertRow, SilenceRow
 
 def alert_json(row: AlertRow) -> dict[str, Any]:
     return {
-        "id": row.id, "rule": row.rule_id, "device": row.device_id, "urgency": row.urgency,
+        "id": row.id, "rule": row.rule_id, "device": row.device_id or None, "urgency": row.urgency,
         "category": row.category, "title": row.title, "state": row.state, "raised_at": row.raised_at,
         "cleared_at": row.cleared_at, "acked_by": row.acked_by, "acked_at": row.acked_at, "ticket": row.ticket_id,
         "building": row.building, "suppressed_by": row.suppressed_by, "silence": row.silence_id,
@@ -34,7 +34,7 @@ def publish_transition(session: Session, *, prefix: str, site: str, row: AlertRo
     """Queue the AlertEvent of an operator's transition (acknowledged, shelved, unshelved) in the same
     transaction, so integrations see every step of an alert's life."""
     enqueue(session, alerts_topic(prefix, site), {
-        "alert": row.id, "state": state, "rule": row.rule_id, "device": row.device_id, "urgency": row.urgency,
+        "alert": row.id, "state": state, "rule": row.rule_id, "device": row.device_id or None, "urgency": row.urgency,
         "ticket": row.ticket_id, "ts": iso(now), "by": by,
         **({"shelved_until": iso(row.shelved_until)} if state == "shelved" else {}),
     }, now)

@@ -157,7 +157,7 @@ class TicketOut(BaseModel):
 class AlertOut(BaseModel):
     id: str
     rule: str
-    device: str
+    device: str | None = Field(description="the device; null for the service's own alarms (rule system.*)")
     urgency: int
     category: str
     title: str

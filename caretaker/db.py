@@ -92,4 +92,4 @@ def migrate(engine: Engine) -> None:
     config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")  # work on separate branches may add separate heads

@@ -1,0 +1,38 @@
+"""Raise and clear the service's own alarms (rules/system.py) and queue their AlertEvents in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from dispatch.outbox import alerts_topic, enqueue, iso
+from rules.system import SystemAlarm, SystemAlarmChange, clear_system_alarm, raise_system_alarm
+
+
+def _publish(session: Session, prefix: str, site: str, change: SystemAlarmChange, now: datetime) -> None:
+    if change.state == "unchanged":
+        return
+    enqueue(session, alerts_topic(prefix, site), {
+        "alert": change.alert, "state": "raised" if change.state == "updated" else change.state,
+        "rule": change.kind.value, "device": change.subject or None, "urgency": change.urgency, "ticket": None,
+        "ts": iso(change.at), "title": change.title,
+    }, now)
+
+
+def raise_alarm(session: Session, *, prefix: str, site: str, kind: SystemAlarm, title: str, urgency: int,
+                now: datetime, subject: str = "", building: str | None = None) -> SystemAlarmChange:
+    """Raise (or update) a system alarm and queue its AlertEvent; return what changed."""
+    change = raise_system_alarm(session, kind, title=title, urgency=urgency, now=now, subject=subject,
+                                building=building)
+    _publish(session, prefix, site, change, now)
+    return change
+
+
+def clear_alarm(session: Session, *, prefix: str, site: str, kind: SystemAlarm, now: datetime, subject: str = "",
+                note: str | None = None) -> SystemAlarmChange | None:
+    """Clear a system alarm if one is raised and queue its AlertEvent; return what changed."""
+    change = clear_system_alarm(session, kind, now=now, subject=subject, note=note)
+    if change is not None:
+        _publish(session, prefix, site, change, now)
+    return change
