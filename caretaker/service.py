@@ -77,7 +77,7 @@ class Service:
                                  settings.mqtt_prefix, self.clock, telemetry_sink=self._influx_sink())
         target = settings.mqtt
         self.ingest = IngestClient(target, settings.mqtt_client_id, settings.mqtt_protocol,
-                                   inbound_subscriptions(settings.mqtt_prefix))
+                                   inbound_subscriptions(settings.mqtt_prefix, self.site.id))
         self.publisher = Publisher(target, f"{settings.mqtt_client_id}-pub", settings.mqtt_protocol)
         self.outbox = OutboxSender(self.sessions, self.publisher.publish, self.clock)
         self.committer = BatchCommitter(self.pipeline, self._after_commit)

@@ -35,14 +35,16 @@ def parse_inbound_topic(topic: str, prefix: str) -> InboundTopic | None:
     return None
 
 
-def inbound_subscriptions(prefix: str) -> list[str]:
-    """Return the topic filters the service subscribes to (all sites: other sites are rejected by name)."""
+def inbound_subscriptions(prefix: str, site: str) -> list[str]:
+    """Return the topic filters the service subscribes to: its own site's only. A broker is often shared by
+    several estates; subscribing to `{prefix}/+/...` would receive every other estate's traffic and fill
+    the dead letters with it (docs/deploy.md, "Scaling out")."""
     return [
-        f"{prefix}/+/devices/+/telemetry",
-        f"{prefix}/+/devices/+/event",
-        f"{prefix}/+/devices/+/status",
-        f"{prefix}/+/technicians/+/location",
-        f"{prefix}/+/technicians/+/reply",
+        f"{prefix}/{site}/devices/+/telemetry",
+        f"{prefix}/{site}/devices/+/event",
+        f"{prefix}/{site}/devices/+/status",
+        f"{prefix}/{site}/technicians/+/location",
+        f"{prefix}/{site}/technicians/+/reply",
     ]
 
 

@@ -129,14 +129,14 @@ def test_every_kind_of_malformed_message_is_dead_lettered_and_the_next_good_one_
         letter = letters[-1].json()
         assert letter["reason"] == reason, letter
         assert letter["topic"].endswith(topic) and letter["detail"]
+    # another estate's message is not even received: the service subscribes to its own site only
     watcher.publish("other-site/devices/A-LEAK-1/telemetry",
                     {"ts": now_iso(), "values": {"leak": True}})
-    watcher.wait_for("test-estate/deadletter", lambda p: p["reason"] == "wrong_site")
     # and a good message right after all of them is processed
     watcher.publish("test-estate/devices/A-LEAK-1/telemetry", {"ts": now_iso(), "seq": 7, "values": {"leak": True}})
     watcher.wait_for("technicians/t-near/dispatch", lambda p: p["type"] == "assigned", timeout=2)
     with service.sessions() as session:
         stored = session.scalar(select(func.count()).select_from(DeadLetterRow))
         raw = session.scalars(select(DeadLetterRow.payload).where(DeadLetterRow.reason == "not_utf8")).one()
-    assert stored == len(MALFORMED) + 1
+    assert stored == len(MALFORMED)
     assert raw == b"\xff\xfe\x00"
