@@ -17,6 +17,11 @@ from estate.yamllines import Path, format_path, line_of, read_yaml_with_lines
 
 _MAX_SHOWN_INPUT = 60  # characters of a wrong value echoed back in a message
 
+# the lists whose ids are broker usernames (mosquitto/acl); contractors join them when the file has them
+LOGIN_SECTIONS = (("devices", "device id"), ("technicians", "technician id"), ("supervisors", "supervisor id"))
+# the usernames mosquitto/acl gives to the service and to integrations, with what each may do
+RESERVED_LOGINS = {"caretaker": "every topic of every site", "integrator": "every site's alert feed"}
+
 
 def load_site(path: str | os.PathLike[str]) -> Site:
     """Return the site described by the file at `path`; raises SiteError listing every problem."""
@@ -169,11 +174,39 @@ def _floors_of(item: dict[Any, Any]) -> tuple[int, int] | None:
     return None
 
 
+def _login_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[SiteProblem]:
+    """Devices, technicians and supervisors log in to the broker with their id as the username, and its ACL
+    grants topics by username alone (docs/site-file.md, "Ids are broker logins"): an id used twice, in the
+    same list or across them, or one of the service's own usernames, would let one login act as another."""
+    problems = []
+    seen: dict[str, tuple[Path, str]] = {}
+    for section, noun in LOGIN_SECTIONS:
+        for index, item in _entries(data, section):
+            value = _raw_id(item.get("id"))
+            if value is None:
+                continue
+            path = (section, index, "id")
+            if value in RESERVED_LOGINS:
+                message = (f"{noun} {value!r} is reserved: the broker's ACL gives the {value!r} login "
+                           f"{RESERVED_LOGINS[value]}; choose another id")
+            elif value in seen and seen[value][1] == noun:
+                message = f"duplicate {noun} {value!r} (first on line {line_of(seen[value][0], lines)})"
+            elif value in seen:
+                first, first_noun = seen[value]
+                message = (f"{noun} {value!r} is already a {first_noun} (line {line_of(first, lines)}); ids are "
+                           "broker logins and must be unique across devices, technicians and supervisors")
+            else:
+                seen[value] = (path, noun)
+                continue
+            problems.append(SiteProblem(line_of(path, lines), format_path(path, data), message))
+    return problems
+
+
 def _reference_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[SiteProblem]:
     problems: list[SiteProblem] = []
-    for section, noun in (("buildings", "building id"), ("devices", "device id"), ("technicians", "technician id"),
-                          ("supervisors", "supervisor id"), ("units", "unit id")):
+    for section, noun in (("buildings", "building id"), ("units", "unit id")):
         problems += _duplicates(data, lines, section, "id", noun)
+    problems += _login_problems(data, lines)
     problems += _duplicates(data, lines, "technicians", "badge", "badge")
 
     if not isinstance(data.get("buildings"), list):
