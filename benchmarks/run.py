@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -26,6 +27,7 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from simulators.behaviour import next_values
 from simulators.load import load_devices, write_load_site
 
 PY = sys.executable
@@ -52,24 +54,23 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def publish_backlog(port: int, site_id: str, devices, count: int) -> None:
-    """Queue `count` QoS 1 telemetry messages at the broker, round-robin over the devices."""
+def publish_backlog(port: int, site_id: str, devices, count: int, seed: int = 7) -> None:
+    """Queue `count` QoS 1 telemetry messages at the broker, round-robin over the devices, each with the
+    values its type really sends (simulators/behaviour.py: a meter's three values, a lift's four, levels
+    and temperatures drifting), so the service validates, stores and evaluates what an estate sends."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-publisher", protocol=mqtt.MQTTv311)
     client.max_inflight_messages_set(1000)
     client.connect("127.0.0.1", port)
     client.loop_start()
+    rng = random.Random(seed)  # the same backlog for the baseline and the service
+    last: dict[str, dict] = {}
     start = datetime.now(timezone.utc).timestamp()
     infos = []
     for i in range(count):
         device = devices[i % len(devices)]
         seq = i // len(devices)
         ts = int(start * 1000) - count + i  # distinct, increasing, in the past
-        if device.type == "water_leak":
-            values = {"leak": False}
-        elif device.type == "water_pressure":
-            values = {"pressure_kpa": 300.0 + (i % 7)}
-        else:
-            values = {}  # a heartbeat for the other types: validated, stored nothing, evaluated nothing
+        values = last[device.id] = next_values(device.type, last.get(device.id), rng)
         body = json.dumps({"ts": ts, "seq": seq, "values": values}).encode()
         infos.append(client.publish(f"caretaker/{site_id}/devices/{device.id}/telemetry", body, qos=1))
         if len(infos) >= 5000:
@@ -80,6 +81,15 @@ def publish_backlog(port: int, site_id: str, devices, count: int) -> None:
         info.wait_for_publish(30)
     client.disconnect()
     client.loop_stop()
+
+
+def backlog_mix(devices, count: int) -> str:
+    """Return what the backlog holds per device type, printed with the figures so a reader can judge them."""
+    by_type: dict[str, int] = {}
+    for i in range(count):
+        kind = devices[i % len(devices)].type
+        by_type[kind] = by_type.get(kind, 0) + 1
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(by_type.items()))
 
 
 def bare_baseline(port: int, site_id: str, devices, count: int) -> float:
@@ -211,6 +221,7 @@ def main() -> int:
                    "CARETAKER_INCIDENT_WINDOW_S": "0"}
             log = workdir / "service.log"
             print(f"draining {args.messages} queued QoS 1 messages from {args.devices} devices on Mosquitto")
+            print(f"  backlog by device type: {backlog_mix(devices, args.messages)}")
             baseline = bare_baseline(port, "load", devices, args.messages)
             print(f"  bare paho subscriber (counts only):   {baseline:9.0f} msg/s")
             service = service_throughput(env, http_port, port, "load", devices, args.messages, log)

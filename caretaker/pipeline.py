@@ -127,6 +127,10 @@ class Pipeline:
         return work.result
 
     def _commit(self, work: "_Batch") -> None:
+        if work.telemetry and self.telemetry_sink is not None:
+            # before the commit: a store that fails keeps the batch unacknowledged and retried, and the
+            # retried points land on themselves (same series, same device timestamp)
+            self.telemetry_sink(work.telemetry)
         session = self.sessions.writer()
         try:
             with session.begin():
@@ -143,8 +147,6 @@ class Pipeline:
         for key, state in work.states.items():
             if state == IDLE:
                 self.states.pop(key, None)
-        if work.telemetry and self.telemetry_sink is not None:
-            self.telemetry_sink(work.telemetry)
         self.counters.update(work.counts)
 
 

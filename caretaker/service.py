@@ -130,7 +130,7 @@ class Service:
         self.publisher.stop()
         close = getattr(self.pipeline.telemetry_sink, "close", None)
         if close is not None:
-            close()  # flush what InfluxDB's batch writer still holds
+            close()
         self.engine.dispose()
 
     # --- the ingest worker -------------------------------------------------------------------

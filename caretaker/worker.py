@@ -9,7 +9,9 @@ from typing import Callable, Protocol, Sequence
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from caretaker.pipeline import BatchResult
+from estate.crashpoints import crash_point
 from ingest.client import Inbound
+from ingest.errors import TelemetryStoreUnavailable
 from ingest.payloads import Rejection
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,8 @@ class BatchProcessor(Protocol):
 def is_outage(exc: Exception) -> bool:
     """Return whether a failure is the database being away (retry the same messages) rather than
     something a message did (find the message)."""
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    return isinstance(exc, (OperationalError, TelemetryStoreUnavailable)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class BatchCommitter:
@@ -61,6 +64,7 @@ class BatchCommitter:
                 else:
                     self._dead_letter(part, pending, exc)
                 continue
+            crash_point("after_commit_before_ack")  # committed, not yet acknowledged: the broker redelivers it
             self._after_commit(part, result)
 
     def _dead_letter(self, part: list[Inbound], pending: list[list[Inbound]], exc: Exception) -> None:

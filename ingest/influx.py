@@ -1,4 +1,4 @@
-"""Telemetry to InfluxDB (when configured) through influxdb-client's batching writer, at the devices' timestamps."""
+"""Telemetry to InfluxDB (when configured) through influxdb-client, at the devices' timestamps, written before the batch is acknowledged."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Sequence
 
 from influxdb_client import InfluxDBClient, Point, WritePrecision
-from influxdb_client.client.write_api import WriteOptions
+from influxdb_client.client.write_api import SYNCHRONOUS
 
+from ingest.errors import TelemetryStoreUnavailable
 from ingest.payloads import Telemetry
 
 log = logging.getLogger(__name__)
@@ -32,22 +33,31 @@ def to_points(messages: Sequence[Telemetry], site: str) -> list[Point]:
     return points
 
 
-class InfluxSink:
-    """Hands committed telemetry to a background batch writer; a slow or absent InfluxDB never stalls ingest."""
+WRITE_TIMEOUT_MS = 10_000
 
-    def __init__(self, url: str, token: str, org: str, bucket: str, site: str = "") -> None:
-        self._client = InfluxDBClient(url=url, token=token, org=org)
+
+class InfluxSink:
+    """Writes a batch's telemetry to InfluxDB (or a server speaking its v2 write API) and returns only once
+    the server has it, so nothing is acknowledged to the broker before it is stored (docs/deploy.md). A
+    retried batch writes the same points again, which the store keeps once: a point is keyed by its
+    series and the device's timestamp."""
+
+    def __init__(self, url: str, token: str, org: str, bucket: str, site: str = "",
+                 timeout_ms: int = WRITE_TIMEOUT_MS) -> None:
+        self._client = InfluxDBClient(url=url, token=token, org=org, timeout=timeout_ms)
         self._bucket = bucket
         self._site = site
-        self._writer = self._client.write_api(write_options=WriteOptions(
-            batch_size=1000, flush_interval=1000, retry_interval=5000, max_retries=5, max_retry_delay=60_000,
-        ))
+        self._writer = self._client.write_api(write_options=SYNCHRONOUS)
 
     def __call__(self, messages: Sequence[Telemetry]) -> None:
+        points = to_points(messages, self._site)
+        if not points:
+            return
         try:
-            self._writer.write(bucket=self._bucket, record=to_points(messages, self._site))
-        except Exception:  # the writer buffers and retries; an error here must not fail a committed batch
-            log.exception("InfluxDB write could not be queued")
+            self._writer.write(bucket=self._bucket, record=points)
+        except Exception as exc:  # the client raises its own, urllib3's and socket errors alike
+            raise TelemetryStoreUnavailable(f"the telemetry store did not take {len(points)} points: "
+                                            f"{exc.__class__.__name__}") from exc
 
     def close(self) -> None:
         self._writer.close()
