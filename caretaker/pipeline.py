@@ -17,6 +17,7 @@ from estate.clock import Clock
 from estate.model import Site
 from ingest import store as ingest_store
 from ingest.client import Inbound
+from ingest.errors import TelemetryStoreUnavailable
 from ingest.payloads import (
     DeviceEvent,
     DeviceStatus,
@@ -130,7 +131,12 @@ class Pipeline:
         if work.telemetry and self.telemetry_sink is not None:
             # before the commit: a store that fails keeps the batch unacknowledged and retried, and the
             # retried points land on themselves (same series, same device timestamp)
-            self.telemetry_sink(work.telemetry)
+            try:
+                self.telemetry_sink(work.telemetry)
+            except TelemetryStoreUnavailable:
+                self.counters["batch_failures"] += 1
+                self.counters["telemetry_store_failures"] += 1
+                raise
         session = self.sessions.writer()
         try:
             with session.begin():

@@ -54,7 +54,7 @@ class BatchCommitter:
             except Exception as exc:
                 self._reload()
                 if is_outage(exc):
-                    log.warning("the database is unreachable (%s); retrying %d messages", exc.__class__.__name__,
+                    log.warning("a store is unreachable (%s); retrying %d messages", exc.__class__.__name__,
                                 len(part))
                     pending.insert(0, part)
                     self._sleep(self._retry)
