@@ -245,6 +245,8 @@ class Service:
             ("caretaker_alerts_raised_total", "alerts_raised", "Alerts raised by the rules."),
             ("caretaker_alerts_cleared_total", "alerts_cleared", "Alerts cleared by the rules."),
             ("caretaker_batch_failures_total", "batch_failures", "Batches whose commit failed and was retried."),
+            ("caretaker_telemetry_store_failures_total", "telemetry_store_failures",
+             "Batches the telemetry store (InfluxDB) did not take; retried, nothing acknowledged."),
         ):
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {counters.get(key, 0)}"]
         lines += ["# HELP caretaker_pushes_sent_total Outbox messages published.",
