@@ -1,23 +1,28 @@
-"""The outbox: messages written in the deciding transaction, published afterwards, marked sent; a crash re-sends."""
+"""The outbox: messages written in the deciding transaction, published afterwards, each marked sent as soon
+as the broker has it; a crash re-sends at most the one message it interrupted, with the same `id`."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from estate.clock import Clock
+from estate.crashpoints import crash_point
 from dispatch.tables import OutboxRow
 
 log = logging.getLogger(__name__)
 
 # publish(topic, payload, qos) -> True once the broker has it (PUBACK for QoS 1)
 Publish = Callable[[str, bytes, int], bool]
+# PostgreSQL: one instance's sender publishes at a time, so the order of the outbox is the order sent
+SENDER_LOCK = 0x6361_7265_6F62  # "careob", any constant shared by every instance
 
 
 class WriterSessions(Protocol):
@@ -43,9 +48,16 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def message_id() -> str:
+    """Return a new push id: unique per message, written into its row, so every re-send carries the same one."""
+    return f"M-{uuid.uuid4().hex}"
+
+
 def enqueue(session: Session, topic: str, payload: dict[str, Any], now: datetime, qos: int = 1) -> None:
-    """Add a message to the outbox inside the caller's transaction."""
-    session.add(OutboxRow(topic=topic, payload=json.dumps(payload, ensure_ascii=False), qos=qos, created_at=now))
+    """Add a message to the outbox inside the caller's transaction, with its own `id` (docs/device-protocol.md:
+    an app drops a message whose id it has already seen, which is what a re-send after a crash is)."""
+    body = {"id": message_id(), **payload}
+    session.add(OutboxRow(topic=topic, payload=json.dumps(body, ensure_ascii=False), qos=qos, created_at=now))
 
 
 def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
@@ -55,7 +67,8 @@ def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
 
 
 class OutboxSender:
-    """Publishes unsent outbox rows in order and marks them sent; woken right after a commit that added some."""
+    """Publishes unsent outbox rows in order and marks each sent once the broker has it; woken right after a
+    commit that added some."""
 
     def __init__(self, sessions: WriterSessions, publish: Publish, clock: Clock, batch: int = 200,
                  idle_seconds: float = 1.0) -> None:
@@ -95,30 +108,46 @@ class OutboxSender:
                 self._wake.clear()
 
     def send_pending(self) -> bool:
-        """Publish one batch of unsent rows in order; return True when more may be waiting."""
-        session = self._sessions.writer()
-        try:
-            # PostgreSQL: hold the rows locked while publishing so a second instance skips them.
-            # SQLite has one writer for the whole file: read, let go, publish, then mark.
-            hold = session.get_bind().dialect.name != "sqlite"
-            query = (
-                select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload, OutboxRow.qos)
-                .where(OutboxRow.sent_at.is_(None))
-                .order_by(OutboxRow.id)
-                .limit(self._batch)
-            )
-            rows = session.execute(query.with_for_update(skip_locked=True) if hold else query).all()
-            if not hold:
-                session.rollback()
-            done: list[int] = []
-            for row_id, topic, payload, qos in rows:
-                if not self._publish(topic, payload.encode("utf-8"), qos):
-                    break  # keep order: later rows wait for this one
-                done.append(row_id)
-            if done:
-                session.execute(update(OutboxRow).where(OutboxRow.id.in_(done)).values(sent_at=self._clock.now()))
-            session.commit()
-        finally:
-            session.close()
-        self.sent += len(done)
-        return len(rows) == self._batch and len(done) == len(rows)
+        """Publish one batch of unsent rows in order, marking each sent as soon as the broker has it; return
+        True when more may be waiting."""
+        with self._sessions.writer() as session:
+            engine = session.get_bind()
+        # one connection throughout: the PostgreSQL turn lock belongs to it, and every mark is its own commit
+        with engine.connect() as connection:
+            postgres = connection.dialect.name == "postgresql"
+            if postgres and not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SENDER_LOCK}):
+                connection.rollback()
+                return False  # another instance is sending; its loop takes these rows too
+            try:
+                return self._send_batch(connection)
+            finally:
+                if postgres:
+                    _unlock(connection)
+
+    def _send_batch(self, connection: Connection) -> bool:
+        rows = connection.execute(
+            select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload, OutboxRow.qos)
+            .where(OutboxRow.sent_at.is_(None))
+            .order_by(OutboxRow.id)
+            .limit(self._batch)
+        ).all()
+        connection.rollback()  # SQLite: let go of the write lock while publishing
+        for row_id, topic, payload, qos in rows:
+            if not self._publish(topic, payload.encode("utf-8"), qos):
+                return False  # keep order: later rows wait for this one
+            crash_point("after_publish_before_mark")  # the one window where a crash sends a message twice
+            connection.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(sent_at=self._clock.now()))
+            connection.commit()
+            self.sent += 1
+        return len(rows) == self._batch
+
+
+def _unlock(connection: Connection) -> None:
+    try:
+        connection.rollback()
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SENDER_LOCK})
+        connection.commit()
+    except Exception:
+        # a connection that cannot say unlock must not go back to the pool still holding the lock
+        connection.invalidate()
+        raise

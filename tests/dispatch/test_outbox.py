@@ -1,0 +1,114 @@
+"""The outbox on a real database (SQLite and PostgreSQL): every message has an id of its own that a re-send
+keeps; each is marked sent as soon as the broker has it; one instance's sender publishes at a time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from caretaker.db import make_engine, make_sessions, migrate
+from dispatch.outbox import SENDER_LOCK, OutboxSender, enqueue
+from dispatch.service import AlertFacts, Dispatcher
+from dispatch.tables import OutboxRow, TicketRow
+from estate.model import Place
+from estate.site import load_site
+from tests.conftest import _postgres_database
+from tests.fakes import FakeClock
+
+SITE = load_site(Path(__file__).resolve().parent.parent / "fixtures" / "small-site.yaml")
+
+
+class Broker:
+    """The publisher port: records what it was given; `refuse_from` makes the n-th publish (1-based) and
+    every later one fail, as a broker that stopped answering would."""
+
+    def __init__(self, refuse_from: int | None = None) -> None:
+        self.got: list[tuple[str, dict]] = []
+        self.calls = 0
+        self.refuse_from = refuse_from
+
+    def publish(self, topic: str, payload: bytes, qos: int) -> bool:
+        self.calls += 1
+        if self.refuse_from is not None and self.calls >= self.refuse_from:
+            return False
+        self.got.append((topic, json.loads(payload)))
+        return True
+
+
+@pytest.fixture
+def db(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield make_sessions(engine)
+    engine.dispose()
+
+
+def queue(db, count: int) -> None:
+    with db.begin() as s:
+        for n in range(count):
+            enqueue(s, "caretaker/t/alerts", {"alert": f"AL-{n}", "state": "raised"}, FakeClock().now())
+
+
+def unsent(db) -> int:
+    with db() as s:
+        return len(s.scalars(select(OutboxRow.id).where(OutboxRow.sent_at.is_(None))).all())
+
+
+def test_every_push_notice_and_alert_event_carries_an_id_of_its_own(db):
+    clock, dispatcher = FakeClock(), Dispatcher(SITE, "caretaker")
+    with db.begin() as s:
+        dispatcher.record_location(s, "t-near", Place("A", 1), clock.now(), "app")
+        ticket_id = dispatcher.open_for_alert(s, AlertFacts("AL-1", "water-leak", "A-LEAK-1", 1, "plumbing",
+                                                            "Water leak", clock.now()), clock.now())
+        dispatcher.notify_supervisors(s, s.get(TicketRow, ticket_id), "warning", "accept deadline is near",
+                                      clock.now())
+        enqueue(s, "caretaker/small/alerts", {"alert": "AL-1", "state": "raised"}, clock.now())
+    broker = Broker()
+    OutboxSender(db, broker.publish, clock).send_pending()
+    kinds = {topic.rsplit("/", 1)[1] for topic, _ in broker.got}
+    assert kinds == {"dispatch", "notify", "alerts"}
+    assert len([t for t, _ in broker.got if t.endswith("/notify")]) == len(SITE.supervisors) >= 2
+    ids = [body["id"] for _, body in broker.got]
+    assert all(isinstance(i, str) and i for i in ids)
+    assert len(set(ids)) == len(ids)  # a notice to several supervisors is several messages, several ids
+
+
+def test_a_message_the_broker_did_not_take_is_sent_again_with_the_same_id_and_in_order(db):
+    queue(db, 5)
+    failing = Broker(refuse_from=3)
+    OutboxSender(db, failing.publish, FakeClock()).send_pending()
+    assert [b["alert"] for _, b in failing.got] == ["AL-0", "AL-1"]
+    assert unsent(db) == 3  # the two the broker took are marked at once; the rest wait, in order
+    with db() as s:
+        stored = json.loads(s.scalars(select(OutboxRow.payload).order_by(OutboxRow.id)).all()[2])
+    healthy = Broker()
+    OutboxSender(db, healthy.publish, FakeClock()).send_pending()
+    assert [b["alert"] for _, b in healthy.got] == ["AL-2", "AL-3", "AL-4"]
+    assert healthy.got[0][1]["id"] == stored["id"]
+    assert unsent(db) == 0
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url):
+    yield from _postgres_database(postgres_admin_url)  # SQLite runs one instance: only here are there several
+
+
+def test_a_sender_waits_while_another_instance_has_its_turn(postgres_url):
+    engine = make_engine(postgres_url)
+    migrate(engine)
+    db = make_sessions(engine)
+    queue(db, 3)
+    try:
+        with engine.connect() as other:  # another instance in the middle of sending
+            assert other.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": SENDER_LOCK})
+            broker = Broker()
+            OutboxSender(db, broker.publish, FakeClock()).send_pending()
+            assert broker.got == [] and unsent(db) == 3
+            other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SENDER_LOCK})
+        OutboxSender(db, broker.publish, FakeClock()).send_pending()
+        assert [b["alert"] for _, b in broker.got] == ["AL-0", "AL-1", "AL-2"]
+    finally:
+        engine.dispose()
