@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import signal
 import sys
 import threading
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from caretaker.logs import configure_logging
 from caretaker.settings import Settings
 from estate.errors import SiteError
 from estate.site import load_site, summarize_site
@@ -25,10 +27,15 @@ def _settings() -> Settings:
         raise SystemExit(f"caretaker: bad settings: {problems}") from exc
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def _logging(verbose: bool, settings: Settings | None = None, site: str | None = None) -> None:
+    configure_logging(verbose, settings.log_format if settings is not None else "text", site)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("caretaker")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def _wait_for_signal() -> None:
@@ -42,8 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from caretaker.service import DatabaseUnavailable, Service, load_configuration
     from ingest.client import BrokerUnavailable
 
-    _logging(args.verbose)
     settings = _settings()
+    _logging(args.verbose, settings)
     try:
         loaded = load_configuration(settings)
     except (SiteError, RulesError) as exc:
@@ -52,6 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"caretaker: cannot start: {exc}", file=sys.stderr)
         return 1
+    _logging(args.verbose, settings, loaded.site.id)  # from here on every JSON line names the estate
     try:
         service = Service(settings, loaded)
     except DatabaseUnavailable as exc:
@@ -143,14 +151,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from caretaker.demo import run_demo
 
     _logging(args.verbose)
-    return run_demo(port=args.port, broker_port=args.broker_port, data_dir=Path(args.data_dir), seed=args.seed,
-                    speed=args.speed)
+    port = args.port if args.port is not None else _env_port("CARETAKER_HTTP_PORT", 8000)
+    return run_demo(port=port, broker_port=args.broker_port, data_dir=Path(args.data_dir), seed=args.seed,
+                    speed=args.speed, admin_token=os.environ.get("CARETAKER_ADMIN_TOKEN") or None)
+
+
+def _env_port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SystemExit(f"caretaker: bad settings: {name} must be a port number (1-65535), got {raw!r}")
+    return int(raw)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from simulators import cli as simulators_cli
 
     parser = argparse.ArgumentParser(prog="caretaker", description="Alarms to tickets to the nearest technician.")
+    parser.add_argument("--version", action="version", version=f"caretaker {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="the service: ingest, rules, dispatch, timers, HTTP API")
@@ -158,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     demo = commands.add_parser("demo", help="everything on this machine with no set-up")
-    demo.add_argument("--port", type=int, default=8000, help="HTTP port (a free one is chosen if taken)")
+    demo.add_argument("--port", type=int, default=None,
+                      help="HTTP port (default CARETAKER_HTTP_PORT, else 8000; a free one is chosen if taken)")
     demo.add_argument("--broker-port", type=int, default=1883, help="embedded broker port (a free one if taken)")
     demo.add_argument("--data-dir", default=".demo", help="where the demo keeps its database (default .demo)")
     demo.add_argument("--seed", type=int, default=1)

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "examples" / "harbor-view.yaml"
 
 
-def run_demo(port: int, broker_port: int, data_dir: Path, seed: int, speed: float) -> int:
+def run_demo(port: int, broker_port: int, data_dir: Path, seed: int, speed: float,
+             admin_token: str | None = None) -> int:
     """Run everything until Ctrl-C; return the exit status."""
     from api.tokens import issue_token
     from simulators.broker import BrokerAddress
@@ -43,7 +44,7 @@ def run_demo(port: int, broker_port: int, data_dir: Path, seed: int, speed: floa
     settings = Settings(
         mqtt_url=f"mqtt://127.0.0.1:{chosen_broker}", mqtt_protocol=4, database_url=f"sqlite:///{database}",
         site_file=EXAMPLE_SITE, http_port=chosen_http, http_host="127.0.0.1",
-        admin_token=secrets.token_urlsafe(24),
+        admin_token=admin_token or secrets.token_urlsafe(24),
     )
     broker = EmbeddedBroker(chosen_broker)
     broker.start()

@@ -49,3 +49,33 @@ def test_check_site_lists_every_problem_and_fails(tmp_path):
     assert done.returncode == 1
     assert "unknown time zone 'Mars/Base'" in done.stderr and "water_leek" in done.stderr
     assert caretaker("check-site", str(EXAMPLE_SITE)).returncode == 0
+
+
+def test_version_names_the_installed_release():
+    done = caretaker("--version")
+    assert done.returncode == 0 and done.stdout.startswith("caretaker ") and "unknown" not in done.stdout
+
+
+def test_json_logs_are_one_object_per_line_naming_the_estate(mosquitto, tmp_path):
+    import json
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "caretaker.cli", "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "CARETAKER_SITE_FILE": str(EXAMPLE_SITE), "CARETAKER_LOG_FORMAT": "json",
+             "CARETAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "CARETAKER_MQTT_URL": mosquitto.url,
+             "CARETAKER_MQTT_CLIENT_ID": "json-logs-test", "CARETAKER_HTTP_PORT": str(free_port())})
+    try:
+        assert proc.stdout.readline().startswith("caretaker: site harbor-view")  # started: logs were written
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=30)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert lines, "no log lines"
+    connected = [entry for entry in lines if "connected to" in entry["message"]]
+    assert connected and connected[0]["site"] == "harbor-view" and connected[0]["level"] == "info"
+    assert all({"ts", "level", "logger", "message"} <= entry.keys() for entry in lines)
+
+
+def test_a_bad_log_format_is_refused_by_name():
+    done = caretaker("run", CARETAKER_SITE_FILE=str(EXAMPLE_SITE), CARETAKER_LOG_FORMAT="xml")
+    assert done.returncode == 1 and "CARETAKER_LOG_FORMAT" in done.stderr and "Traceback" not in done.stderr
