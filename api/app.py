@@ -13,7 +13,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import ApiContext
+from api.inputs import RefuseUnstorableInput
+from api.limits import ApiLimits, VolumeGuard
 from api.routes import alerts, deadletters, devices, health, kpis, silences, stream, technicians, tickets, tokens
+from api.schemas import ErrorOut, ValidationErrorOut
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -21,6 +24,20 @@ STATIC = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'",
                 "Cache-Control": "no-cache"}
 _TOKEN_IN_QUERY = re.compile(r"(?i)([?&]token=)[^&\s\"]*")
+
+# what any request may be answered with, documented on every operation (docs/api.md#errors); a route adds
+# its own 404 and 409
+ANY_REQUEST: dict[int | str, dict] = {
+    413: {"model": ErrorOut, "description": "the request body is over the route's limit (64 KiB for JSON)"},
+    422: {"model": ValidationErrorOut, "description": "an invalid path, query or body; `loc` names the field"},
+}
+API_REQUEST: dict[int | str, dict] = {
+    401: {"model": ErrorOut, "description": "no token, or an unknown, revoked or expired one"},
+    403: {"model": ErrorOut, "description": "the role may not do this, or the ticket is not the technician's"},
+    **ANY_REQUEST,
+    429: {"model": ErrorOut, "description": "too many requests (or open streams) for this token; see Retry-After",
+          "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}},
+}
 
 
 class RedactTokens(logging.Filter):
@@ -59,12 +76,14 @@ def _local_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
-def create_app(ctx: ApiContext) -> FastAPI:
+def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
     """Return the HTTP API (CONTRACT.md §3) and control-room page over the given service context."""
+    limits = limits or ApiLimits()
     offline_docs = importlib.util.find_spec("swagger_ui_bundle") is not None
+    # max_body_size counts a chunked body as it streams; VolumeGuard refuses a long Content-Length up front
     app = FastAPI(title="Caretaker", version="1", summary="Alarms to tickets to the nearest technician",
                   description="REST v1 under /api/v1 with bearer tokens; the control room is at /.",
-                  docs_url=None if offline_docs else "/docs", redoc_url=None)
+                  docs_url=None if offline_docs else "/docs", redoc_url=None, max_body_size=limits.body_bytes)
     if offline_docs:
         _local_docs(app)
     app.state.ctx = ctx
@@ -88,12 +107,16 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return JSONResponse({"detail": [{"type": "value_error", "loc": ["body"], "msg": str(exc)}]},
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
-    for module in (health, tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream):
-        app.include_router(module.router)
+    app.include_router(health.router, responses=ANY_REQUEST)
+    for module in (tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream):
+        app.include_router(module.router, responses=API_REQUEST)
 
     @app.get("/", include_in_schema=False, response_model=None)
     def control_room() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # the last added runs first: volume before anything reads the body, then what no column can store
+    app.add_middleware(RefuseUnstorableInput, routes=lambda: app.routes)
+    app.add_middleware(VolumeGuard, limits=limits, routes=lambda: app.routes)
     return app

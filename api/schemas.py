@@ -21,7 +21,9 @@ Role = Literal["admin", "operator", "technician", "integrator"]
 Source = Literal["phone", "app", "wechat", "desk"]
 Category = Literal["plumbing", "electrical", "elevator", "security", "cleaning", "general"]
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-MAX_PHOTO_CHARS = 4_000_000  # a data URI of a phone photo, resized; bigger belongs in object storage
+# a URL, or a thumbnail as a data URI: a resolve's whole body is at most 64 KiB (api/limits.py), so photo
+# files go to object storage (or the upload route) and resolve names them
+MAX_PHOTO_CHARS = 48 * 1024
 _PHOTO = re.compile(r"^(https?://\S+|data:image/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+)$", re.IGNORECASE)
 
 
@@ -72,7 +74,7 @@ class ResolveIn(Strict):
     def _photos_are_urls(cls, value: list[str]) -> list[str]:
         for photo in value:
             if len(photo) > MAX_PHOTO_CHARS or not _PHOTO.match(photo):
-                raise ValueError("each photo must be an http(s) URL or a data:image/...;base64 URI under 4 MB")
+                raise ValueError("each photo must be an http(s) URL or a data:image/...;base64 URI under 48 KiB")
         return value
 
 
@@ -278,3 +280,20 @@ class DeadLetterOut(BaseModel):
     detail: str
     payload_b64: str
     received_at: UtcTime
+
+
+# --- errors (docs/api.md#errors) ----------------------------------------------------------------
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class ValidationProblem(BaseModel):
+    model_config = ConfigDict(extra="allow")  # FastAPI adds `input` and `ctx` where it has them
+    type: str
+    loc: list[str | int] = Field(description='where: ["body", "description"], ["query", "building"], ...')
+    msg: str
+
+
+class ValidationErrorOut(BaseModel):
+    detail: list[ValidationProblem]

@@ -10,6 +10,7 @@ import uvicorn
 
 from api.app import create_app
 from api.deps import ApiContext
+from api.limits import ApiLimits
 
 if TYPE_CHECKING:
     from caretaker.service import Service
@@ -27,7 +28,9 @@ def api_context(service: "Service") -> ApiContext:
 class HttpServer:
     def __init__(self, service: "Service") -> None:
         settings = service.settings
-        self.app = create_app(api_context(service))
+        limits = ApiLimits(body_bytes=settings.http_max_body_bytes, rate=settings.http_rate_limit,
+                           streams_per_token=settings.http_streams_per_token)
+        self.app = create_app(api_context(service), limits)
         config = uvicorn.Config(self.app, host=settings.http_host, port=settings.http_port,
                                 log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

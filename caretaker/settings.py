@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.limits import rate_items
 from ingest.client import MqttTarget, parse_mqtt_url
 
 BUNDLED_RULES = Path(__file__).resolve().parent.parent / "rules" / "default_rules.yaml"
@@ -28,6 +29,10 @@ class Settings(BaseSettings):
     # an ingest-only worker in a scaled-out deployment runs without the API
     http_enabled: bool = True
     admin_token: SecretStr | None = None
+    # volume limits of the API (docs/api.md#limits): a JSON body's bytes, requests per token, streams per token
+    http_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    http_rate_limit: str = "3000/minute"
+    http_streams_per_token: int = Field(default=8, ge=1)
     influx_url: str | None = None
     influx_token: SecretStr | None = None
     influx_org: str | None = None
@@ -52,6 +57,12 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `CARETAKER_SITE_FILE=` in a .env or compose file means "not set", not "the current folder"
         return None if value == "" else value
+
+    @field_validator("http_rate_limit")
+    @classmethod
+    def _rate_parses(cls, value: str) -> str:
+        rate_items(value)
+        return value
 
     @field_validator("mqtt_protocol")
     @classmethod

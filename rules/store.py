@@ -226,9 +226,9 @@ def expire_silence(session: Session, silence_id: int, by: str, now: datetime) ->
     return row
 
 
-def list_silences(session: Session, now: datetime | None = None) -> list[SilenceRow]:
+def list_silences(session: Session, now: datetime | None = None, limit: int | None = None) -> list[SilenceRow]:
     """Return every silence, or with `now` only those in force or still to come, newest first."""
     query = select(SilenceRow)
     if now is not None:
         query = query.where(SilenceRow.ends_at > now)
-    return list(session.scalars(query.order_by(SilenceRow.starts_at.desc())))
+    return list(session.scalars(query.order_by(SilenceRow.starts_at.desc(), SilenceRow.id.desc()).limit(limit)))
