@@ -12,10 +12,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api import logsafe
 from api.deps import ApiContext
 from api.inputs import RefuseUnstorableInput
 from api.limits import ApiLimits, VolumeGuard
-from api.routes import alerts, deadletters, devices, health, kpis, silences, stream, technicians, tickets, tokens
+from api.routes import (alerts, audit, deadletters, devices, health, kpis, silences, stream, technicians, tickets,
+                        tokens)
 from api.schemas import ErrorOut, ValidationErrorOut
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
 
@@ -52,6 +54,7 @@ class RedactTokens(logging.Filter):
 
 
 def _install_redaction() -> None:
+    logsafe.install()  # no phone numbers, SQL parameters or row values in any log line (api/logsafe.py)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactTokens) for f in access.filters):
         access.addFilter(RedactTokens())
@@ -108,7 +111,7 @@ def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     app.include_router(health.router, responses=ANY_REQUEST)
-    for module in (tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream):
+    for module in (tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream, audit):
         app.include_router(module.router, responses=API_REQUEST)
 
     @app.get("/", include_in_schema=False, response_model=None)

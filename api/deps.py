@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Annotated, Callable
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import BackgroundTasks, Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from api.tables import TokenRow
@@ -18,6 +21,27 @@ from estate.clock import Clock
 from estate.model import Site
 
 ROLES: tuple[str, ...] = ("admin", "operator", "technician", "integrator")
+# a token's last use is written at most this often: a client polling every second must not write the
+# database on every request (docs/api.md, "Tokens")
+TOUCH_EVERY = timedelta(minutes=1)
+log = logging.getLogger(__name__)
+
+
+class TokenUses:
+    """When this instance last recorded each token's use, so concurrent requests record it once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._written: dict[str, datetime] = {}
+
+    def due(self, token_hash: str, stored: datetime | None, now: datetime) -> bool:
+        """Return whether to record a use now (and remember that it is being recorded)."""
+        with self._lock:
+            last = max((t for t in (stored, self._written.get(token_hash)) if t is not None), default=None)
+            if last is not None and now - last < TOUCH_EVERY:
+                return False
+            self._written[token_hash] = now
+            return True
 
 
 @dataclass(slots=True)
@@ -33,6 +57,7 @@ class ApiContext:
     metrics: Callable[[], str]  # extra Prometheus text lines (ingest counters, outbox sent, ...)
     wake_outbox: Callable[[], None]  # called after a commit that may have queued pushes
     stream_poll_seconds: float = 1.0
+    token_uses: TokenUses = field(default_factory=TokenUses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,28 +91,83 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def user_for_token(ctx: ApiContext, token: str | None) -> User:
-    """Return the user a bearer token stands for; raises 401 when it is missing, unknown or revoked."""
+def token_failure(row: TokenRow | None, now: datetime) -> str | None:
+    """Return why a stored token does not let its bearer in (None: it does); pure."""
+    if row is None or row.role not in ROLES:
+        return "unknown token"
+    if row.revoked:
+        return "revoked token"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired token"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A signed-in user and, for a stored token, the use to record (None: nothing to write)."""
+
+    user: User
+    touch: str | None = None  # the token's hash
+
+
+def authenticate(ctx: ApiContext, token: str | None) -> Caller:
+    """Return who a bearer token stands for; raises 401 when it is missing, unknown, revoked or expired."""
     if not token:
         raise _unauthorized("a bearer token is required")
     if ctx.admin_token and hmac.compare_digest(token.encode("utf-8"), ctx.admin_token.encode("utf-8")):
-        return User("admin", "admin")
+        return Caller(User("admin", "admin"))
+    token_hash = hash_token(token)
     with ctx.sessions() as session:
-        row = session.scalars(select(TokenRow).where(TokenRow.token_hash == hash_token(token))).first()
-    if row is None or row.revoked or row.role not in ROLES:
-        raise _unauthorized("unknown or revoked token")
-    return User(row.role, row.subject)
+        row = session.scalars(select(TokenRow).where(TokenRow.token_hash == token_hash)).first()
+    now = ctx.clock.now()
+    failure = token_failure(row, now)
+    if failure is not None:
+        raise _unauthorized(failure)
+    assert row is not None
+    touch = token_hash if ctx.token_uses.due(token_hash, row.last_used_at, now) else None
+    return Caller(User(row.role, row.subject), touch)
 
 
-def current_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
-    return user_for_token(ctx, credentials.credentials if credentials else None)
+def record_use(ctx: ApiContext, token_hash: str) -> None:
+    """Write a token's last use; only when the stored one is a minute old, so two instances write once.
+    Best effort: a database that is busy or away costs a request nothing."""
+    now = ctx.clock.now()
+    try:
+        with ctx.sessions.begin() as session:
+            session.execute(update(TokenRow).where(
+                TokenRow.token_hash == token_hash,
+                or_(TokenRow.last_used_at.is_(None), TokenRow.last_used_at <= now - TOUCH_EVERY),
+            ).values(last_used_at=now))
+    except Exception as exc:  # never the token or its hash in the log
+        log.warning("could not record a token's last use (%s)", exc.__class__.__name__)
 
 
-def stream_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-                token: Annotated[str | None, Query(description="for EventSource, which cannot set headers")] = None,
-                ) -> User:
-    """Like current_user, but also takes `?token=` (the access log filter in api.app redacts it)."""
-    return user_for_token(ctx, credentials.credentials if credentials else token)
+def user_for_token(ctx: ApiContext, token: str | None) -> User:
+    """Return the user a bearer token stands for, recording its use now if due; raises 401."""
+    caller = authenticate(ctx, token)
+    if caller.touch:
+        record_use(ctx, caller.touch)
+    return caller.user
+
+
+def current_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                 background: BackgroundTasks) -> User:
+    caller = authenticate(ctx, credentials.credentials if credentials else None)
+    if caller.touch:  # after the response: a reader never waits for SQLite's write lock
+        background.add_task(record_use, ctx, caller.touch)
+    return caller.user
+
+
+def stream_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                 token: Annotated[str | None, Query(description="for EventSource, which cannot set headers",
+                                                    max_length=512)] = None) -> str | None:
+    """The stream's token, by header or `?token=` (the access log filter in api.app redacts it)."""
+    return credentials.credentials if credentials else token
+
+
+def stream_user(ctx: Ctx, token: Annotated[str | None, Depends(stream_token)]) -> User:
+    """Like current_user, but also takes `?token=`; the stream asks again at every poll (api.routes.stream)."""
+    return user_for_token(ctx, token)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -33,7 +33,17 @@ class Strict(BaseModel):
 
 # --- in ------------------------------------------------------------------------------------------
 
-class TokenIn(Strict):
+MAX_TOKEN_TTL_S = 5 * 366 * 86400  # five years: a token that must outlive that is one to rotate
+
+
+class TokenExpiry(Strict):
+    """When a token stops working: at `expires_at`, or `ttl` seconds after it is issued; neither: never."""
+
+    expires_at: AwareDatetime | None = Field(None, description="RFC 3339, in the future")
+    ttl: int | None = Field(None, ge=60, le=MAX_TOKEN_TTL_S, description="seconds from now (60 to 5 years)")
+
+
+class TokenIn(TokenExpiry):
     role: Role
     subject: str = Field(pattern=ID_PATTERN)
 
@@ -98,6 +108,7 @@ class TokenOut(BaseModel):
     role: str
     subject: str
     id: str = Field(description="the token's id (the start of its hash), to revoke it later")
+    expires_at: UtcTime | None = None
 
 
 class TokenInfo(BaseModel):
@@ -106,6 +117,25 @@ class TokenInfo(BaseModel):
     subject: str
     created_at: UtcTime
     revoked: bool
+    expires_at: UtcTime | None = None
+    expired: bool = False
+    last_used_at: UtcTime | None = Field(None, description="recorded at most once a minute")
+    replaced_by: str | None = Field(None, description="the id of the token a rotation issued in its place")
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: UtcTime
+    actor: str = Field(description="who read: the token's subject")
+    role: str
+    action: str = Field(description="ticket.read, ticket.list, ticket.report, ticket.step, stream.ticket")
+    what: str = Field(description="the personal data shown, e.g. reporter_name,reporter_phone,unit")
+    ticket_id: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditOut]
+    next_before: int | None = Field(description="pass as `before` for the next (older) page; null: no more")
 
 
 class Location(BaseModel):
@@ -122,9 +152,16 @@ class HistoryEntry(BaseModel):
 
 
 class Reporter(BaseModel):
-    name: str | None = None
+    name: str | None = None  # null for a technician not working the ticket, as the unit
     phone: str | None = None  # masked (138****8000) for a technician not working the ticket
     unit: str | None = None
+
+
+class ReporterEntry(Reporter):
+    """One resident who reported the ticket's problem: the first, then each repeat report merged into it."""
+
+    source: str | None = None
+    at: UtcTime | None = None
 
 
 class TicketOut(BaseModel):
@@ -150,6 +187,8 @@ class TicketOut(BaseModel):
     source: str
     description: str | None = None
     reporter: Reporter | None = None
+    reporters: list[ReporterEntry] = Field(default=[], description="every reporter, the first one first; "
+                                           "masked like `reporter`, empty where `reporter` is null")
     resolution_note: str | None = None
     photos: list[str] = []
     satisfaction: int | None = None

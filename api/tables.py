@@ -21,16 +21,21 @@ class TokenRow(ApiBase):
     subject: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # None: never
+    # written at most once a minute per token (api.deps), so a busy client does not write on every request
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    replaced_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the hash rotation issued
 
 
 class AuditRow(ApiBase):
-    """One read of a resident's personal data (个人信息保护法): who, what, which ticket, when."""
+    """One read of a resident's personal data (个人信息保护法): who, what, which ticket, when. Append-only:
+    triggers from migration 0005_privacy refuse UPDATE and DELETE, on PostgreSQL and SQLite alike."""
 
     __tablename__ = "api_audit"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor: Mapped[str] = mapped_column(String(64))  # the token's subject
     role: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(32))  # ticket.read, ticket.list, ticket.report, ticket.step
+    action: Mapped[str] = mapped_column(String(32))  # ticket.read, .list, .report, .step; stream.ticket
     what: Mapped[str] = mapped_column(String(200))  # the fields shown, e.g. "reporter_name,reporter_phone(masked)"
     ticket_id: Mapped[str] = mapped_column(String(32), index=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,50 +13,90 @@ from sqlalchemy.orm import Session
 from api.deps import User
 from api.tables import AuditRow
 from dispatch.errors import TicketNotFound
-from dispatch.tables import TicketAlertRow, TicketHistoryRow, TicketRow
+from dispatch.privacy import has_phone, mask_phone, mask_text
+from dispatch.tables import TicketAlertRow, TicketHistoryRow, TicketReporterRow, TicketRow
 
-# a technician needs the resident's number only while working the ticket (DOMAIN.md §7)
+# a technician needs the resident's number, name and unit only while working the ticket (docs/api.md, "Personal data")
 WORKING = ("assigned", "accepted", "on_site")
 MAX_LIST = 500
 
+# what a reader is shown of a ticket's personal data (docs/api.md, "Personal data"):
+# full: reporters as stored and free text as written (staff; the technician working the ticket)
+# masked: reporters' numbers masked, no names or units, numbers and names masked in free text
+# none: no reporters at all, free text masked (personal=false: a wall screen; nothing to audit)
+View = Literal["full", "masked", "none"]
 
-def mask_phone(phone: str | None) -> str | None:
-    """Return the number with its middle hidden, 13800138000 -> 138****8000."""
-    if not phone:
-        return phone
-    if len(phone) >= 8:
-        return phone[:3] + "****" + phone[-4:]
-    return "*" * max(len(phone) - 2, 0) + phone[-2:]
+
+def is_working(user: User, ticket: TicketRow) -> bool:
+    """Return whether `user` is the technician holding the ticket's active assignment now."""
+    return user.is_technician and ticket.assignee == user.subject and ticket.status in WORKING
+
+
+def view_for(user: User | None, ticket: TicketRow) -> View:
+    """Return how much of the ticket's personal data `user` sees (None: a read without personal data)."""
+    if user is None:
+        return "none"
+    if not user.is_technician or is_working(user, ticket):
+        return "full"
+    return "masked"
+
+
+def may_read(user: User, ticket: TicketRow) -> bool:
+    """Return whether `user` may read the ticket at all: staff always, a technician while it is assigned
+    to them (the REST read and the stream ask the same question)."""
+    return not user.is_technician or ticket.assignee == user.subject
 
 
 def sees_full_phone(user: User, ticket: TicketRow) -> bool:
-    """Return whether `user` may see the reporter's number unmasked: staff always, a technician only
-    while the ticket is theirs and open."""
-    if not user.is_technician:
-        return True
-    return ticket.assignee == user.subject and ticket.status in WORKING
+    """Return whether `user` may see the reporter's number unmasked."""
+    return view_for(user, ticket) == "full"
+
+
+def _reporters(ticket: TicketRow, more: Sequence[TicketReporterRow]) -> list[dict[str, Any]]:
+    """Every resident who reported the ticket's problem, the first one (on the ticket row) first."""
+    result = []
+    if ticket.reporter_name or ticket.reporter_phone:
+        result.append({"name": ticket.reporter_name, "phone": ticket.reporter_phone, "unit": ticket.unit_id,
+                       "source": ticket.source, "at": ticket.created_at})
+    result += [{"name": r.name, "phone": r.phone, "unit": r.unit_id, "source": r.source, "at": r.at} for r in more]
+    return result
+
+
+def _shown(reporter: dict[str, Any], view: View) -> dict[str, Any]:
+    if view == "full":
+        return dict(reporter)
+    return {**reporter, "name": None, "unit": None, "phone": mask_phone(reporter["phone"])}
 
 
 def ticket_json(ticket: TicketRow, history: Sequence[TicketHistoryRow], alerts: Sequence[str],
-                user: User | None) -> dict[str, Any]:
-    """Return the ticket as CONTRACT.md §3 shows it; `user` None leaves out personal data (the stream)."""
-    reporter = None
-    if user is not None and (ticket.reporter_name or ticket.reporter_phone):
-        phone = ticket.reporter_phone if sees_full_phone(user, ticket) else mask_phone(ticket.reporter_phone)
-        reporter = {"name": ticket.reporter_name, "phone": phone, "unit": ticket.unit_id}
+                user: User | None, more_reporters: Sequence[TicketReporterRow] = ()) -> dict[str, Any]:
+    """Return the ticket as CONTRACT.md §3 shows it to `user`, masked by `view_for`; `user` None leaves
+    out the reporters and masks the free text (a read that shows nothing personal)."""
+    view = view_for(user, ticket)
+    everyone = _reporters(ticket, more_reporters)
+    reporters = [] if view == "none" else [_shown(r, view) for r in everyone]
+    names = [r["name"] for r in everyone if r["name"]]
+    units = [u for u in {ticket.unit_id, *(r["unit"] for r in everyone)} if u]
+
+    def text(value: str | None) -> str | None:
+        return value if view == "full" else mask_text(value, names, units)
+
+    first = reporters[0] if reporters and (ticket.reporter_name or ticket.reporter_phone) else None
     return {
         "id": ticket.id, "status": ticket.status, "urgency": ticket.urgency, "category": ticket.category,
-        "title": ticket.title, "device": ticket.device_id,
+        "title": text(ticket.title), "device": ticket.device_id,
         "location": {"building": ticket.building, "floor": ticket.floor, "zone": ticket.zone},
         "assignee": ticket.assignee, "alerts": list(alerts),
         "created_at": ticket.created_at, "updated_at": ticket.updated_at,
         "accept_by": ticket.accept_by, "arrive_by": ticket.arrive_by, "resolve_by": ticket.resolve_by,
         "accepted_at": ticket.accepted_at, "arrived_at": ticket.arrived_at,
         "resolved_at": ticket.resolved_at, "closed_at": ticket.closed_at,
-        "breached": bool(ticket.breached), "source": ticket.source, "description": ticket.description,
-        "reporter": reporter, "resolution_note": ticket.resolution_note, "photos": list(ticket.photos or []),
+        "breached": bool(ticket.breached), "source": ticket.source, "description": text(ticket.description),
+        "reporter": {k: first[k] for k in ("name", "phone", "unit")} if first else None,
+        "reporters": reporters,
+        "resolution_note": text(ticket.resolution_note), "photos": list(ticket.photos or []),
         "satisfaction": ticket.satisfaction,
-        "history": [{"at": h.at, "status": h.status, "by": h.by, "note": h.note} for h in history],
+        "history": [{"at": h.at, "status": h.status, "by": h.by, "note": text(h.note)} for h in history],
     }
 
 
@@ -78,11 +119,35 @@ def _alerts(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
     return result
 
 
-def render(session: Session, tickets: Sequence[TicketRow], user: User | None) -> list[dict[str, Any]]:
-    """Return the tickets as JSON dicts with their history and alerts, loaded in two queries."""
-    ids = [t.id for t in tickets]
-    histories, alerts = _histories(session, ids), _alerts(session, ids)
-    return [ticket_json(t, histories.get(t.id, []), alerts.get(t.id, []), user) for t in tickets]
+def _more_reporters(session: Session, ids: Sequence[str]) -> dict[str, list[TicketReporterRow]]:
+    result: dict[str, list[TicketReporterRow]] = defaultdict(list)
+    if ids:
+        query = select(TicketReporterRow).where(TicketReporterRow.ticket_id.in_(ids)).order_by(TicketReporterRow.id)
+        for row in session.scalars(query):
+            result[row.ticket_id].append(row)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What showing tickets needs besides their rows, loaded in three queries for any number of tickets."""
+
+    histories: dict[str, list[TicketHistoryRow]]
+    alerts: dict[str, list[str]]
+    reporters: dict[str, list[TicketReporterRow]]
+
+    @classmethod
+    def of(cls, session: Session, tickets: Sequence[TicketRow]) -> "Loaded":
+        ids = [t.id for t in tickets]
+        return cls(_histories(session, ids), _alerts(session, ids), _more_reporters(session, ids))
+
+
+def render(session: Session, tickets: Sequence[TicketRow], user: User | None,
+           loaded: Loaded | None = None) -> list[dict[str, Any]]:
+    """Return the tickets as `user` sees them, with their history, alerts and reporters."""
+    loaded = loaded or Loaded.of(session, tickets)
+    return [ticket_json(t, loaded.histories.get(t.id, []), loaded.alerts.get(t.id, []), user,
+                        loaded.reporters.get(t.id, [])) for t in tickets]
 
 
 def get_ticket_or_raise(session: Session, ticket_id: str) -> TicketRow:
@@ -109,25 +174,35 @@ def list_tickets(session: Session, *, statuses: Sequence[str] = (), urgency: int
     return list(session.scalars(query))
 
 
-def audit_personal_reads(session: Session, user: User, tickets: Sequence[TicketRow], action: str,
-                         now: datetime) -> int:
-    """Write one audit row per ticket shown with a reporter's name or number; return how many."""
-    written = 0
+def audit_rows(user: User, tickets: Sequence[TicketRow], loaded: Loaded, action: str,
+               now: datetime) -> list[AuditRow]:
+    """Return one audit row per ticket that shows `user` personal data (a reporter, even masked, or a
+    number in its free text shown as written), naming what was shown."""
+    rows = []
     for ticket in tickets:
+        view = view_for(user, ticket)
+        reporters = _reporters(ticket, loaded.reporters.get(ticket.id, []))
         fields = []
-        if ticket.reporter_name:
-            fields.append("reporter_name")
-        if ticket.reporter_phone:
-            fields.append("reporter_phone" if sees_full_phone(user, ticket) else "reporter_phone(masked)")
+        if view == "full":
+            fields += [label for label, key in (("reporter_name", "name"), ("reporter_phone", "phone"),
+                                                ("unit", "unit")) if any(r[key] for r in reporters)]
+            texts = [ticket.title, ticket.description, ticket.resolution_note,
+                     *(h.note for h in loaded.histories.get(ticket.id, []))]
+            if any(has_phone(t) for t in texts):
+                fields.append("text_phone")
+        elif view == "masked" and any(r["phone"] for r in reporters):
+            fields.append("reporter_phone(masked)")
+        if len(reporters) > 1 and fields:
+            fields.append(f"reporters={len(reporters)}")
         if fields:
-            session.add(AuditRow(at=now, actor=user.subject, role=user.role, action=action,
+            rows.append(AuditRow(at=now, actor=user.subject, role=user.role, action=action,
                                  what=",".join(fields), ticket_id=ticket.id))
-            written += 1
-    return written
+    return rows
 
 
 def show(session: Session, user: User, tickets: Sequence[TicketRow], action: str, now: datetime
          ) -> list[dict[str, Any]]:
     """Return the tickets for `user` and audit the personal data shown, in the caller's transaction."""
-    audit_personal_reads(session, user, tickets, action, now)
-    return render(session, tickets, user)
+    loaded = Loaded.of(session, tickets)
+    session.add_all(audit_rows(user, tickets, loaded, action, now))
+    return render(session, tickets, user, loaded)

@@ -29,10 +29,12 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """Return an engine; SQLite gets WAL, a busy timeout and write transactions that lock at BEGIN."""
+    """Return an engine; SQLite gets WAL, a busy timeout and write transactions that lock at BEGIN.
+    Neither dialect puts bound parameters into its errors (`hide_parameters`): a failed insert of a report
+    would otherwise write the resident's name and number into the log."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -52,7 +54,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
 READ_ONLY = "caretaker_read_only"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from typing import Callable, Protocol, Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from caretaker.pipeline import BatchResult
+from dispatch.privacy import describe_error
 from estate.crashpoints import crash_point
 from ingest.client import Inbound
 from ingest.errors import TelemetryStoreUnavailable
@@ -69,8 +71,12 @@ class BatchCommitter:
 
     def _dead_letter(self, part: list[Inbound], pending: list[list[Inbound]], exc: Exception) -> None:
         message = part[0]
-        log.error("a message on %s could not be processed; sent to the dead letters", message.topic, exc_info=exc)
-        rejection = Rejection(message.topic, "internal_error", f"{exc.__class__.__name__}: {exc}", message.payload)
+        # the class and a SQL-free line only: the detail goes onto the dead-letter topic, and a database
+        # error's text carries the statement and the row's values (a resident's name and number)
+        detail = describe_error(exc)
+        log.error("a message on %s could not be processed (%s); sent to the dead letters\n%s", message.topic,
+                  detail, "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+        rejection = Rejection(message.topic, "internal_error", detail, message.payload)
         try:
             self._pipeline.store_rejections([rejection])
         except Exception:  # the database itself fails: keep the message unacknowledged and try again

@@ -15,12 +15,14 @@ from dispatch.lookup import ACTIVE, FINAL, FIXED, OPEN
 from dispatch.choose import Candidate, choose_technician, explain_no_choice
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
 from dispatch.outbox import dispatch_topic, enqueue, iso, notify_topic
+from dispatch.privacy import mask_text
 from dispatch.sla import deadlines_from, raised_urgency, sla_for
 from dispatch.tables import (
     AssignmentRow,
     TechnicianLocationRow,
     TicketAlertRow,
     TicketHistoryRow,
+    TicketReporterRow,
     TicketRow,
 )
 from estate.model import Place, Site
@@ -111,8 +113,7 @@ class Dispatcher:
         """Open a ticket for a person's report, raising its level for a vulnerable resident; return its id."""
         previous = lookup.same_problem(session, report.category, now - REPEAT_WINDOW, unit_id=report.unit_id)
         if previous is not None:
-            return self._repeat(session, previous, now, by,
-                                f"{report.reporter_name} ({report.source}): {report.description}")
+            return self._repeat_report(session, previous, report, now, by)
         vulnerable = False
         if report.unit_id and report.unit_id in self.site.units:
             vulnerable = any(r.vulnerable for r in self.site.units[report.unit_id].residents)
@@ -327,16 +328,31 @@ class Dispatcher:
             ticket.status = "open"
             self._assign_nearest(session, ticket, now)
 
-    def _repeat(self, session: Session, ticket: TicketRow, now: datetime, by: str, what: str) -> str:
-        """The same problem again within 7 days: no new ticket; note it, reopen a fixed one, tell the supervisors."""
+    def _repeat(self, session: Session, ticket: TicketRow, now: datetime, by: str, what: str,
+                notice: str | None = None) -> str:
+        """The same problem again within 7 days: no new ticket; note it, reopen a fixed one, tell the
+        supervisors (`notice`: what they are told, when it must differ from the history's line)."""
         reason = f"reported again within 7 days: {what}"
         if ticket.status in FIXED:
             self._reopen(session, ticket, now, by, f"reopened: {reason}")  # not fixed the first time
         else:
             ticket.updated_at = now
             self._history(session, ticket, now, ticket.status, by, reason)
-        self.notify_supervisors(session, ticket, "escalation", reason, now)
+        self.notify_supervisors(session, ticket, "escalation", f"reported again within 7 days: {notice or what}", now)
         return ticket.id
+
+    def _repeat_report(self, session: Session, ticket: TicketRow, report: Report, now: datetime, by: str) -> str:
+        """A second resident reports the ticket's problem: they become a reporter of the ticket (shown,
+        masked and audited like the first, docs/api.md "Personal data"); their name never goes into the
+        history, and the supervisors' notice carries their words with numbers and names masked."""
+        session.add(TicketReporterRow(ticket_id=ticket.id, at=now, source=report.source,
+                                      name=report.reporter_name or None, phone=report.reporter_phone or None,
+                                      unit_id=report.unit_id))
+        names = [n for n in (report.reporter_name, ticket.reporter_name) if n]
+        units = [u for u in (report.unit_id, ticket.unit_id) if u]
+        words = mask_text(report.description, names, units)
+        return self._repeat(session, ticket, now, by, f"({report.source}) {report.description}",
+                            notice=f"({report.source}) {words}")
 
     def assign(self, session: Session, ticket_id: str, tech: str, by: str, now: datetime) -> None:
         """An operator hands the ticket to a named technician, overriding the choice."""

@@ -123,3 +123,17 @@ class TechnicianLocationRow(DispatchBase):
     zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
     source: Mapped[str] = mapped_column(String(16))  # app | badge
+
+
+class TicketReporterRow(DispatchBase):
+    """A further resident who reported a ticket's problem (a repeat report merged into it); the first
+    reporter stays on the ticket row. Personal data: shown, masked and audited like the first."""
+
+    __tablename__ = "ticket_reporters"
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

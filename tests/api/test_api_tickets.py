@@ -143,7 +143,7 @@ def test_every_read_of_personal_data_is_audited(client, ctx, issue, operator, wa
     with ctx.sessions() as session:
         rows = [(r.actor, r.role, r.action, r.what, r.ticket_id, r.at)
                 for r in session.scalars(select(AuditRow).order_by(AuditRow.id))]
-    full = "reporter_name,reporter_phone"
+    full = "reporter_name,reporter_phone,unit"
     at = ctx.clock.now()
     assert rows == [("op-1", "operator", "ticket.report", full, tid, at),
                     ("op-1", "operator", "ticket.read", full, tid, at),
