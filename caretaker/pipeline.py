@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from dispatch.errors import DispatchError
 from dispatch.outbox import alerts_topic, enqueue, iso
 from dispatch.service import AlertFacts, Dispatcher
+from caretaker.flooding import FloodGate
 from estate.clock import Clock
 from estate.model import Site
 from ingest import store as ingest_store
 from ingest.client import Inbound
+from ingest.flood import FloodPolicy
 from ingest.errors import TelemetryStoreUnavailable
 from ingest.payloads import (
     DeviceEvent,
@@ -56,7 +58,7 @@ class Pipeline:
 
     def __init__(self, site: Site, index: RuleIndex, dispatcher: Dispatcher, sessions: sessionmaker,
                  prefix: str, clock: Clock, telemetry_sink: TelemetrySink | None = None,
-                 watch_unheard: bool = True) -> None:
+                 watch_unheard: bool = True, flood_policy: FloodPolicy = FloodPolicy()) -> None:
         self.site = site
         self.index = index
         self.dispatcher = dispatcher
@@ -65,6 +67,7 @@ class Pipeline:
         self.clock = clock
         self.telemetry_sink = telemetry_sink  # InfluxDB when configured; else rows go to the database
         self.counters: Counter[str] = Counter()
+        self.flood = FloodGate(site, dispatcher, sessions, prefix, self.counters, flood_policy)
         self.snapshots: dict[str, DeviceSnapshot] = {}
         self.states: dict[tuple[str, str], RuleState] = {}
         self._stored_devices: set[str] = set()
@@ -95,6 +98,7 @@ class Pipeline:
     def process(self, batch: Sequence[Inbound]) -> BatchResult:
         """Apply a batch of messages in one transaction; raises (after rollback) when the database fails."""
         now = self.clock.now()
+        batch, flood = self.flood.admit(batch, now)  # a flooding device's excess: counted, not processed
         work = _Batch(self, now)
         for message in batch:
             verdict = validate_message(message.topic, message.payload, self.site, self.prefix, now)
@@ -102,6 +106,7 @@ class Pipeline:
         work.counts["processed"] += len(batch)
         work.combine()
         self._commit(work)
+        self.flood.commit(flood, now)
         return work.result
 
     def store_rejections(self, rejections: Sequence[Rejection]) -> None:

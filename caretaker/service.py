@@ -28,6 +28,7 @@ from estate.model import Site
 from estate.site import load_site
 from ingest import store as ingest_store
 from ingest.client import IngestClient, Inbound, Publisher, drain
+from ingest.flood import FloodPolicy
 from ingest.payloads import Rejection
 from ingest.topics import deadletter_topic, inbound_subscriptions
 from rules.evaluate import RuleIndex
@@ -74,7 +75,8 @@ class Service:
         self.sessions: sessionmaker = make_sessions(self.engine)
         self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix, timedelta(seconds=settings.incident_window_s))
         self.pipeline = Pipeline(self.site, RuleIndex(loaded.rules, self.site.devices, self.site.timezone), self.dispatcher, self.sessions,
-                                 settings.mqtt_prefix, self.clock, telemetry_sink=self._influx_sink())
+                                 settings.mqtt_prefix, self.clock, telemetry_sink=self._influx_sink(),
+                                 flood_policy=FloodPolicy(settings.device_flood_rate, settings.device_flood_burst))
         target = settings.mqtt
         self.ingest = IngestClient(target, settings.mqtt_client_id, settings.mqtt_protocol,
                                    inbound_subscriptions(settings.mqtt_prefix, self.site.id))

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     http_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     http_rate_limit: str = "3000/minute"
     http_streams_per_token: int = Field(default=8, ge=1)
+    # a device sending more than this is flooding: the excess is counted, not processed (ingest/flood.py)
+    device_flood_rate: float = Field(default=20.0, gt=0)
+    device_flood_burst: int = Field(default=3000, ge=1)
     influx_url: str | None = None
     influx_token: SecretStr | None = None
     influx_org: str | None = None
