@@ -1,4 +1,5 @@
-"""Prometheus text for /metrics: tickets by status, open alerts, the alarm rate and flood, outbox backlog."""
+"""Prometheus text for /metrics: tickets by status, open alerts, the alarm rate and flood, outbox backlog,
+overdue timers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.tables import OutboxRow, TicketRow
+from dispatch.timers import overdue, shared_now
 from ingest.tables import DeviceStateRow
 from rules.store import alerts_since
 from rules.tables import AlertRow
@@ -15,6 +17,7 @@ from rules.tables import AlertRow
 STATUSES = ("open", "assigned", "accepted", "on_site", "resolved", "verified", "closed", "cancelled")
 FLOOD_WINDOW = timedelta(minutes=10)
 FLOOD_ALARMS = 10  # DOMAIN.md §6: 10 or more in 10 minutes is more than one operator can handle
+TIMERS_LATE_AFTER = timedelta(seconds=61)  # a tick and a grace minute (CARETAKER_TIMERS_OVERDUE_S)
 
 
 def is_flood(alarms_last_10min: int) -> bool:
@@ -27,8 +30,9 @@ def _gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> list[
     return lines
 
 
-def collect_metrics(session: Session, now: datetime) -> str:
-    """Return the service's own gauges as Prometheus text (exposition format 0.0.4)."""
+def collect_metrics(session: Session, now: datetime, timers_late_after: timedelta = TIMERS_LATE_AFTER) -> str:
+    """Return the service's own gauges as Prometheus text (exposition format 0.0.4). Overdue timers are counted
+    here, from the database, not by the sweep: a sweep that stopped still shows."""
     by_status = dict(session.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status)).all())
     open_breached = session.scalar(select(func.count()).where(
         TicketRow.breached.is_(True), TicketRow.status.not_in(("closed", "cancelled")))) or 0
@@ -36,6 +40,7 @@ def collect_metrics(session: Session, now: datetime) -> str:
     recent = alerts_since(session, now - FLOOD_WINDOW)
     backlog = session.scalar(select(func.count()).where(OutboxRow.sent_at.is_(None))) or 0
     offline = session.scalar(select(func.count()).where(DeviceStateRow.online.is_(False))) or 0
+    late = overdue(session, shared_now(session, now) - timers_late_after)
     lines: list[str] = []
     lines += _gauge("caretaker_tickets", "Tickets by status.",
                     [(f'{{status="{s}"}}', by_status.get(s, 0)) for s in STATUSES])
@@ -46,4 +51,6 @@ def collect_metrics(session: Session, now: datetime) -> str:
                     [("", 1 if is_flood(recent) else 0)])
     lines += _gauge("caretaker_outbox_backlog", "Pushes written but not yet published.", [("", backlog)])
     lines += _gauge("caretaker_devices_offline", "Devices whose last status is offline.", [("", offline)])
+    lines += _gauge("caretaker_timers_overdue", "Timers past due by more than a tick and the grace period.",
+                    [("", late.count)])
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ def api_context(service: "Service") -> ApiContext:
         sessions=service.sessions, site=service.site, dispatcher=service.dispatcher, clock=service.clock,
         admin_token=token.get_secret_value() if token else None, health=service.health,
         metrics=service.metrics_text, wake_outbox=service.outbox.wake,
+        timers_late_after=service.timer_audit.late_after,
     )
 
 

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     telemetry_retention_days: int = Field(default=90, ge=1)
     dead_letter_retention_days: int = Field(default=30, ge=1)
     tick_seconds: float = 1.0
+    # a timer this many seconds past due (beyond a tick) raises system.timers_overdue (docs/operations.md)
+    timers_overdue_s: float = Field(default=60.0, gt=0)
     batch_max: int = 500
     batch_wait_ms: int = 5
 

@@ -1,11 +1,12 @@
-"""Deadlines as rows: schedule, cancel, and claim the due ones so that no timer fires twice or gets lost."""
+"""Deadlines as rows: schedule, cancel, and claim the due ones so that no timer fires twice or gets lost;
+the database's clock says when they are due, and which are overdue."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from dispatch.sla import Deadlines, warning_time
@@ -52,6 +53,32 @@ def has_pending(session: Session, ticket_id: str, kind: str) -> bool:
 def cancel_all(session: Session, ticket_id: str) -> None:
     """Retire every pending timer of a ticket (it closed or was cancelled)."""
     session.execute(update(TimerRow).where(TimerRow.ticket_id == ticket_id, TimerRow.fired.is_(False)).values(fired=True))
+
+
+def shared_now(session: Session, instance_now: datetime) -> datetime:
+    """Return the time due timers (and periodic jobs) are compared with: on PostgreSQL the database's own
+    clock, which every instance shares (an instance whose clock runs 5 minutes fast must not escalate 5 minutes
+    early); on SQLite, which one instance uses, that instance's clock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return instance_now
+    return session.scalar(text("SELECT clock_timestamp()")).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    count: int
+    oldest_due_at: datetime | None
+
+
+def overdue(session: Session, before: datetime) -> Overdue:
+    """Return how many timers due before a time have not fired, and the oldest one's due time (a sweep that
+    has stopped or is stuck leaves them so)."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(TimerRow.due_at)).where(TimerRow.fired.is_(False), TimerRow.due_at < before)
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=timezone.utc)  # SQLite drops the zone from an aggregate
+    return Overdue(count or 0, oldest)
 
 
 def claim_due(session: Session, now: datetime, limit: int = 200) -> list[Due]:

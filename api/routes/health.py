@@ -35,7 +35,7 @@ def healthz(ctx: Ctx) -> JSONResponse:
 def metrics(ctx: Ctx) -> PlainTextResponse:
     """Prometheus text: this room's gauges, then the lines the rest of the service adds."""
     with ctx.sessions() as session:
-        text = collect_metrics(session, ctx.clock.now())
+        text = collect_metrics(session, ctx.clock.now(), ctx.timers_late_after)
     try:
         extra = ctx.metrics() or ""
     except Exception:  # the room's own gauges still matter when another room's counters fail
