@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,14 +29,19 @@ from ingest.payloads import (
     Telemetry,
     validate_message,
 )
+from ingest import order as device_order
 from ingest.store import DeviceSnapshot
 from rules import store as rules_store
-from rules.evaluate import DeviceView, RuleIndex, evaluate, tick
-from rules.model import IDLE, Chattering, Decision, Raise, Reading, RuleState
+from rules.evaluate import DeviceView, RuleIndex, evaluate, evaluate_late, tick
+from rules.model import IDLE, Chattering, Clear, Decision, Episode, Raise, Reading, RuleState
+from rules.tables import AlertRow
 from rules.silence import Silence, silencing
 from rules.topology import ActiveAlerts, evaluate_composites, explaining_alert
 
 log = logging.getLogger(__name__)
+
+EPISODES_KEPT = 8  # recent alerts per device and rule that a late reading is checked against
+EPISODE_HORIZON = timedelta(hours=24)  # as old as a reading may be (older ones are refused as ts_stale)
 
 
 @dataclass(slots=True)
@@ -70,6 +75,7 @@ class Pipeline:
         self.flood = FloodGate(site, dispatcher, sessions, prefix, self.counters, flood_policy)
         self.snapshots: dict[str, DeviceSnapshot] = {}
         self.states: dict[tuple[str, str], RuleState] = {}
+        self.episodes: dict[tuple[str, str], tuple[Episode, ...]] = {}  # recent alerts, for late readings
         self._stored_devices: set[str] = set()
         self.silences: list[Silence] = []
         self._always_ticked = [d for d in site.devices.values() if index.ticks_always(d.type, d.id)]
@@ -83,6 +89,7 @@ class Pipeline:
         with self.sessions() as session:
             self.snapshots = ingest_store.load_snapshots(session)
             self.states = rules_store.load_states(session)
+            self.episodes = rules_store.recent_episodes(session, self.clock.now() - EPISODE_HORIZON)
         self._stored_devices = set(self.snapshots)
         self.refresh_silences()
 
@@ -158,6 +165,7 @@ class Pipeline:
         for key, state in work.states.items():
             if state == IDLE:
                 self.states.pop(key, None)
+        self.episodes.update(work.episodes)
         self.counters.update(work.counts)
 
 
@@ -169,6 +177,7 @@ class _Batch:
         self.now = now
         self.snapshots: dict[str, DeviceSnapshot] = {}
         self.states: dict[tuple[str, str], RuleState] = {}
+        self.episodes: dict[tuple[str, str], tuple[Episode, ...]] = {}
         self.decisions: list[Decision] = []
         self.telemetry: list[Telemetry] = []
         self.telemetry_rows: list[dict] = []
@@ -222,6 +231,29 @@ class _Batch:
         for rule_id, state in changed.items():
             self.states[(device_id, rule_id)] = state
         self.decisions.extend(decisions)
+        for decision in decisions:
+            if isinstance(decision, (Raise, Clear)):
+                self._remember(decision)
+
+    def _remember(self, decision: Raise | Clear) -> None:
+        """Keep the device's recent alerts as episodes, so a late reading from inside one raises nothing new."""
+        key = (decision.device, decision.rule.id)
+        known = self.episodes.get(key, self.p.episodes.get(key, ()))
+        if isinstance(decision, Raise):
+            horizon = self.now - EPISODE_HORIZON
+            kept = tuple(e for e in known if e.end is None or e.end >= horizon)
+            self.episodes[key] = (kept + (Episode(decision.alert, decision.at),))[-EPISODES_KEPT:]
+        else:
+            self.episodes[key] = tuple(replace(e, end=decision.at) if e.alert == decision.alert else e for e in known)
+
+    def episodes_of(self, device_id: str, rule_ids) -> dict[str, tuple[Episode, ...]]:
+        found = {}
+        for rule_id in rule_ids:
+            key = (device_id, rule_id)
+            known = self.episodes.get(key, self.p.episodes.get(key))
+            if known:
+                found[rule_id] = known
+        return found
 
     def apply(self, verdict, message: Inbound) -> None:
         if isinstance(verdict, Rejection):
@@ -242,41 +274,62 @@ class _Batch:
                 return
             snap = self.snapshot(verdict.device)
             snap.online, snap.status_at, snap.last_seen = verdict.online, verdict.ts, self.now
-            self._evaluate(Reading(verdict.device, verdict.ts, online=verdict.online))
+            self._evaluate(Reading(verdict.device, self.now, online=verdict.online))  # a status is news when it arrives
         else:
             self._device_message(verdict)
 
     def _device_message(self, message: Telemetry | DeviceEvent) -> None:
+        """Apply telemetry or an event in the device's own order (docs/device-protocol.md, "Device order")."""
         snap = self.snapshot(message.device)
-        if isinstance(message, Telemetry):
-            replay = snap.is_replay(message.ts, message.seq, message.values)
+        is_telemetry = isinstance(message, Telemetry)
+        if is_telemetry:
+            metrics = tuple(message.values)
+            fingerprint = device_order.digest(message.values) if message.seq is None else ""
         else:
-            replay = snap.is_event_replay(message.ts, message.seq, message.type)
-        if replay:
+            metrics = ()
+            fingerprint = device_order.digest([message.type, message.data]) if message.seq is None else ""
+        placed = device_order.place(snap.order, message.ts, message.seq, fingerprint, metrics, self.now)
+        if placed.skewed:
+            self.counts["clock_skew"] += 1  # applied at its arrival: a fast clock cannot hide what follows
+        if placed.kind == device_order.DUPLICATE:
             self.result.replays += 1
             self.counts["replays"] += 1
             return
-        missed = snap.missed(message.seq)
-        if missed:
-            snap.gaps += missed
-            self.counts["seq_gaps"] += missed
+        snap.order = placed.order
+        snap.gaps = placed.order.missing
+        if placed.gaps_opened:
+            self.counts["seq_gaps"] += placed.gaps_opened
+        if placed.gaps_filled:
+            self.counts["seq_gaps_filled"] += placed.gaps_filled  # a late message was only late, not lost
+        late = placed.kind == device_order.LATE
+        if late:
+            self.counts["late_readings"] += 1
         snap.last_seen = self.now
-        if isinstance(message, Telemetry):
-            snap.last_ts, snap.last_seq = message.ts, message.seq
-        else:
-            snap.event_ts, snap.event_seq, snap.event_type = message.ts, message.seq, message.type
         if snap.online is None:
             snap.online = True  # a device that talks is online even if its status was never seen
-        if isinstance(message, Telemetry):
-            snap.values.update(message.values)
-            self.telemetry.append(message)
-            if self.p.telemetry_sink is None:
-                self.telemetry_rows.extend(ingest_store.telemetry_rows(message))
-            self._evaluate(Reading(message.device, message.ts, values=message.values))
-        else:
+        at = placed.at
+        if not is_telemetry:
+            if snap.event_ts is None or at >= snap.event_ts:
+                snap.event_ts, snap.event_seq, snap.event_type = at, message.seq, message.type
             if message.type == "badge_granted":
                 self._badge(message)
-            self._evaluate(Reading(message.device, message.ts, event=message.type, event_data=message.data))
+            self._evaluate(Reading(message.device, at, event=message.type, event_data=message.data), late, {})
+            return
+        if at != message.ts:
+            message = replace(message, ts=at)  # the history shows it when it was applied
+        self.telemetry.append(message)
+        if self.p.telemetry_sink is None:
+            self.telemetry_rows.extend(ingest_store.telemetry_rows(message))
+        reading = Reading(message.device, at, values=message.values)
+        if not late:
+            snap.last_ts, snap.last_seq = at, message.seq
+            snap.values.update(message.values)
+            self._evaluate(reading, False, {})
+            return
+        # the rules see the device as it stood then; its last values take only what nothing newer replaced
+        then = {**snap.values, **message.values}
+        snap.values.update({m: v for m, v in message.values.items() if placed.superseded.get(m) is None})
+        self._evaluate(reading, True, placed.superseded, then)
 
     def _badge(self, event: DeviceEvent) -> None:
         badge = event.data.get("badge")
@@ -285,14 +338,23 @@ class _Batch:
             door = self.p.site.devices[event.device]
             self.locations.append((TechnicianLocation(tech.id, event.ts, door.place), "badge"))
 
-    def _evaluate(self, reading: Reading) -> None:
+    def _evaluate(self, reading: Reading, late: bool = False, superseded: dict | None = None,
+                  values: dict | None = None) -> None:
+        """Show a reading to the rules at its own time; a late one as the device stood then."""
         device = self.p.site.devices[reading.device]
         rules = self.p.index.for_reading(device.type, reading, device.id)
         if not rules:
             return
         view = self.view(reading.device)
-        states = self.rule_states(reading.device, (r.id for r in rules))
-        changed, decisions = evaluate(self.p.index, view, reading, states, self.now)
+        rule_ids = [r.id for r in rules]
+        states = self.rule_states(reading.device, rule_ids)
+        if not late:
+            changed, decisions = evaluate(self.p.index, view, reading, states, reading.ts)
+        else:
+            if values is not None:
+                view = replace(view, values=values)
+            changed, decisions = evaluate_late(self.p.index, view, reading, states,
+                                               self.episodes_of(reading.device, rule_ids), superseded or {}, self.now)
         self.take(reading.device, changed, decisions)
 
     # --- the transaction ---------------------------------------------------------------------
@@ -326,6 +388,11 @@ class _Batch:
         rule = decision.rule
         device = self.p.site.devices[decision.device]
         extra: dict = {}
+        if isinstance(decision, Raise) and session.get(AlertRow, decision.alert) is not None:
+            # the same reading raised this alert before (a replay from beyond what the device's order
+            # remembers): the alert and its ticket exist, nothing is raised twice
+            self.counts["alerts_replayed"] += 1
+            return
         if isinstance(decision, Raise):
             silence = silencing(self.p.silences, rule.id, device, self.now)
             cause = explaining_alert(rule, device, active)

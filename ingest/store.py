@@ -1,4 +1,4 @@
-"""Ingest's storage: device snapshots (last values, online, newest applied message), telemetry rows, dead letters."""
+"""Ingest's storage: device snapshots (last values, online, the device's order), telemetry rows, dead letters."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ingest.order import DeviceOrder
 from ingest.payloads import Rejection, Telemetry
 from ingest.tables import DeadLetterRow, DeviceStateRow, TelemetryRow
+
+# a dead letter keeps at most this much of the bytes received, in the store and on the dead-letter topic
+DEAD_LETTER_PAYLOAD_LIMIT = 4 * 1024
 
 
 @dataclass(slots=True)
 class DeviceSnapshot:
-    """A device as last heard: merged values, online state and the newest (ts, seq) already applied."""
+    """A device as last heard: merged values, online state, the newest telemetry applied (`last_ts`, `last_seq`)
+    and its order (ingest/order.py): the seq runs and recent readings that place a late message, and
+    `gaps`, the messages its counter says were sent and have not arrived."""
 
     device_id: str
     values: dict = field(default_factory=dict)
@@ -26,50 +32,20 @@ class DeviceSnapshot:
     last_seen: datetime | None = None
     status_at: datetime | None = None
     gaps: int = 0
-    # events have a mark of their own: an alarm button pressed in the same millisecond as a telemetry
-    # report, or sent from a backlog after fresher telemetry, is news, not a replay
-    event_ts: datetime | None = None
+    event_ts: datetime | None = None  # the newest event applied
     event_seq: int | None = None
     event_type: str | None = None
+    order: DeviceOrder = field(default_factory=DeviceOrder)
 
     def copy(self) -> "DeviceSnapshot":
         return replace(self, values=dict(self.values))
-
-    def is_replay(self, ts: datetime, seq: int | None, values: Mapping[str, object] | None = None) -> bool:
-        """Return whether telemetry at (ts, seq) is one already applied or older than it (broker redelivery,
-        replay after a crash): it must change nothing. Without a seq, a message with the newest ts is a
-        replay only if it says nothing new."""
-        if self.last_ts is None:
-            return False
-        if ts != self.last_ts:
-            return ts < self.last_ts
-        if seq is not None and self.last_seq is not None:
-            return seq <= self.last_seq
-        return values is None or all(self.values.get(k) == v for k, v in values.items())
-
-    def is_event_replay(self, ts: datetime, seq: int | None, event_type: str) -> bool:
-        """Return whether an event is one already applied (same or older mark, or the same event again)."""
-        if self.event_ts is None:
-            return False
-        if ts != self.event_ts:
-            return ts < self.event_ts
-        if seq is not None and self.event_seq is not None:
-            return seq <= self.event_seq
-        return event_type == self.event_type
-
-    def missed(self, seq: int | None) -> int:
-        """Return how many messages the device's counter says were skipped before this one."""
-        seen = max((s for s in (self.last_seq, self.event_seq) if s is not None), default=None)
-        if seq is None or seen is None or seq <= seen:
-            return 0  # a counter that went back means the device restarted (or a late message)
-        return seq - seen - 1
 
 
 def load_snapshots(session: Session) -> dict[str, DeviceSnapshot]:
     return {
         row.device_id: DeviceSnapshot(row.device_id, dict(row.values or {}), row.online, row.last_ts, row.last_seq,
                                       row.last_seen, row.status_at, row.gaps or 0, row.event_ts, row.event_seq,
-                                      row.event_type)
+                                      row.event_type, DeviceOrder.from_json(row.order_marks))
         for row in session.scalars(select(DeviceStateRow))
     }
 
@@ -80,7 +56,8 @@ def save_snapshots(session: Session, changed: Iterable[DeviceSnapshot], existing
     for snap in changed:
         row = {"device_id": snap.device_id, "online": snap.online, "values": snap.values, "last_ts": snap.last_ts,
                "last_seq": snap.last_seq, "last_seen": snap.last_seen, "status_at": snap.status_at, "gaps": snap.gaps,
-               "event_ts": snap.event_ts, "event_seq": snap.event_seq, "event_type": snap.event_type}
+               "event_ts": snap.event_ts, "event_seq": snap.event_seq, "event_type": snap.event_type,
+               "order_marks": snap.order.to_json()}
         (updates if snap.device_id in existing else inserts).append(row)
     if updates:
         session.execute(update(DeviceStateRow), updates)
@@ -101,7 +78,7 @@ def telemetry_rows(message: Telemetry) -> list[dict]:
 
 
 def insert_telemetry(session: Session, rows: Sequence[dict]) -> None:
-    """Insert telemetry rows; rows already stored (same device, metric and ts) are left as they are."""
+    """Insert telemetry rows; rows already stored (same device, metric, ts and seq) are left as they are."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -117,7 +94,8 @@ def insert_telemetry(session: Session, rows: Sequence[dict]) -> None:
 def insert_dead_letters(session: Session, rejections: Sequence[Rejection], now: datetime) -> None:
     if rejections:
         session.execute(insert(DeadLetterRow), [
-            {"topic": r.topic, "reason": r.reason, "detail": r.detail, "payload": r.payload, "received_at": now}
+            {"topic": r.topic, "reason": r.reason, "detail": r.detail,
+             "payload": r.payload[:DEAD_LETTER_PAYLOAD_LIMIT], "received_at": now}
             for r in rejections
         ])
 
@@ -132,7 +110,7 @@ def telemetry_history(session: Session, device_id: str, metric: str | None, star
         query = query.where(TelemetryRow.ts >= start)
     if end:
         query = query.where(TelemetryRow.ts <= end)
-    return list(session.scalars(query.order_by(TelemetryRow.ts, TelemetryRow.metric).limit(limit)))
+    return list(session.scalars(query.order_by(TelemetryRow.ts, TelemetryRow.seq, TelemetryRow.metric).limit(limit)))
 
 
 def recent_dead_letters(session: Session, limit: int = 100) -> list[DeadLetterRow]:

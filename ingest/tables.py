@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text, func
 from estate.clock import UtcDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -28,14 +28,16 @@ class DeviceStateRow(IngestBase):
     event_ts: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     event_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     event_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the device's order (ingest/order.py): seq runs and recent readings, to place late and repeated messages
+    order_marks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class TelemetryRow(IngestBase):
-    """One metric value at one time; a repeated message hits the unique key and changes nothing."""
+    """One metric value at one time; a repeated message hits the unique key and changes nothing. The key
+    holds `seq`, so two readings within one millisecond are both kept (no seq counts as -1)."""
 
     __tablename__ = "telemetry"
     __table_args__ = (
-        UniqueConstraint("device_id", "metric", "ts", name="uq_telemetry_device_metric_ts"),
         Index("ix_telemetry_device_metric_ts", "device_id", "metric", "ts"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
@@ -45,6 +47,10 @@ class TelemetryRow(IngestBase):
     seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     value_num: Mapped[float | None] = mapped_column(Float, nullable=True)
     value_text: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+Index("uq_telemetry_device_metric_ts_seq", TelemetryRow.device_id, TelemetryRow.metric, TelemetryRow.ts,
+      func.coalesce(TelemetryRow.seq, -1), unique=True)
 
 
 class DeadLetterRow(IngestBase):

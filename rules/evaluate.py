@@ -17,6 +17,7 @@ from rules.model import (
     Clear,
     CountCondition,
     Decision,
+    Episode,
     EventCondition,
     Raise,
     Reading,
@@ -210,7 +211,9 @@ def _event_step(rule: Rule, device: DeviceView, reading: Reading, state: RuleSta
         return state, []
     clear_due = now + rule.clear_after
     if state.is_active:
-        # a repeated event keeps the one alert alive rather than raising another
+        # a repeated event keeps the one alert alive rather than raising another (a late one never shortens it)
+        if state.clear_due is not None:
+            clear_due = max(clear_due, state.clear_due)
         return replace(state, clear_due=clear_due, memory=()), []
     if within is not None:
         seen = _recent(state.memory, now, within) + (now,)
@@ -303,3 +306,87 @@ def tick(
             changed[rule.id] = new_state
         decisions.extend(made)
     return changed, decisions
+
+
+def evaluate_late(
+    index: RuleIndex,
+    device: DeviceView,
+    reading: Reading,
+    states: Mapping[str, RuleState],
+    episodes: Mapping[str, Sequence[Episode]],
+    superseded: Mapping[str, datetime | None],
+    now: datetime,
+) -> tuple[dict[str, RuleState], list[Decision]]:
+    """Evaluate a reading older than one already applied at its own time `reading.ts` (docs/rules.md, "Late
+    readings"). `device.values` are the device's values as they stood then (its last values with the
+    reading's laid over them); `superseded` gives per metric when a later applied reading replaced the
+    reading's value (None: it is still the newest); `episodes` are the alerts each rule raised on the
+    device recently. An alarm that held then is raised at its time, and cleared where the later reading
+    already cleared it; a reading inside an alert already known changes nothing."""
+    changed: dict[str, RuleState] = {}
+    decisions: list[Decision] = []
+    at = reading.ts
+    local = index.local(at)
+    for rule in index.for_reading(device.type, reading, device.id):
+        state = states.get(rule.id, IDLE)
+        known = episodes.get(rule.id, ())
+        if rule.is_event_rule:
+            new_state, made = _late_event(rule, device, reading, state, known, now, local)
+        else:
+            ends = [superseded[m] for m in rule.metrics if m in reading.values and superseded.get(m) is not None]
+            if not ends:  # the reading's values are the newest this rule has: applied as in order
+                new_state, made = _advance(rule, device, reading, state, at, local)
+            elif isinstance(rule.condition, ChangeCondition):
+                new_state, made = _late_sample(rule, reading, state), []
+            else:
+                new_state, made = _late_episode(index, rule, device, state, known, at, min(ends), now, local)  # type: ignore[type-var]
+        if new_state != state:
+            changed[rule.id] = new_state
+        decisions.extend(made)
+    return changed, decisions
+
+
+def _late_event(rule: Rule, device: DeviceView, reading: Reading, state: RuleState, known: Sequence[Episode],
+                now: datetime, local: datetime) -> tuple[RuleState, list[Decision]]:
+    at = reading.ts
+    if not rule.is_active_at(local) or any(e.meets(at, at, now) for e in known):
+        return state, []  # the press belongs to an alert already raised
+    new_state, made = _event_step(rule, device, reading, state, at, local)
+    if made and new_state.clear_due is not None and new_state.clear_due <= now:
+        # it was over before we heard of it: raised at its time and cleared when it would have cleared
+        alert = made[0].alert
+        return replace(state, memory=()), [*made, Clear(alert, rule, device.id, new_state.clear_due)]
+    return new_state, made
+
+
+def _late_sample(rule: Rule, reading: Reading, state: RuleState) -> RuleState:
+    # a change rule keeps its samples in time order; a late one joins them where it belongs
+    condition = rule.condition
+    assert isinstance(condition, ChangeCondition)
+    value = reading.values.get(condition.metric)
+    if value is None or isinstance(value, (bool, str)) or not state.memory:
+        return state
+    if state.memory[-1][0] - reading.ts > condition.within:
+        return state
+    return replace(state, memory=tuple(sorted(state.memory + ((reading.ts, float(value)),), key=lambda s: s[0])))
+
+
+def _late_episode(index: RuleIndex, rule: Rule, device: DeviceView, state: RuleState, known: Sequence[Episode],
+                  at: datetime, end: datetime, now: datetime, local: datetime) -> tuple[RuleState, list[Decision]]:
+    """The reading's values held from `at` until `end`: raise what held that long, clear it at `end`."""
+    if not rule.is_active_at(local) or not _holds(rule, rule.condition, device, state, at):
+        return state, []
+    if end - at < rule.hold_for:
+        return state, []  # too short to raise, as it would have been in order
+    raised_at = at + rule.hold_for
+    if any(e.meets(at, end + rule.hold_for, now) for e in known):
+        return state, []  # the alarm is known: the reading only says it began earlier or held longer
+    alert = alert_id(rule.id, device.id, raised_at)
+    decisions: list[Decision] = [Raise(alert, rule, device.id, raised_at, rule.urgency_at(index.local(raised_at)))]
+    cleared_at = end + rule.clear_for
+    if cleared_at <= now:
+        return state, [*decisions, Clear(alert, rule, device.id, cleared_at)]
+    if not state.is_active and state.pending_since is None:
+        # the later reading started the clear delay; time (the tick) finishes it
+        return RuleState(alert=alert, clearing_since=end, memory=state.memory, raises=state.raises), decisions
+    return state, [*decisions, Clear(alert, rule, device.id, now)]

@@ -310,6 +310,19 @@ class Chattering:
 Decision = Raise | Clear | Chattering
 
 
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One alert a rule raised on a device, from `start` to `end` (None while active): what a late reading
+    is checked against, so a reading from inside a known alarm raises nothing new."""
+
+    alert: str
+    start: datetime
+    end: datetime | None = None
+
+    def meets(self, start: datetime, end: datetime, now: datetime) -> bool:
+        return self.start <= end and (self.end or now) >= start
+
+
 def alert_id(rule_id: str, device: str, at: datetime) -> str:
     """Return the id of the alert a rule raises on a device at a time; the same inputs give the same id,
     so a replayed message cannot raise a second alert."""

@@ -8,7 +8,7 @@ from typing import Any, Container, Mapping
 from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from rules.model import IDLE, Clear, Raise, RuleState
+from rules.model import IDLE, Clear, Episode, Raise, RuleState
 from rules.tables import AlertLogRow, AlertRow, RuleStateRow, SilenceRow
 
 StateKey = tuple[str, str]  # (device id, rule id)
@@ -187,6 +187,20 @@ def fault_counts(session: Session, since: datetime) -> dict[str, int]:
             AlertRow.raised_at >= since, AlertRow.silence_id.is_(None), AlertRow.suppressed_by.is_(None))
         .group_by(AlertRow.device_id))
     return {device_id: count for device_id, count in rows}
+
+
+def recent_episodes(session: Session, since: datetime) -> dict[StateKey, tuple[Episode, ...]]:
+    """Return, per (device, rule), the alerts active or raised since a time, oldest first: what a late
+    reading is checked against (docs/rules.md, "Late readings")."""
+    rows = session.execute(
+        select(AlertRow.device_id, AlertRow.rule_id, AlertRow.id, AlertRow.raised_at, AlertRow.cleared_at)
+        .where((AlertRow.raised_at >= since) | (AlertRow.state == "raised"))
+        .where(AlertRow.device_id.is_not(None)).order_by(AlertRow.raised_at))
+    found: dict[StateKey, tuple[Episode, ...]] = {}
+    for device_id, rule_id, alert, raised_at, cleared_at in rows:
+        key = (device_id, rule_id)
+        found[key] = found.get(key, ()) + (Episode(alert, raised_at, cleared_at),)
+    return found
 
 
 def alerts_since(session: Session, since: datetime) -> int:

@@ -1,4 +1,4 @@
-"""Inbound MQTT messages (CONTRACT.md §1): what is accepted, what is refused and why, and replay detection."""
+"""Inbound MQTT messages (CONTRACT.md §1): what is accepted, what is refused and why."""
 
 from __future__ import annotations
 
@@ -339,51 +339,9 @@ def test_validate_message_uses_the_given_prefix() -> None:
     assert isinstance(verdict, Rejection) and verdict.reason == "bad_topic"
 
 
-# -- replays and gaps (DeviceSnapshot) ----------------------------------------------------------
+# -- the device snapshot (replays and gaps: tests/ingest/test_order.py) ----------------------------
 
 T0 = NOW
-T1 = NOW + timedelta(seconds=1)
-TM = NOW - timedelta(seconds=1)
-
-REPLAY = [
-    ("nothing-applied-yet", None, None, T0, 5, False),
-    ("nothing-applied-yet-no-seq", None, None, T0, None, False),
-    ("newer-ts", T0, 5, T1, 6, False),
-    ("newer-ts-seq-went-back-device-restarted", T0, 5, T1, 0, False),
-    ("newer-ts-no-seq", T0, None, T1, None, False),
-    ("older-ts", T0, 5, TM, 6, True),
-    ("older-ts-no-seq", T0, None, TM, None, True),
-    ("same-ts-same-seq", T0, 5, T0, 5, True),
-    ("same-ts-lower-seq", T0, 5, T0, 4, True),
-    ("same-ts-higher-seq", T0, 5, T0, 6, False),
-    ("same-ts-no-seq", T0, 5, T0, None, True),
-    ("same-ts-no-seq-applied", T0, None, T0, 6, True),
-    ("same-ts-neither-seq", T0, None, T0, None, True),
-]
-
-
-@pytest.mark.parametrize(("last_ts", "last_seq", "ts", "seq", "expected"), [r[1:] for r in REPLAY],
-                         ids=[r[0] for r in REPLAY])
-def test_is_replay(last_ts, last_seq, ts, seq, expected: bool) -> None:
-    snapshot = DeviceSnapshot("A-LEAK-1", last_ts=last_ts, last_seq=last_seq)
-    assert snapshot.is_replay(ts, seq) is expected
-
-
-MISSED = [
-    ("no-seq", 5, None, 0),
-    ("no-seq-before", None, 5, 0),
-    ("next", 5, 6, 0),
-    ("two-skipped", 5, 8, 2),
-    ("from-zero", 0, 100, 99),
-    ("same", 5, 5, 0),
-    ("went-back-restart", 5, 0, 0),
-]
-
-
-@pytest.mark.parametrize(("last_seq", "seq", "expected"), [m[1:] for m in MISSED], ids=[m[0] for m in MISSED])
-def test_missed(last_seq: int | None, seq: int | None, expected: int) -> None:
-    snapshot = DeviceSnapshot("A-LEAK-1", last_ts=T0 if last_seq is not None else None, last_seq=last_seq)
-    assert snapshot.missed(seq) == expected
 
 
 def test_snapshot_copy_is_independent() -> None:

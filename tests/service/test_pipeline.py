@@ -1,17 +1,21 @@
-"""The pipeline on a real database without a broker: replays, retained statuses, events beside telemetry."""
+"""The pipeline on a real database without a broker: replays, retained statuses, events beside telemetry, device order."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.pipeline import Pipeline
 from dispatch.service import Dispatcher
+from dispatch.tables import TicketRow
 from estate.site import load_site
 from ingest.client import Inbound
+from ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
+from ingest.tables import DeadLetterRow, TelemetryRow
 from rules.evaluate import RuleIndex
 from rules.load import load_rules
 from rules.tables import AlertRow
@@ -90,3 +94,76 @@ def test_numbers_beyond_what_can_be_stored_are_refused_and_the_next_message_proc
     assert [r.reason for r in result.rejections] == ["bad_payload", "bad_payload"]
     assert "seq" in result.rejections[0].detail and "pressure_kpa" in result.rejections[1].detail
     assert alerts(pipeline) == ["water-leak"]
+
+
+# -- device order (docs/device-protocol.md, "Device order") --------------------------------------
+
+def iso_at(pipeline: Pipeline, seconds: float) -> str:
+    return (pipeline.clock.now() + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def alert_rows(pipeline: Pipeline) -> list[tuple]:
+    with pipeline.sessions() as session:
+        return list(session.execute(select(AlertRow.rule_id, AlertRow.state, AlertRow.raised_at, AlertRow.cleared_at)
+                                    .order_by(AlertRow.raised_at)))
+
+
+def test_a_late_leak_between_dry_readings_is_raised_at_its_time_cleared_later_and_gets_a_ticket(pipeline):
+    t0 = pipeline.clock.now()
+    pipeline.clock.advance(seconds=25)
+    pipeline.process([message("telemetry", "A-LEAK-1", {"ts": iso_at(pipeline, -20), "seq": 1, "values": {"leak": False}}),
+                      message("telemetry", "A-LEAK-1", {"ts": iso_at(pipeline, -5), "seq": 3, "values": {"leak": False}})])
+    pipeline.clock.advance(seconds=95)
+    result = pipeline.process([message("telemetry", "A-LEAK-1", {"ts": (t0 + timedelta(seconds=10)).isoformat(),
+                                                                 "seq": 2, "values": {"leak": True}})])
+    assert result.replays == 0 and result.raised == 1 and result.cleared == 1
+    assert alert_rows(pipeline) == [("water-leak", "cleared", t0 + timedelta(seconds=10), t0 + timedelta(seconds=50))]
+    with pipeline.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(TicketRow)) == 1  # it happened: someone looks
+        assert session.scalar(select(func.count()).select_from(TelemetryRow)) == 3
+    assert pipeline.snapshots["A-LEAK-1"].values == {"leak": False}  # the newest reading still stands
+    assert pipeline.counters["seq_gaps"] == 1 and pipeline.counters["seq_gaps_filled"] == 1
+    assert pipeline.snapshots["A-LEAK-1"].gaps == 0
+
+
+def test_a_backlog_older_than_a_live_reading_raises_its_alarm(pipeline):
+    t0 = pipeline.clock.now()
+    pipeline.process([message("telemetry", "A-LEAK-1", {"ts": ts(pipeline), "seq": 100, "values": {"leak": False}})])
+    backlog = [message("telemetry", "A-LEAK-1", {"ts": (t0 - timedelta(minutes=5, seconds=-n)).isoformat(),
+                                                 "seq": 90 + n, "values": {"leak": True}}) for n in range(10)]
+    result = pipeline.process(backlog)
+    assert result.replays == 0 and result.raised == 1
+    assert pipeline.snapshots["A-LEAK-1"].gaps == 0
+
+
+def test_a_clock_ahead_cannot_hide_the_leaks_that_follow(pipeline):
+    pipeline.process([message("telemetry", "A-LEAK-1", {"ts": iso_at(pipeline, 290), "seq": 1, "values": {"leak": False}})])
+    assert pipeline.counters["clock_skew"] == 1
+    assert pipeline.snapshots["A-LEAK-1"].last_ts == pipeline.clock.now()
+    pipeline.clock.advance(seconds=1)
+    result = pipeline.process([message("telemetry", "A-LEAK-1", {"ts": ts(pipeline), "seq": 2, "values": {"leak": True}})])
+    assert result.raised == 1 and alerts(pipeline) == ["water-leak"]
+
+
+def test_two_readings_in_one_millisecond_are_both_kept(pipeline):
+    now = ts(pipeline)
+    pipeline.process([message("telemetry", "A-PRESS-1", {"ts": now, "seq": 1, "values": {"pressure_kpa": 300}}),
+                      message("telemetry", "A-PRESS-1", {"ts": now, "seq": 2, "values": {"pressure_kpa": 120}})])
+    pipeline.process([message("telemetry", "A-PRESS-1", {"ts": now, "seq": 2, "values": {"pressure_kpa": 120}})])
+    with pipeline.sessions() as session:
+        assert sorted(session.scalars(select(TelemetryRow.value_num))) == [120, 300]
+
+
+def test_the_order_survives_a_reload(pipeline):
+    now = ts(pipeline)
+    pipeline.process([message("telemetry", "A-LEAK-1", {"ts": now, "seq": 7, "values": {"leak": True}})])
+    pipeline.reload()
+    again = pipeline.process([message("telemetry", "A-LEAK-1", {"ts": now, "seq": 7, "values": {"leak": True}})])
+    assert again.replays == 1 and alerts(pipeline) == ["water-leak"]
+    assert pipeline.episodes[("A-LEAK-1", "water-leak")][0].end is None
+
+
+def test_a_dead_letter_keeps_at_most_4_kib_of_the_bytes(pipeline):
+    pipeline.process([Inbound("caretaker/test-estate/devices/NOPE/telemetry", b"x" * 60_000, 1, 1, False)])
+    with pipeline.sessions() as session:
+        assert [len(p) for p in session.scalars(select(DeadLetterRow.payload))] == [DEAD_LETTER_PAYLOAD_LIMIT]

@@ -1,0 +1,180 @@
+"""A device's own order (docs/device-protocol.md, "Device order"); pure: what was applied and one reading in, a placement out.
+
+Readings are applied by the device's time (`ts`, then `seq`), not by arrival. Two small bounded records
+per device decide everything without reading the database:
+
+- `runs`: the device's `seq` numbers received, as contiguous runs with the device times they span. A
+  `seq` inside a run's numbers and times is a message already applied (a redelivery, a replay hours
+  later); the holes between runs are messages not (yet) received, which a late message fills.
+- `recent`: the last readings applied, in device order, so a late one finds the reading that already
+  replaced its values (where its effect ended) and a message without `seq` is known again by its
+  `ts` and values.
+
+Both are saved with the device's state in the same transaction as the reading, so a restart resumes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from bisect import bisect_left, insort
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+RECENT_LIMIT = 32  # readings remembered per device; a late reading is placed among these
+RUN_LIMIT = 16  # holes tracked per device; an older one counts as lost for good
+RUN_HORIZON = timedelta(hours=24)  # a message older than this is refused (ts_stale), so cannot fill a hole
+CLOCK_SKEW_TOLERANCE = timedelta(seconds=1)  # ahead by less than this is ordinary clock jitter, not counted
+
+IN_ORDER, LATE, DUPLICATE = "in_order", "late", "duplicate"
+
+
+def _us(value: datetime) -> int:
+    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _time(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+
+
+def digest(content: Any) -> str:
+    """Return a short fingerprint of a message's values (or event type and data), to know it again."""
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Contiguous seq numbers `first`..`last` received, sent between device times `start` and `end` (µs)."""
+
+    first: int
+    last: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One applied reading: when it was applied in device order (`at`, µs), its own `ts`, `seq`, a fingerprint
+    (kept only without seq) and the metrics it carried (empty for an event)."""
+
+    at: int
+    ts: int
+    seq: int | None
+    digest: str
+    metrics: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return self.at, -1 if self.seq is None else self.seq
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOrder:
+    runs: tuple[Run, ...] = ()
+    recent: tuple[Mark, ...] = ()
+    lost: int = 0  # messages missing from holes no longer tracked (pushed out, or past the horizon)
+
+    @property
+    def missing(self) -> int:
+        """Messages the device's counter says were sent and have not arrived: the device's gap figure."""
+        return self.lost + _holes(self.runs)
+
+    def to_json(self) -> dict:
+        return {"runs": [[r.first, r.last, r.start, r.end] for r in self.runs],
+                "recent": [[m.at, m.ts, m.seq, m.digest, list(m.metrics)] for m in self.recent],
+                "lost": self.lost}
+
+    @classmethod
+    def from_json(cls, stored: Mapping | None) -> "DeviceOrder":
+        if not stored:
+            return cls()
+        return cls(tuple(Run(*r) for r in stored.get("runs", ())),
+                   tuple(Mark(m[0], m[1], m[2], m[3], tuple(m[4])) for m in stored.get("recent", ())),
+                   int(stored.get("lost", 0)))
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a reading goes: `kind` is in order, late (older than one already applied) or a duplicate.
+
+    `at` is the time it is applied at: its own `ts`, or the arrival time for a `ts` ahead of the clock
+    (`skewed` when ahead by more than the tolerance). For a late reading, `superseded` gives per metric the
+    time a later applied reading replaced its value (None: its value is still the newest)."""
+
+    kind: str
+    at: datetime
+    skewed: bool
+    order: DeviceOrder
+    superseded: Mapping[str, datetime | None]
+    gaps_opened: int = 0
+    gaps_filled: int = 0
+
+
+def place(order: DeviceOrder, ts: datetime, seq: int | None, fingerprint: str, metrics: tuple[str, ...],
+          now: datetime) -> Placement:
+    """Place one reading (telemetry, or an event with no metrics) in its device's order."""
+    ts_us, now_us = _us(ts), _us(now)
+    skewed = ts > now + CLOCK_SKEW_TOLERANCE
+    at_us = min(ts_us, now_us)  # a ts ahead of the clock never becomes the device's latest
+    at = _time(at_us) if at_us != ts_us else ts
+    if _is_duplicate(order, ts_us, seq, fingerprint):
+        return Placement(DUPLICATE, at, skewed, order, {})
+    mark = Mark(at_us, ts_us, seq, fingerprint if seq is None else "", metrics)
+    late = bool(order.recent) and mark.key < order.recent[-1].key
+    superseded: dict[str, datetime | None] = {}
+    if late:
+        later = [m for m in order.recent if m.key > mark.key]
+        window_full = len(order.recent) >= RECENT_LIMIT
+        for metric in metrics:
+            found = next((m.at for m in later if metric in m.metrics), None)
+            if found is None and window_full and mark.key < order.recent[0].key:
+                found = order.recent[0].at  # older than all we remember: assume the oldest replaced it
+            superseded[metric] = _time(found) if found is not None else None
+    recent = list(order.recent)
+    insort(recent, mark, key=lambda m: m.key)
+    runs, lost = order.runs, order.lost
+    if seq is not None:
+        runs, lost = _with_seq(runs, lost, seq, ts_us, now_us)
+    placed = DeviceOrder(runs, tuple(recent[-RECENT_LIMIT:]), lost)
+    change = placed.missing - order.missing
+    return Placement(LATE if late else IN_ORDER, at, skewed, placed, superseded, max(change, 0), max(-change, 0))
+
+
+def _is_duplicate(order: DeviceOrder, ts_us: int, seq: int | None, fingerprint: str) -> bool:
+    if seq is not None:
+        # with a counter the counter decides: the same seq sent within the same stretch of device time
+        return any(r.first <= seq <= r.last and r.start <= ts_us <= r.end for r in order.runs)
+    return any(m.seq is None and m.ts == ts_us and m.digest == fingerprint for m in order.recent)
+
+
+def _holes(runs: tuple[Run, ...]) -> int:
+    # a counter that went back (or stayed) between runs is a device restart, not a loss
+    return sum(b.first - a.last - 1 for a, b in zip(runs, runs[1:]) if b.first > a.last + 1)
+
+
+def _with_seq(runs: tuple[Run, ...], lost: int, seq: int, ts_us: int, now_us: int) -> tuple[tuple[Run, ...], int]:
+    """Add one seq number to the runs (sorted by device time, then seq), joining its neighbours when it
+    continues one or fills the hole between two."""
+    items = list(runs)
+    i = bisect_left(items, (ts_us, seq), key=lambda r: (r.start, r.first))
+    before = items[i - 1] if i else None
+    after = items[i] if i < len(items) else None
+    joins_before = before is not None and seq == before.last + 1 and ts_us >= before.end
+    joins_after = after is not None and seq == after.first - 1 and ts_us <= after.start
+    if joins_before and joins_after:
+        items[i - 1:i + 1] = [Run(before.first, after.last, before.start, after.end)]  # type: ignore[union-attr]
+    elif joins_before:
+        items[i - 1] = Run(before.first, seq, before.start, ts_us)  # type: ignore[union-attr]
+    elif joins_after:
+        items[i] = Run(seq, after.last, ts_us, after.end)  # type: ignore[union-attr]
+    else:
+        items.insert(i, Run(seq, seq, ts_us, ts_us))
+    horizon = now_us - RUN_HORIZON // timedelta(microseconds=1)
+    while len(items) > 1 and (len(items) > RUN_LIMIT or items[0].end < horizon):
+        # the oldest hole can no longer be filled (or is no longer tracked): its messages are lost
+        lost += _holes((items[0], items[1]))
+        items.pop(0)
+    return tuple(items), lost

@@ -1,0 +1,133 @@
+"""A device's own order (docs/device-protocol.md, "Device order"): in order, late, duplicate; gaps that a late
+message fills; a ts ahead of the clock; what survives a save and reload."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ingest.order import (
+    DUPLICATE,
+    IN_ORDER,
+    LATE,
+    RECENT_LIMIT,
+    RUN_LIMIT,
+    DeviceOrder,
+    digest,
+    place,
+)
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    return NOW + timedelta(seconds=seconds)
+
+
+def feed(order: DeviceOrder, readings, now: datetime = NOW + timedelta(hours=1)):
+    """Place (seconds, seq, values) readings one after another; return the final order and the kinds."""
+    kinds = []
+    for seconds, seq, values in readings:
+        placed = place(order, at(seconds), seq, digest(values) if seq is None else "", tuple(values), now)
+        kinds.append(placed.kind)
+        order = placed.order
+    return order, kinds
+
+
+LEAK = {"leak": True}
+DRY = {"leak": False}
+
+PLACES = [
+    # (id, applied before, the reading, its kind)
+    ("first-ever", [], (0, 5, DRY), IN_ORDER),
+    ("newer-ts", [(0, 5, DRY)], (1, 6, DRY), IN_ORDER),
+    ("newer-ts-seq-went-back-device-restarted", [(0, 5, DRY)], (1, 0, DRY), IN_ORDER),
+    ("newer-ts-no-seq", [(0, None, DRY)], (1, None, DRY), IN_ORDER),
+    ("older-ts-is-late-not-a-replay", [(0, 5, DRY)], (-1, 4, LEAK), LATE),
+    ("older-ts-no-seq-is-late", [(0, None, DRY)], (-1, None, LEAK), LATE),
+    ("same-ts-lower-seq-is-late", [(0, 5, DRY)], (0, 4, LEAK), LATE),
+    ("same-ts-higher-seq", [(0, 5, DRY)], (0, 6, DRY), IN_ORDER),
+    ("same-seq-same-ts-duplicate", [(0, 5, DRY)], (0, 5, DRY), DUPLICATE),
+    ("same-seq-inside-its-run-duplicate", [(0, 5, DRY), (1, 6, DRY), (2, 7, DRY)], (1, 6, DRY), DUPLICATE),
+    ("same-seq-later-boot-is-news", [(0, 5, DRY), (10, 0, DRY)], (20, 5, DRY), IN_ORDER),
+    ("no-seq-same-ts-same-values-duplicate", [(0, None, DRY)], (0, None, DRY), DUPLICATE),
+    ("no-seq-same-ts-new-values-is-news", [(0, None, DRY)], (0, None, LEAK), IN_ORDER),
+    ("no-seq-old-reading-seen-again", [(0, None, LEAK), (5, None, DRY)], (0, None, LEAK), DUPLICATE),
+]
+
+
+@pytest.mark.parametrize(("before", "reading", "kind"), [p[1:] for p in PLACES], ids=[p[0] for p in PLACES])
+def test_place(before, reading, kind) -> None:
+    order, _ = feed(DeviceOrder(), before)
+    _, kinds = feed(order, [reading])
+    assert kinds == [kind]
+
+
+def test_a_ts_ahead_of_the_clock_is_applied_when_it_arrived_and_never_becomes_the_latest() -> None:
+    ahead = place(DeviceOrder(), NOW + timedelta(minutes=4, seconds=50), 1, "", ("leak",), NOW)
+    assert ahead.skewed and ahead.kind == IN_ORDER and ahead.at == NOW
+    real = place(ahead.order, NOW + timedelta(seconds=2), 2, "", ("leak",), NOW + timedelta(seconds=3))
+    assert real.kind == IN_ORDER and real.at == NOW + timedelta(seconds=2)
+    # the same fast message again is still a duplicate (known by its own ts and seq)
+    assert place(real.order, NOW + timedelta(minutes=4, seconds=50), 1, "", ("leak",), NOW).kind == DUPLICATE
+
+
+def test_jitter_under_a_second_is_not_counted_as_skew() -> None:
+    placed = place(DeviceOrder(), NOW + timedelta(milliseconds=400), 1, "", ("leak",), NOW)
+    assert not placed.skewed and placed.at == NOW
+
+
+def test_a_late_reading_learns_when_a_later_one_replaced_its_value() -> None:
+    order, _ = feed(DeviceOrder(), [(5, 1, DRY), (20, 3, DRY), (30, 4, {"leak": False})])
+    late = place(order, at(10), 2, "", ("leak",), at(60))
+    assert late.kind == LATE and late.superseded == {"leak": at(20)}
+    # a metric no later reading carried is still the newest
+    order, _ = feed(DeviceOrder(), [(5, 1, {"state": "normal"}), (20, 3, {"state": "normal"})])
+    late = place(order, at(10), 2, "", ("occupied", "state"), at(60))
+    assert late.superseded == {"occupied": None, "state": at(20)}
+
+
+def test_a_gap_counts_until_the_late_message_fills_it() -> None:
+    order, _ = feed(DeviceOrder(), [(0, 0, DRY), (1, 1, DRY), (4, 4, DRY)])
+    assert order.missing == 2
+    late = place(order, at(2), 2, "", ("leak",), at(60))
+    assert late.gaps_filled == 1 and late.order.missing == 1
+    late = place(late.order, at(3), 3, "", ("leak",), at(60))
+    assert late.order.missing == 0 and len(late.order.runs) == 1
+
+
+def test_a_device_restart_is_not_a_loss() -> None:
+    order, _ = feed(DeviceOrder(), [(0, 500, DRY), (1, 501, DRY), (10, 0, DRY), (11, 1, DRY)])
+    assert order.missing == 0
+
+
+def test_500_dropped_messages_are_500_gaps_and_a_shuffle_leaves_none() -> None:
+    readings = [(n * 0.5, n, DRY) for n in range(2000)]
+    dropped = [r for r in readings if not 1000 <= r[1] < 1500]
+    order, _ = feed(DeviceOrder(), dropped)
+    assert order.missing == 500
+    shuffled = sorted(readings, key=lambda r: r[0] + random.Random(r[1]).uniform(0, 30))
+    order, kinds = feed(DeviceOrder(), shuffled)
+    assert order.missing == 0 and DUPLICATE not in kinds and kinds.count(LATE) > 100
+
+
+def test_holes_beyond_what_is_tracked_stay_counted_as_lost() -> None:
+    readings = [(n, n * 2, DRY) for n in range(RUN_LIMIT + 10)]  # every other seq missing
+    order, _ = feed(DeviceOrder(), readings)
+    assert len(order.runs) <= RUN_LIMIT and order.missing == RUN_LIMIT + 9
+
+
+def test_the_window_is_bounded_and_survives_a_save() -> None:
+    order, _ = feed(DeviceOrder(), [(n, n, {"leak": n % 2 == 0}) for n in range(RECENT_LIMIT * 3)])
+    assert len(order.recent) == RECENT_LIMIT
+    assert DeviceOrder.from_json(order.to_json()) == order
+    assert DeviceOrder.from_json(None) == DeviceOrder()
+
+
+def test_a_reading_replayed_an_hour_later_is_a_duplicate() -> None:
+    readings = [(n * 60, n, {"leak": n % 10 == 0}) for n in range(120)]  # two hours, one a minute
+    order, _ = feed(DeviceOrder(), readings, now=at(7200))
+    replayed = [place(order, at(s), q, "", tuple(v), at(7200)).kind for s, q, v in readings[:60]]
+    assert replayed == [DUPLICATE] * 60
