@@ -17,13 +17,16 @@ from sqlalchemy.orm import sessionmaker
 
 from api.alerts import publish_transition
 from caretaker.db import make_engine, make_sessions, migrate
+from caretaker.leases import take_turn
 from caretaker.pipeline import BatchResult, Pipeline
 from caretaker.worker import BatchCommitter
 from caretaker.settings import Settings
+from caretaker.timer_audit import TimerAudit, overdue_after
 from dispatch import timers
 from dispatch.outbox import OutboxSender, iso, purge_sent
 from dispatch.service import Dispatcher
 from estate.clock import Clock, SystemClock
+from estate.crashpoints import crash_point
 from estate.model import Site
 from estate.site import load_site
 from ingest import store as ingest_store
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 
 DEADLETTER_PAYLOAD_LIMIT = DEAD_LETTER_PAYLOAD_LIMIT  # the store keeps the same cut (ingest/store.py)
 TIMER_RETRY = timedelta(seconds=5)  # before a timer that met a database error fires again
+PURGE_EVERY = timedelta(minutes=10)
 
 
 class DatabaseUnavailable(Exception):
@@ -84,7 +88,11 @@ class Service:
         self.publisher = Publisher(target, f"{settings.mqtt_client_id}-pub", settings.mqtt_protocol)
         self.outbox = OutboxSender(self.sessions, self.publisher.publish, self.clock)
         self.committer = BatchCommitter(self.pipeline, self._after_commit)
+        self.timer_audit = TimerAudit(self.sessions, self.clock, settings.mqtt_prefix, self.site.id,
+                                      overdue_after(settings.tick_seconds, settings.timers_overdue_s))
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.purge_every = PURGE_EVERY
+        self.job_runs: dict[str, int] = {}  # periodic jobs this instance ran (its turn), for /metrics
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self.http = None
@@ -108,8 +116,11 @@ class Service:
         self.ingest.start()
         self.scheduler.add_job(self.sweep_timers, "interval", seconds=self.settings.tick_seconds,
                                id="timers", max_instances=1, coalesce=True)
-        self.scheduler.add_job(self._guarded, "interval", args=[self.purge], minutes=10, id="purge",
-                               max_instances=1, coalesce=True)
+        # its own job, so that a sweep that hangs does not hold back the check that reports it
+        self.scheduler.add_job(self.audit_timers, "interval", seconds=max(self.settings.tick_seconds,
+                               self.settings.timers_overdue_s / 6), id="timer-audit", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._guarded, "interval", args=[self.purge],
+                               seconds=self.purge_every.total_seconds(), id="purge", max_instances=1, coalesce=True)
         self.scheduler.start()
         if with_http and self.settings.http_enabled:
             from caretaker.http import HttpServer
@@ -178,10 +189,11 @@ class Service:
     # --- timers ------------------------------------------------------------------------------
 
     def sweep_timers(self) -> int:
-        """Fire every due timer once; return how many fired."""
+        """Fire every due timer once; return how many fired. On PostgreSQL "due" is by the database's clock,
+        whatever clock the service was given (dispatch.timers.shared_now)."""
         fired = 0
-        now = self.clock.now()
         with self.sessions.begin() as session:
+            now = timers.shared_now(session, self.clock.now())
             for alert in rules_store.expire_shelves(session, now):
                 publish_transition(session, prefix=self.settings.mqtt_prefix, site=self.site.id, row=alert,
                                    state="unshelved", by="system", now=now)
@@ -203,21 +215,34 @@ class Service:
                     savepoint.rollback()
                     log.exception("timer %s (%s) for ticket %s failed", due.id, due.kind, due.ticket_id)
                 fired += 1
+            if fired:
+                crash_point("timers_fired_before_commit")  # claimed and acted on, nothing committed yet
         if fired:
             self.outbox.wake()
         return fired
+
+    def audit_timers(self) -> None:
+        """Raise `system.timers_overdue` while timers are overdue, clear it once they are not."""
+        try:
+            if self.timer_audit.run().changed:
+                self.outbox.wake()
+        except Exception:
+            log.exception("the timer audit failed; will try again")
 
     # --- health and figures ------------------------------------------------------------------
 
     def purge(self) -> None:
         """Delete what only grows and is no longer needed: fired timers and sent pushes after a day, dead
-        letters and telemetry rows after their retention."""
-        now = self.clock.now()
+        letters and telemetry rows after their retention. One instance a period does it (caretaker.leases)."""
         with self.sessions.begin() as session:
+            now = timers.shared_now(session, self.clock.now())
+            if not take_turn(session, "purge", self.purge_every, now):
+                return
             timers.purge_fired(session, now - timedelta(days=1))
             purge_sent(session, now - timedelta(days=1))
             ingest_store.purge_older(session, now - timedelta(days=self.settings.dead_letter_retention_days),
                                      now - timedelta(days=self.settings.telemetry_retention_days))
+        self.job_runs["purge"] = self.job_runs.get("purge", 0) + 1
 
     def health(self) -> dict:
         database = True
@@ -257,4 +282,8 @@ class Service:
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {counters.get(key, 0)}"]
         lines += ["# HELP caretaker_pushes_sent_total Outbox messages published.",
                   "# TYPE caretaker_pushes_sent_total counter", f"caretaker_pushes_sent_total {self.outbox.sent}"]
+        lines += ["# HELP caretaker_periodic_job_runs_total Periodic jobs this instance ran (one instance a period).",
+                  "# TYPE caretaker_periodic_job_runs_total counter"]
+        lines += [f'caretaker_periodic_job_runs_total{{job="{job}"}} {runs}'
+                  for job, runs in sorted(self.job_runs.items())]
         return "\n".join(lines) + "\n"
