@@ -7,6 +7,8 @@ import json
 import logging
 from datetime import datetime, timezone
 
+from api import logsafe
+
 # ids a log call may pass with `extra=`; a JSON line carries each one it has as a field of its own
 CONTEXT_FIELDS = ("site", "ticket", "device", "alert", "technician", "topic")
 LOG_FORMATS = ("text", "json")
@@ -33,8 +35,8 @@ class JsonFormatter(logging.Formatter):
             value = record.__dict__.get(name)
             if value is not None:
                 line[name] = value
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+        if record.exc_info:  # exc_text when set: api.logsafe has scrubbed it of row values and numbers
+            line["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
@@ -52,4 +54,5 @@ def configure_logging(verbose: bool = False, log_format: str = "text", site: str
     handler.caretaker = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logsafe.install()  # no phone numbers, SQL parameters or row values in any record
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
