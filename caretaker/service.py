@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 from api.alerts import publish_transition
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.leases import take_turn
+from caretaker.loss_alarms import LossWatch
 from caretaker.pipeline import BatchResult, Pipeline
 from caretaker.worker import BatchCommitter
 from caretaker.settings import Settings
@@ -88,6 +89,7 @@ class Service:
         self.publisher = Publisher(target, f"{settings.mqtt_client_id}-pub", settings.mqtt_protocol)
         self.outbox = OutboxSender(self.sessions, self.publisher.publish, self.clock)
         self.committer = BatchCommitter(self.pipeline, self._after_commit)
+        self.losses = LossWatch(self.site, self.sessions, settings.mqtt_prefix, self.clock)
         self.timer_audit = TimerAudit(self.sessions, self.clock, settings.mqtt_prefix, self.site.id,
                                       overdue_after(settings.tick_seconds, settings.timers_overdue_s))
         self.scheduler = BackgroundScheduler(timezone="UTC")
@@ -112,6 +114,7 @@ class Service:
         self.publisher.start()
         self.outbox.start()
         self._worker = threading.Thread(target=self._work, name="ingest-worker", daemon=True)
+        self.losses.start()  # before connecting: whether a missing session is news depends on the past
         self._worker.start()
         self.ingest.start()
         self.scheduler.add_job(self.sweep_timers, "interval", seconds=self.settings.tick_seconds,
@@ -159,6 +162,11 @@ class Service:
                 last_tick = time.monotonic()
                 self._guarded(self.pipeline.refresh_silences)
                 self._guarded(self.pipeline.process_tick)
+                self._guarded(self.watch_losses)
+
+    def watch_losses(self):
+        """Raise or clear the alarms about lost messages and a lost broker session (caretaker/loss_alarms.py)."""
+        return self.losses.watch(self.ingest.sessions, self.pipeline.snapshots)
 
     def _after_commit(self, part: list[Inbound], result: BatchResult) -> None:
         for message in part:

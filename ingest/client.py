@@ -64,6 +64,14 @@ class Inbound:
     connection: int = 0  # which connection brought it: a message id means nothing on a later one
 
 
+@dataclass(frozen=True, slots=True)
+class SessionReport:
+    """What the broker said about our persistent session when a connection was accepted."""
+
+    connection: int  # 1 for the process's first connection
+    present: bool  # False: the broker had no session for us, so whatever it queued for us is gone
+
+
 def _new_client(target: MqttTarget, client_id: str, protocol: int, clean: bool, manual_ack: bool) -> mqtt.Client:
     version = mqtt.MQTTv5 if protocol == 5 else mqtt.MQTTv311
     kwargs = {} if version == mqtt.MQTTv5 else {"clean_session": clean}
@@ -105,6 +113,10 @@ class IngestClient:
         self._connection = 0
         self.connected = False
         self.received = 0
+        # one report per accepted connection, read by the service, which decides whether a missing session
+        # means lost messages (docs/operations.md, "Lost messages"); paho's thread must not wait on the database
+        self.sessions: queue.SimpleQueue[SessionReport] = queue.SimpleQueue()
+        self.session_present: bool | None = None  # as the last CONNACK said
 
     def start(self, timeout: float = 10.0) -> None:
         """Connect, subscribe and return once the broker acknowledged the subscription; raise BrokerUnavailable."""
@@ -139,12 +151,17 @@ class IngestClient:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+    def _on_connect(self, client, _userdata, flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
             log.error("broker %s refused the connection: %s", self.target, reason_code)
             return
         self.connected = True
         self._connection += 1
+        self.session_present = bool(flags.session_present)
+        if not self.session_present and self._connection > 1:
+            log.error("the broker at %s came back without our session: what it had queued for us is lost",
+                      self.target)
+        self.sessions.put(SessionReport(self._connection, self.session_present))
         _no_delay(client)
         client.subscribe([(topic, 1) for topic in self.subscriptions])
         log.info("connected to %s; subscribed to %d topics", self.target, len(self.subscriptions))
