@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch import lookup, timers
@@ -100,11 +101,19 @@ class Dispatcher:
             if alert.urgency < ticket.urgency:
                 self._raise_level(session, ticket, alert.urgency, now, f"{alert.title}: {alert.device_id}")
             return ticket.id
-        ticket = self._create(
-            session, now, urgency=alert.urgency, category=alert.category,
-            title=f"{alert.title}: {device.id}", source="sensor", place=device.place,
-            device_id=device.id, rule_id=alert.rule_id, open_key=key,
-        )
+        try:
+            with session.begin_nested():
+                ticket = self._create(
+                    session, now, urgency=alert.urgency, category=alert.category,
+                    title=f"{alert.title}: {device.id}", source="sensor", place=device.place,
+                    device_id=device.id, rule_id=alert.rule_id, open_key=key,
+                )
+                session.flush()  # a second worker opening the same condition meets the unique open_key here
+        except IntegrityError:
+            # it committed first (its insert held ours until then): its ticket is the one, join it
+            ticket = session.scalars(select(TicketRow).where(TicketRow.open_key == key).with_for_update()).one()
+            self._attach(session, ticket, alert.alert_id, now, f"{alert.title} on {alert.device_id}")
+            return ticket.id
         self._attach(session, ticket, alert.alert_id, now)
         self._assign_nearest(session, ticket, now)
         return ticket.id
