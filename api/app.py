@@ -83,10 +83,9 @@ def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
     """Return the HTTP API (CONTRACT.md §3) and control-room page over the given service context."""
     limits = limits or ApiLimits()
     offline_docs = importlib.util.find_spec("swagger_ui_bundle") is not None
-    # max_body_size counts a chunked body as it streams; VolumeGuard refuses a long Content-Length up front
     app = FastAPI(title="Caretaker", version="1", summary="Alarms to tickets to the nearest technician",
                   description="REST v1 under /api/v1 with bearer tokens; the control room is at /.",
-                  docs_url=None if offline_docs else "/docs", redoc_url=None, max_body_size=limits.body_bytes)
+                  docs_url=None if offline_docs else "/docs", redoc_url=None)
     if offline_docs:
         _local_docs(app)
     app.state.ctx = ctx

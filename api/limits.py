@@ -2,9 +2,8 @@
 
 One ASGI middleware, so a refused request costs no routing, no database and no handler:
 
-- a body whose `Content-Length` is over its route's limit gets 413 before anything runs (a chunked body
-  is counted as it streams by the framework's own limit, `FastAPI(max_body_size=)`, which the app sets
-  to the same default: see api/app.py);
+- a body whose `Content-Length` is over its route's limit gets 413 before anything runs, and a chunked
+  one gets it as soon as its bytes pass the limit (a route may set a larger one with `max_body_size=`);
 - a token that sends more than its rate gets 429 with `Retry-After`;
 - a token that holds too many live streams open gets 429 for the next one.
 """
@@ -24,10 +23,11 @@ from urllib.parse import parse_qsl
 from fastapi.routing import APIRoute
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
+from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers
 from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The largest legitimate JSON body is a resolve with 20 photo URLs and a 4,000-character note (~50 KB);
 # a report is under 10 KB. Photo files are uploaded to a route of their own, which sets its own limit.
@@ -36,6 +36,7 @@ RATE = "3000/minute"  # per token: the control room makes ~1 request a second, a
 STREAMS_PER_TOKEN = 8  # a control room with several screens on one operator token
 STREAM_PATH = "/api/v1/stream"
 STREAM_RETRY_S = 30
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ class VolumeGuard:
         self.limits = limits
         self.routes = routes
         self.rates = rate_items(limits.rate)
-        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())  # exact: a token gets its rate, never more
         self.streams: Counter[str] = Counter()
         self._lock = threading.Lock()  # one app may serve several event loops (tests' clients)
 
@@ -140,9 +141,11 @@ class VolumeGuard:
                 await send_json(send, 413, {"detail": f"the request body is {length} bytes; "
                                                       f"this route takes at most {limit}"})
                 return
+        if length is None and scope["method"] not in _BODILESS:  # chunked: count it as it streams
+            receive = self._counted(receive, self.body_limit(scope))
         path: str = scope["path"]
         if not path.startswith("/api/"):  # health checks, metrics, the page: no token, no limit
-            await self.app(scope, receive, send)
+            await self._guarded(scope, receive, send)
             return
         key = caller_key(scope)
         for item in self.rates:
@@ -155,7 +158,38 @@ class VolumeGuard:
         if path == STREAM_PATH or path.startswith(STREAM_PATH + "/"):
             await self._stream(key, scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self._guarded(scope, receive, send)
+
+    @staticmethod
+    def _counted(receive: Receive, limit: int) -> Receive:
+        total = 0
+
+        async def counted() -> Message:
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > limit:
+                    # an HTTPException passes through the framework's body reading untouched, to _guarded
+                    raise HTTPException(413, f"the request body is over {limit} bytes; this route takes at most {limit}")
+            return message
+
+        return counted
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except HTTPException as exc:
+            if exc.status_code != 413 or started:
+                raise
+            await send_json(send, 413, {"detail": exc.detail})
 
     async def _stream(self, key: str, scope: Scope, receive: Receive, send: Send) -> None:
         with self._lock:
@@ -168,7 +202,7 @@ class VolumeGuard:
                             {"Retry-After": str(STREAM_RETRY_S)})
             return
         try:
-            await self.app(scope, receive, send)  # returns when the stream ends or the client goes
+            await self._guarded(scope, receive, send)  # returns when the stream ends or the client goes
         finally:
             with self._lock:
                 self.streams[key] -= 1
