@@ -160,15 +160,10 @@ def current_user(ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials |
 
 
 def stream_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-                 token: Annotated[str | None, Query(description="for EventSource, which cannot set headers",
-                                                    max_length=512)] = None) -> str | None:
+                 token: Annotated[str | None, Query(description="for EventSource, which cannot set headers")] = None,
+                 ) -> str | None:
     """The stream's token, by header or `?token=` (the access log filter in api.app redacts it)."""
     return credentials.credentials if credentials else token
-
-
-def stream_user(ctx: Ctx, token: Annotated[str | None, Depends(stream_token)]) -> User:
-    """Like current_user, but also takes `?token=`; the stream asks again at every poll (api.routes.stream)."""
-    return user_for_token(ctx, token)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

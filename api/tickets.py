@@ -47,11 +47,6 @@ def may_read(user: User, ticket: TicketRow) -> bool:
     return not user.is_technician or ticket.assignee == user.subject
 
 
-def sees_full_phone(user: User, ticket: TicketRow) -> bool:
-    """Return whether `user` may see the reporter's number unmasked."""
-    return view_for(user, ticket) == "full"
-
-
 def _reporters(ticket: TicketRow, more: Sequence[TicketReporterRow]) -> list[dict[str, Any]]:
     """Every resident who reported the ticket's problem, the first one (on the ticket row) first."""
     result = []

@@ -39,7 +39,8 @@ SECOND = {**REPORT, "reporter_name": "Qian Bo", "reporter_phone": "13700137002",
 
 def _audit(ctx) -> list[tuple[str, str, str, str]]:
     with ctx.sessions() as session:
-        return [(r.actor, r.action, r.what, r.ticket_id) for r in session.scalars(select(AuditRow).order_by(AuditRow.id))]
+        rows = session.scalars(select(AuditRow).order_by(AuditRow.id))
+        return [(r.actor, r.action, r.what, r.ticket_id) for r in rows]
 
 
 def _texts(ticket: dict[str, Any]) -> str:
