@@ -152,7 +152,7 @@ class VolumeGuard:
             if not self.limiter.hit(item, key):
                 reset = self.limiter.get_window_stats(item, key).reset_time
                 retry = max(1, math.ceil(reset - time.time()))
-                await send_json(send, 429, {"detail": f"more than {item} requests for this token; "
+                await send_json(send, 429, {"detail": f"over the rate of {item} for this token; "
                                                       f"try again in {retry} s"}, {"Retry-After": str(retry)})
                 return
         if path == STREAM_PATH or path.startswith(STREAM_PATH + "/"):

@@ -281,6 +281,8 @@ class Service:
             ("caretaker_seq_gaps_filled_total", "seq_gaps_filled", "Skipped messages that arrived late after all (not lost)."),
             ("caretaker_late_readings_total", "late_readings", "Readings older than one already applied, evaluated at their own time."),
             ("caretaker_clock_skew_total", "clock_skew", "Messages whose ts was ahead of the service's clock (applied when they arrived)."),
+            ("caretaker_messages_flood_dropped_total", "flood_dropped",
+             "Messages of a flooding device counted and not processed (ingest/flood.py)."),
             ("caretaker_alerts_raised_total", "alerts_raised", "Alerts raised by the rules."),
             ("caretaker_alerts_cleared_total", "alerts_cleared", "Alerts cleared by the rules."),
             ("caretaker_batch_failures_total", "batch_failures", "Batches whose commit failed and was retried."),
