@@ -211,3 +211,43 @@ def alarms(service, kind, state: str | None = "raised") -> list:
 def total_gaps(service) -> int:
     """Messages the devices' seq counters say never arrived, as the service has committed them."""
     return sum(snap.gaps for snap in service.pipeline.snapshots.values())
+
+
+class ShiftedClock:
+    """The real clock, moved forward when a test says time has passed (the service's clock port)."""
+
+    def __init__(self) -> None:
+        from datetime import timedelta
+
+        self.offset = timedelta(0)
+
+    def now(self):
+        from datetime import datetime, timezone
+
+        return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, delta) -> None:
+        self.offset += delta
+
+
+def start_service_at(clock, broker_url: str, database_url: str, site_file: Path, **overrides):
+    """tests/service/harness.py start_service, on a clock the test moves."""
+    from caretaker.service import Service, load_configuration
+    from caretaker.settings import Settings
+
+    overrides.setdefault("mqtt_client_id", f"caretaker-test-{time.monotonic_ns()}")
+    settings = Settings(mqtt_url=broker_url, database_url=database_url, site_file=site_file, tick_seconds=0.2,
+                        **overrides)
+    service = Service(settings, load_configuration(settings), clock=clock)
+    service.start(with_http=False)
+    return service
+
+
+def settle_gaps(clock) -> None:
+    """Let the time pass after which the service counts a hole in a device's seq as lost, not late
+    (ingest/order.py GAP_SETTLE: a reordered feed fills its holes within it); its next tick counts them."""
+    from datetime import timedelta
+
+    from ingest.order import GAP_SETTLE
+
+    clock.advance(GAP_SETTLE + timedelta(seconds=1))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from rules.system import SystemAlarm
-from tests.faults.own_broker import (Devices, alarms, iso_ms, own_broker, stored_telemetry, total_gaps,  # noqa: F401
-                                     wipe_session, write_site)
+from tests.faults.own_broker import (Devices, ShiftedClock, alarms, iso_ms, own_broker, settle_gaps,  # noqa: F401
+                                     start_service_at, stored_telemetry, total_gaps, wipe_session, write_site)
 from tests.service.harness import Watcher, start_service, wait_until
 
 pytestmark = pytest.mark.faults
@@ -81,7 +81,8 @@ def test_a_lost_session_is_raised_at_reconnect_and_every_lost_message_counted(ow
         run_until_away(own_broker, sqlite_url, site_file, devices, fleet, 5)
         wipe_session(own_broker.port, CLIENT_ID)  # the negative control: the service comes back to a clean session
         sent = send_while_away(fleet, devices)
-        service = start_service(own_broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
+        clock = ShiftedClock()
+        service = start_service_at(clock, own_broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
         try:
             assert service.ingest.session_present is False
             wait_until(lambda: alarms(service, SystemAlarm.SESSION_LOST), timeout=10,
@@ -90,6 +91,8 @@ def test_a_lost_session_is_raised_at_reconnect_and_every_lost_message_counted(ow
             # the devices report again: their seq counters show what never arrived
             for device in devices:
                 fleet.send(device, {"leak": False}, iso_ms(PER_DEVICE + 1))
+            wait_until(lambda: stored_telemetry(service) == 2 * len(devices), timeout=20, what="the new reports")
+            settle_gaps(clock)  # a hole becomes a loss once no late message can fill it
             lost = wait_until(lambda: alarms(service, SystemAlarm.MESSAGES_LOST), timeout=20,
                               what="a MESSAGES_LOST alarm")
             assert total_gaps(service) == sent == 2000  # 100% of the loss counted

@@ -17,8 +17,9 @@ import time
 import pytest
 
 from rules.system import SystemAlarm
-from tests.faults.own_broker import Devices, OwnBroker, alarms, iso_ms, stored_telemetry, total_gaps, write_site
-from tests.service.harness import start_service, wait_until
+from tests.faults.own_broker import (Devices, OwnBroker, ShiftedClock, alarms, iso_ms, settle_gaps, start_service_at,
+                                     stored_telemetry, total_gaps, write_site)
+from tests.service.harness import wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -94,7 +95,7 @@ def test_a_broker_killed_with_a_queue_loses_at_most_the_rpo_and_every_loss_is_re
     broker.start()
     sqlite_url = f"sqlite:///{tmp_path / 'caretaker.db'}"
     try:
-        service = start_service(broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
+        service = start_service_at(ShiftedClock(), broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
         saves = broker.saves()
         service.stop()  # away (a deploy, a restart): the broker queues for it
         wait_until(lambda: broker.saves() > saves, timeout=10, what="the broker to save the service's session")
@@ -108,7 +109,8 @@ def test_a_broker_killed_with_a_queue_loses_at_most_the_rpo_and_every_loss_is_re
         acked = {key: at for key, (at, info) in fleet.sent.items() if acknowledged(info)}
         broker.start()
 
-        service = start_service(broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
+        clock = ShiftedClock()
+        service = start_service_at(clock, broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
         try:
             report_again(broker.port, seqs)
             final = {(device, seq + 1) for device, seq in seqs.items()}
@@ -118,7 +120,9 @@ def test_a_broker_killed_with_a_queue_loses_at_most_the_rpo_and_every_loss_is_re
             lost = sent - stored
             assert service.ingest.session_present is True  # saved before the kill
             assert lost, "the kill lost nothing: the test did not hit the window it measures"
-            assert total_gaps(service) == len(lost)  # every lost message is reported
+            settle_gaps(clock)
+            wait_until(lambda: total_gaps(service) == len(lost), timeout=10,
+                       what=f"all {len(lost)} lost messages counted")  # every lost message is reported
             rpo = killed_at - min((acked[key] for key in lost if key in acked), default=killed_at)
             print(f"T04: {len(sent)} sent, {len(lost)} lost, RPO {rpo:.2f} s")
             assert rpo <= RPO_LIMIT
@@ -140,8 +144,9 @@ def test_a_session_the_broker_lost_is_raised_at_reconnect_and_what_it_dropped_is
     broker = OwnBroker(tmp_path / "broker", autosave_interval=3600)
     broker.start()
     sqlite_url = f"sqlite:///{tmp_path / 'caretaker.db'}"
+    clock = ShiftedClock()
     try:
-        service = start_service(broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
+        service = start_service_at(clock, broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
         try:
             fleet = SteadyFleet(broker.port, devices, per_second=200)
             fleet.start()
@@ -158,10 +163,13 @@ def test_a_session_the_broker_lost_is_raised_at_reconnect_and_what_it_dropped_is
             final = {(device, seq + 1) for device, seq in seqs.items()}
             wait_until(lambda: final <= stored_keys(service), timeout=30, what="the devices' reports after the crash")
             lost = set(fleet.sent) - stored_keys(service)
-            service.watch_losses()
-            assert total_gaps(service) == len(lost)  # 100% of the loss reported
+            settle_gaps(clock)
+            wait_until(lambda: total_gaps(service) == len(lost), timeout=10,
+                       what=f"all {len(lost)} lost messages counted")  # 100% of the loss reported
             if lost:
-                assert alarms(service, SystemAlarm.MESSAGES_LOST)[0].title.endswith(f"({len(lost)} messages)")
+                raised = wait_until(lambda: alarms(service, SystemAlarm.MESSAGES_LOST), timeout=10,
+                                    what="a MESSAGES_LOST alarm")
+                assert raised[0].title.endswith(f"({len(lost)} message{'s' if len(lost) > 1 else ''})")
         finally:
             service.stop()
     finally:
