@@ -39,7 +39,7 @@ MAX_TOKEN_TTL_S = 5 * 366 * 86400  # five years: a token that must outlive that 
 class TokenExpiry(Strict):
     """When a token stops working: at `expires_at`, or `ttl` seconds after it is issued; neither: never."""
 
-    expires_at: AwareDatetime | None = Field(None, description="RFC 3339, in the future")
+    expires_at: AwareDatetime | None = Field(None, description="RFC 3339, in the future (at most 5 years)")
     ttl: int | None = Field(None, ge=60, le=MAX_TOKEN_TTL_S, description="seconds from now (60 to 5 years)")
 
 

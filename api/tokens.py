@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import hash_token
+from api.schemas import MAX_TOKEN_TTL_S
 from api.tables import TokenRow
 
 TOKEN_BYTES = 32
 ID_LENGTH = 12  # of the hash's hex: enough to tell tokens apart, useless for signing in
 
 
+MAX_LIFETIME = timedelta(seconds=MAX_TOKEN_TTL_S)
+
+
 def expiry(now: datetime, expires_at: datetime | None, ttl_s: int | None) -> datetime | None:
     """Return when a token asked for with `expires_at` or `ttl` (seconds) stops working; None: never.
-    Raises ValueError for both at once or a time not in the future; pure."""
+    Raises ValueError for both at once, or a time not in the future or more than 5 years ahead; pure."""
     if expires_at is not None and ttl_s is not None:
         raise ValueError("give expires_at or ttl, not both")
     if ttl_s is not None:
-        return now + timedelta(seconds=ttl_s)
-    if expires_at is not None and expires_at <= now:
+        expires_at = now + timedelta(seconds=ttl_s)
+    if expires_at is None:
+        return None
+    if expires_at <= now:
         raise ValueError("expires_at must be in the future")
-    return expires_at
+    if expires_at - now > MAX_LIFETIME:
+        raise ValueError("a token expires at most 5 years ahead; rotate it then")
+    return expires_at.astimezone(timezone.utc)
 
 
 def issue_token(session: Session, *, role: str, subject: str, now: datetime,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 from sqlalchemy import select
 
@@ -14,6 +16,15 @@ from api.tables import AuditRow
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 MAX_PAGE = 500
+
+
+def _utc(name: str, value: datetime | None) -> datetime | None:
+    """The time in UTC; 422 for one that has no UTC form (year 9999 at -10:00 is year 10000 in UTC)."""
+    try:
+        return None if value is None else value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", name), "input": str(value),
+                                       "msg": "a time between the years 1 and 9999 in UTC"}]) from None
 
 
 @router.get("", response_model=AuditPage)
@@ -27,6 +38,7 @@ def get_audit(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> AuditPage:
     """Reads of personal data, newest first, a page at a time; the rows themselves can never be changed."""
+    from_, to = _utc("from", from_), _utc("to", to)
     query = select(AuditRow)
     if subject:
         query = query.where(AuditRow.actor == subject)

@@ -178,6 +178,7 @@ def test_the_audit_cannot_be_changed_or_deleted_and_admins_read_it(client, ctx, 
     assert client.get("/api/v1/audit", params={"to": at}, headers=ADMIN).json()["entries"] == []
     assert client.get("/api/v1/audit", params={"subject": "nobody"}, headers=ADMIN).json()["entries"] == []
     assert client.get("/api/v1/audit", params={"limit": 501}, headers=ADMIN).status_code == 422
+    assert client.get("/api/v1/audit", params={"from": "9999-12-31T23:59:59-10:00"}, headers=ADMIN).status_code == 422
     assert client.get("/api/v1/audit", headers=operator).status_code == 403
 
 

@@ -83,6 +83,9 @@ def test_a_token_expires_at_its_time(client, clock):
     assert both.status_code == 422
     assert client.post("/api/v1/tokens", json={"role": "operator", "subject": "x", "ttl": 5},
                        headers=ADMIN).status_code == 422
+    too_far = (clock.now() + timedelta(days=6 * 366)).isoformat()
+    assert client.post("/api/v1/tokens", json={"role": "operator", "subject": "x", "expires_at": too_far},
+                       headers=ADMIN).status_code == 422
 
 
 def test_rotation_replaces_the_secret_at_once(client, clock):
