@@ -76,6 +76,7 @@ class Pipeline:
         self.snapshots: dict[str, DeviceSnapshot] = {}
         self.states: dict[tuple[str, str], RuleState] = {}
         self.episodes: dict[tuple[str, str], tuple[Episode, ...]] = {}  # recent alerts, for late readings
+        self.settling: dict[str, datetime] = {}  # devices with a sequence hole, and when it counts as lost
         self._stored_devices: set[str] = set()
         self.silences: list[Silence] = []
         self._always_ticked = [d for d in site.devices.values() if index.ticks_always(d.type, d.id)]
@@ -91,7 +92,18 @@ class Pipeline:
             self.states = rules_store.load_states(session)
             self.episodes = rules_store.recent_episodes(session, self.clock.now() - EPISODE_HORIZON)
         self._stored_devices = set(self.snapshots)
+        self.settling = {}
+        self._watch_holes(self.snapshots.values())
         self.refresh_silences()
+
+    def _watch_holes(self, snapshots) -> None:
+        now = self.clock.now()
+        for snap in snapshots:
+            due = snap.order.settles_at(now) if snap.order.runs else None
+            if due is None and snap.order.lost_by(now) == snap.gaps:
+                self.settling.pop(snap.device_id, None)
+            else:
+                self.settling[snap.device_id] = due or now
 
     def refresh_silences(self) -> None:
         """Read the silences in force or to come (the API writes them; any instance may read them)."""
@@ -134,6 +146,7 @@ class Pipeline:
                 continue  # a device removed from the site file keeps its history, not its timers
             changed, decisions = tick(self.index, work.view(device_id), states, now)
             work.take(device_id, changed, decisions)
+        work.settle_gaps([d for d, due in self.settling.items() if due <= now])
         work.combine()
         if work.dirty:
             self._commit(work)
@@ -161,6 +174,7 @@ class Pipeline:
         # the transaction is durable: only now does the new state become the current one
         for device_id, snap in work.snapshots.items():
             self.snapshots[device_id] = snap
+        self._watch_holes(work.snapshots.values())
         self.states.update(work.states)
         for key, state in work.states.items():
             if state == IDLE:
@@ -296,11 +310,7 @@ class _Batch:
             self.counts["replays"] += 1
             return
         snap.order = placed.order
-        snap.gaps = placed.order.missing
-        if placed.gaps_opened:
-            self.counts["seq_gaps"] += placed.gaps_opened
-        if placed.gaps_filled:
-            self.counts["seq_gaps_filled"] += placed.gaps_filled  # a late message was only late, not lost
+        self._count_gaps(snap)
         late = placed.kind == device_order.LATE
         if late:
             self.counts["late_readings"] += 1
@@ -308,6 +318,8 @@ class _Batch:
         if snap.online is None:
             snap.online = True  # a device that talks is online even if its status was never seen
         at = placed.at
+        if not late:
+            self._catch_up(message.device, at)
         if not is_telemetry:
             if snap.event_ts is None or at >= snap.event_ts:
                 snap.event_ts, snap.event_seq, snap.event_type = at, message.seq, message.type
@@ -331,6 +343,23 @@ class _Batch:
         snap.values.update({m: v for m, v in message.values.items() if placed.superseded.get(m) is None})
         self._evaluate(reading, True, placed.superseded, then)
 
+    def _count_gaps(self, snap: DeviceSnapshot) -> None:
+        """Set the device's gap figure: messages missing for longer than ingest/order.py GAP_SETTLE (a
+        reordered feed fills its holes within seconds, so they never read as loss)."""
+        lost = snap.order.lost_by(self.now)
+        if lost > snap.gaps:
+            self.counts["seq_gaps"] += lost - snap.gaps
+        elif lost < snap.gaps:
+            self.counts["seq_gaps_filled"] += snap.gaps - lost  # counted lost, then arrived after all
+        snap.gaps = lost
+
+    def settle_gaps(self, device_ids) -> None:
+        """Count as lost the holes that have now stayed open for GAP_SETTLE (time alone decides it)."""
+        for device_id in device_ids:
+            base = self.p.snapshots.get(device_id)
+            if base is not None and base.order.lost_by(self.now) != base.gaps:
+                self._count_gaps(self.snapshot(device_id))
+
     def _badge(self, event: DeviceEvent) -> None:
         badge = event.data.get("badge")
         tech = self.p.site.technician_by_badge(str(badge)) if badge is not None else None
@@ -353,9 +382,22 @@ class _Batch:
         else:
             if values is not None:
                 view = replace(view, values=values)
-            changed, decisions = evaluate_late(self.p.index, view, reading, states,
-                                               self.episodes_of(reading.device, rule_ids), superseded or {}, self.now)
+            changed, decisions, extended = evaluate_late(self.p.index, view, reading, states,
+                                                         self.episodes_of(reading.device, rule_ids), superseded or {},
+                                                         self.now)
+            for rule_id, episodes in extended.items():
+                self.episodes[(reading.device, rule_id)] = episodes
         self.take(reading.device, changed, decisions)
+
+    def _catch_up(self, device_id: str, at: datetime) -> None:
+        """Let the device's rules run on to a reading's time before it is seen (on the values before it): a
+        clear delay or an event alert's auto-clear that ran out between two readings of a backlog has
+        cleared by the time the next one is applied."""
+        device = self.p.site.devices[device_id]
+        states = self.rule_states(device_id, (r.id for r in self.p.index.timed(device.type, device_id)))
+        if states:
+            changed, decisions = tick(self.p.index, self.view(device_id), states, at)
+            self.take(device_id, changed, decisions)
 
     # --- the transaction ---------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ per device decide everything without reading the database:
 
 - `runs`: the device's `seq` numbers received, as contiguous runs with the device times they span. A
   `seq` inside a run's numbers and times is a message already applied (a redelivery, a replay hours
-  later); the holes between runs are messages not (yet) received, which a late message fills.
+  later); the holes between runs are messages not (yet) received, which a late message fills. A hole
+  still open `GAP_SETTLE` after it was noticed counts as lost (`lost_by`): reordering fills its holes
+  within seconds, so it never reads as loss; a message counted lost that arrives after all is taken off.
 - `recent`: the last readings applied, in device order, so a late one finds the reading that already
   replaced its values (where its effect ended) and a message without `seq` is known again by its
   `ts` and values.
@@ -26,6 +28,7 @@ RECENT_LIMIT = 32  # readings remembered per device; a late reading is placed am
 RUN_LIMIT = 16  # holes tracked per device; an older one counts as lost for good
 RUN_HORIZON = timedelta(hours=24)  # a message older than this is refused (ts_stale), so cannot fill a hole
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=1)  # ahead by less than this is ordinary clock jitter, not counted
+GAP_SETTLE = timedelta(seconds=30)  # a hole open this long (service time) counts as messages lost
 
 IN_ORDER, LATE, DUPLICATE = "in_order", "late", "duplicate"
 
@@ -47,12 +50,14 @@ def digest(content: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """Contiguous seq numbers `first`..`last` received, sent between device times `start` and `end` (µs)."""
+    """Contiguous seq numbers `first`..`last` received, sent between device times `start` and `end` (µs);
+    `noticed` is the service's time (µs) when the run began, so a hole's age is known."""
 
     first: int
     last: int
     start: int
     end: int
+    noticed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +84,23 @@ class DeviceOrder:
 
     @property
     def missing(self) -> int:
-        """Messages the device's counter says were sent and have not arrived: the device's gap figure."""
+        """Messages the device's counter says were sent and have not arrived (yet)."""
         return self.lost + _holes(self.runs)
 
+    def lost_by(self, now: datetime) -> int:
+        """Messages lost as of `now`: missing, and for longer than GAP_SETTLE. The device's gap figure."""
+        settled = _us(now) - GAP_SETTLE // timedelta(microseconds=1)
+        return self.lost + _holes(self.runs, noticed_by=settled)
+
+    def settles_at(self, now: datetime) -> datetime | None:
+        """When the next open hole counts as lost (None: no hole is waiting to)."""
+        settle = GAP_SETTLE // timedelta(microseconds=1)
+        waiting = [max(a.noticed, b.noticed) + settle for a, b in zip(self.runs, self.runs[1:])
+                   if b.first > a.last + 1 and max(a.noticed, b.noticed) + settle > _us(now)]
+        return _time(min(waiting)) if waiting else None
+
     def to_json(self) -> dict:
-        return {"runs": [[r.first, r.last, r.start, r.end] for r in self.runs],
+        return {"runs": [[r.first, r.last, r.start, r.end, r.noticed] for r in self.runs],
                 "recent": [[m.at, m.ts, m.seq, m.digest, list(m.metrics)] for m in self.recent],
                 "lost": self.lost}
 
@@ -109,8 +126,6 @@ class Placement:
     skewed: bool
     order: DeviceOrder
     superseded: Mapping[str, datetime | None]
-    gaps_opened: int = 0
-    gaps_filled: int = 0
 
 
 def place(order: DeviceOrder, ts: datetime, seq: int | None, fingerprint: str, metrics: tuple[str, ...],
@@ -139,8 +154,7 @@ def place(order: DeviceOrder, ts: datetime, seq: int | None, fingerprint: str, m
     if seq is not None:
         runs, lost = _with_seq(runs, lost, seq, ts_us, now_us)
     placed = DeviceOrder(runs, tuple(recent[-RECENT_LIMIT:]), lost)
-    change = placed.missing - order.missing
-    return Placement(LATE if late else IN_ORDER, at, skewed, placed, superseded, max(change, 0), max(-change, 0))
+    return Placement(LATE if late else IN_ORDER, at, skewed, placed, superseded)
 
 
 def _is_duplicate(order: DeviceOrder, ts_us: int, seq: int | None, fingerprint: str) -> bool:
@@ -150,9 +164,10 @@ def _is_duplicate(order: DeviceOrder, ts_us: int, seq: int | None, fingerprint: 
     return any(m.seq is None and m.ts == ts_us and m.digest == fingerprint for m in order.recent)
 
 
-def _holes(runs: tuple[Run, ...]) -> int:
+def _holes(runs: tuple[Run, ...], noticed_by: int | None = None) -> int:
     # a counter that went back (or stayed) between runs is a device restart, not a loss
-    return sum(b.first - a.last - 1 for a, b in zip(runs, runs[1:]) if b.first > a.last + 1)
+    return sum(b.first - a.last - 1 for a, b in zip(runs, runs[1:])
+               if b.first > a.last + 1 and (noticed_by is None or max(a.noticed, b.noticed) <= noticed_by))
 
 
 def _with_seq(runs: tuple[Run, ...], lost: int, seq: int, ts_us: int, now_us: int) -> tuple[tuple[Run, ...], int]:
@@ -165,13 +180,14 @@ def _with_seq(runs: tuple[Run, ...], lost: int, seq: int, ts_us: int, now_us: in
     joins_before = before is not None and seq == before.last + 1 and ts_us >= before.end
     joins_after = after is not None and seq == after.first - 1 and ts_us <= after.start
     if joins_before and joins_after:
-        items[i - 1:i + 1] = [Run(before.first, after.last, before.start, after.end)]  # type: ignore[union-attr]
+        items[i - 1:i + 1] = [Run(before.first, after.last, before.start, after.end,  # type: ignore[union-attr]
+                                  min(before.noticed, after.noticed))]  # type: ignore[union-attr]
     elif joins_before:
-        items[i - 1] = Run(before.first, seq, before.start, ts_us)  # type: ignore[union-attr]
+        items[i - 1] = Run(before.first, seq, before.start, ts_us, before.noticed)  # type: ignore[union-attr]
     elif joins_after:
-        items[i] = Run(seq, after.last, ts_us, after.end)  # type: ignore[union-attr]
+        items[i] = Run(seq, after.last, ts_us, after.end, after.noticed)  # type: ignore[union-attr]
     else:
-        items.insert(i, Run(seq, seq, ts_us, ts_us))
+        items.insert(i, Run(seq, seq, ts_us, ts_us, now_us))
     horizon = now_us - RUN_HORIZON // timedelta(microseconds=1)
     while len(items) > 1 and (len(items) > RUN_LIMIT or items[0].end < horizon):
         # the oldest hole can no longer be filled (or is no longer tracked): its messages are lost

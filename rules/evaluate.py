@@ -316,22 +316,25 @@ def evaluate_late(
     episodes: Mapping[str, Sequence[Episode]],
     superseded: Mapping[str, datetime | None],
     now: datetime,
-) -> tuple[dict[str, RuleState], list[Decision]]:
+) -> tuple[dict[str, RuleState], list[Decision], dict[str, tuple[Episode, ...]]]:
     """Evaluate a reading older than one already applied at its own time `reading.ts` (docs/rules.md, "Late
     readings"). `device.values` are the device's values as they stood then (its last values with the
     reading's laid over them); `superseded` gives per metric when a later applied reading replaced the
     reading's value (None: it is still the newest); `episodes` are the alerts each rule raised on the
     device recently. An alarm that held then is raised at its time, and cleared where the later reading
-    already cleared it; a reading inside an alert already known changes nothing."""
+    already cleared it; a reading inside (or just before) an alert already known raises nothing and moves
+    that alert's known start back to it, returned as the rule's new episodes."""
     changed: dict[str, RuleState] = {}
     decisions: list[Decision] = []
+    extended: dict[str, tuple[Episode, ...]] = {}
     at = reading.ts
     local = index.local(at)
     for rule in index.for_reading(device.type, reading, device.id):
         state = states.get(rule.id, IDLE)
-        known = episodes.get(rule.id, ())
+        known = tuple(episodes.get(rule.id, ()))
+        covering: Episode | None = None
         if rule.is_event_rule:
-            new_state, made = _late_event(rule, device, reading, state, known, now, local)
+            new_state, made, covering = _late_event(rule, device, reading, state, known, now, local)
         else:
             ends = [superseded[m] for m in rule.metrics if m in reading.values and superseded.get(m) is not None]
             if not ends:  # the reading's values are the newest this rule has: applied as in order
@@ -339,24 +342,30 @@ def evaluate_late(
             elif isinstance(rule.condition, ChangeCondition):
                 new_state, made = _late_sample(rule, reading, state), []
             else:
-                new_state, made = _late_episode(index, rule, device, state, known, at, min(ends), now, local)  # type: ignore[type-var]
+                new_state, made, covering = _late_episode(index, rule, device, state, known, at, min(ends), now,  # type: ignore[type-var]
+                                                          local)
+        if covering is not None and at < covering.start:
+            extended[rule.id] = tuple(replace(e, start=at) if e == covering else e for e in known)
         if new_state != state:
             changed[rule.id] = new_state
         decisions.extend(made)
-    return changed, decisions
+    return changed, decisions, extended
 
 
 def _late_event(rule: Rule, device: DeviceView, reading: Reading, state: RuleState, known: Sequence[Episode],
-                now: datetime, local: datetime) -> tuple[RuleState, list[Decision]]:
+                now: datetime, local: datetime) -> tuple[RuleState, list[Decision], Episode | None]:
     at = reading.ts
-    if not rule.is_active_at(local) or any(e.meets(at, at, now) for e in known):
-        return state, []  # the press belongs to an alert already raised
+    if not rule.is_active_at(local):
+        return state, [], None
+    covering = next((e for e in known if e.meets(at, at + rule.clear_after, now)), None)
+    if covering is not None:
+        return state, [], covering  # the press belongs to an alert already raised
     new_state, made = _event_step(rule, device, reading, state, at, local)
     if made and new_state.clear_due is not None and new_state.clear_due <= now:
         # it was over before we heard of it: raised at its time and cleared when it would have cleared
         alert = made[0].alert
-        return replace(state, memory=()), [*made, Clear(alert, rule, device.id, new_state.clear_due)]
-    return new_state, made
+        return replace(state, memory=()), [*made, Clear(alert, rule, device.id, new_state.clear_due)], None
+    return new_state, made, None
 
 
 def _late_sample(rule: Rule, reading: Reading, state: RuleState) -> RuleState:
@@ -372,21 +381,23 @@ def _late_sample(rule: Rule, reading: Reading, state: RuleState) -> RuleState:
 
 
 def _late_episode(index: RuleIndex, rule: Rule, device: DeviceView, state: RuleState, known: Sequence[Episode],
-                  at: datetime, end: datetime, now: datetime, local: datetime) -> tuple[RuleState, list[Decision]]:
+                  at: datetime, end: datetime, now: datetime,
+                  local: datetime) -> tuple[RuleState, list[Decision], Episode | None]:
     """The reading's values held from `at` until `end`: raise what held that long, clear it at `end`."""
     if not rule.is_active_at(local) or not _holds(rule, rule.condition, device, state, at):
-        return state, []
+        return state, [], None
+    covering = next((e for e in known if e.meets(at, end + rule.hold_for, now)), None)
+    if covering is not None:
+        return state, [], covering  # the alarm is known: the reading only says it began earlier or held longer
     if end - at < rule.hold_for:
-        return state, []  # too short to raise, as it would have been in order
+        return state, [], None  # too short to raise, as it would have been in order
     raised_at = at + rule.hold_for
-    if any(e.meets(at, end + rule.hold_for, now) for e in known):
-        return state, []  # the alarm is known: the reading only says it began earlier or held longer
     alert = alert_id(rule.id, device.id, raised_at)
     decisions: list[Decision] = [Raise(alert, rule, device.id, raised_at, rule.urgency_at(index.local(raised_at)))]
     cleared_at = end + rule.clear_for
     if cleared_at <= now:
-        return state, [*decisions, Clear(alert, rule, device.id, cleared_at)]
+        return state, [*decisions, Clear(alert, rule, device.id, cleared_at)], None
     if not state.is_active and state.pending_since is None:
         # the later reading started the clear delay; time (the tick) finishes it
-        return RuleState(alert=alert, clearing_since=end, memory=state.memory, raises=state.raises), decisions
-    return state, [*decisions, Clear(alert, rule, device.id, now)]
+        return RuleState(alert=alert, clearing_since=end, memory=state.memory, raises=state.raises), decisions, None
+    return state, [*decisions, Clear(alert, rule, device.id, now)], None

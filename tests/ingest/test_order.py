@@ -10,6 +10,7 @@ import pytest
 
 from ingest.order import (
     DUPLICATE,
+    GAP_SETTLE,
     IN_ORDER,
     LATE,
     RECENT_LIMIT,
@@ -89,13 +90,26 @@ def test_a_late_reading_learns_when_a_later_one_replaced_its_value() -> None:
     assert late.superseded == {"occupied": None, "state": at(20)}
 
 
-def test_a_gap_counts_until_the_late_message_fills_it() -> None:
-    order, _ = feed(DeviceOrder(), [(0, 0, DRY), (1, 1, DRY), (4, 4, DRY)])
+def test_a_gap_counts_as_lost_once_it_has_stayed_open_for_the_settle_time() -> None:
+    order, _ = feed(DeviceOrder(), [(0, 0, DRY), (1, 1, DRY), (4, 4, DRY)], now=at(10))
     assert order.missing == 2
+    assert order.lost_by(at(10)) == 0 and order.settles_at(at(10)) == at(10) + GAP_SETTLE
+    assert order.lost_by(at(10) + GAP_SETTLE) == 2 and order.settles_at(at(10) + GAP_SETTLE) is None
+    # a late message fills part of it: it is no longer lost
     late = place(order, at(2), 2, "", ("leak",), at(60))
-    assert late.gaps_filled == 1 and late.order.missing == 1
-    late = place(late.order, at(3), 3, "", ("leak",), at(60))
-    assert late.order.missing == 0 and len(late.order.runs) == 1
+    assert late.order.missing == 1 and late.order.lost_by(at(60)) == 1
+    late = place(late.order, at(3), 3, "", ("leak",), at(61))
+    assert late.order.missing == 0 and late.order.lost_by(at(200)) == 0 and len(late.order.runs) == 1
+
+
+def test_a_reordered_feed_never_reads_as_loss() -> None:
+    readings = [(n * 0.5, n, DRY) for n in range(200)]
+    shuffled = sorted(readings, key=lambda r: r[0] + random.Random(r[1]).uniform(0, 5))
+    order = DeviceOrder()
+    for seconds, seq, values in shuffled:
+        arrival = at(seconds + 5)  # it arrives within 5 s of being sent
+        order = place(order, at(seconds), seq, "", tuple(values), arrival).order
+        assert order.lost_by(arrival) == 0
 
 
 def test_a_device_restart_is_not_a_loss() -> None:
@@ -107,7 +121,7 @@ def test_500_dropped_messages_are_500_gaps_and_a_shuffle_leaves_none() -> None:
     readings = [(n * 0.5, n, DRY) for n in range(2000)]
     dropped = [r for r in readings if not 1000 <= r[1] < 1500]
     order, _ = feed(DeviceOrder(), dropped)
-    assert order.missing == 500
+    assert order.missing == 500 and order.lost_by(at(3600) + GAP_SETTLE) == 500
     shuffled = sorted(readings, key=lambda r: r[0] + random.Random(r[1]).uniform(0, 30))
     order, kinds = feed(DeviceOrder(), shuffled)
     assert order.missing == 0 and DUPLICATE not in kinds and kinds.count(LATE) > 100
@@ -117,6 +131,7 @@ def test_holes_beyond_what_is_tracked_stay_counted_as_lost() -> None:
     readings = [(n, n * 2, DRY) for n in range(RUN_LIMIT + 10)]  # every other seq missing
     order, _ = feed(DeviceOrder(), readings)
     assert len(order.runs) <= RUN_LIMIT and order.missing == RUN_LIMIT + 9
+    assert order.lost == 10  # pushed out of the runs: counted lost at once
 
 
 def test_the_window_is_bounded_and_survives_a_save() -> None:

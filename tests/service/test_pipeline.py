@@ -114,6 +114,8 @@ def test_a_late_leak_between_dry_readings_is_raised_at_its_time_cleared_later_an
     pipeline.process([message("telemetry", "A-LEAK-1", {"ts": iso_at(pipeline, -20), "seq": 1, "values": {"leak": False}}),
                       message("telemetry", "A-LEAK-1", {"ts": iso_at(pipeline, -5), "seq": 3, "values": {"leak": False}})])
     pipeline.clock.advance(seconds=95)
+    pipeline.process_tick()  # seq 2 has been missing for longer than the settle time: lost, as far as we know
+    assert pipeline.snapshots["A-LEAK-1"].gaps == 1
     result = pipeline.process([message("telemetry", "A-LEAK-1", {"ts": (t0 + timedelta(seconds=10)).isoformat(),
                                                                  "seq": 2, "values": {"leak": True}})])
     assert result.replays == 0 and result.raised == 1 and result.cleared == 1
@@ -122,6 +124,7 @@ def test_a_late_leak_between_dry_readings_is_raised_at_its_time_cleared_later_an
         assert session.scalar(select(func.count()).select_from(TicketRow)) == 1  # it happened: someone looks
         assert session.scalar(select(func.count()).select_from(TelemetryRow)) == 3
     assert pipeline.snapshots["A-LEAK-1"].values == {"leak": False}  # the newest reading still stands
+    # seq 2 was missing for 95 s, counted lost, then arrived after all
     assert pipeline.counters["seq_gaps"] == 1 and pipeline.counters["seq_gaps_filled"] == 1
     assert pipeline.snapshots["A-LEAK-1"].gaps == 0
 
