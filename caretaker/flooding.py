@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from sqlalchemy.orm import sessionmaker
 
 from caretaker.system_alarms import clear_alarm, raise_alarm
 from dispatch.service import AlertFacts, Dispatcher
+from dispatch.tables import TicketRow
 from estate.model import Site
 from ingest.client import Inbound
 from ingest.flood import Admission, FloodGuard, FloodPolicy
@@ -23,12 +24,15 @@ log = logging.getLogger(__name__)
 # the trade that looks after a device of each family: the maintenance ticket goes to them
 TRADE = {"water": "plumbing", "power": "electrical", "elevator": "elevator", "access": "security"}
 MAINTENANCE_URGENCY = 4  # a device that talks too much is a fault to fix, not an emergency
+MAINTENANCE_SOURCE = "system"  # opened by the service about itself, as its system alarms are
 
 
 class FloodGate:
     def __init__(self, site: Site, dispatcher: Dispatcher, sessions: sessionmaker, prefix: str,
                  counters: Counter[str], policy: FloodPolicy = FloodPolicy()) -> None:
-        self.site, self.dispatcher, self.sessions, self.prefix = site, dispatcher, sessions, prefix
+        self.site, self.sessions, self.prefix = site, sessions, prefix
+        # a maintenance job of its own, never folded into an open incident of the building (a leak's, say)
+        self.dispatcher = Dispatcher(site, dispatcher.prefix, incident_window=timedelta(0))
         self.counters = counters
         self.guard = FloodGuard(policy)
         self._unannounced: set[str] = set()  # began flooding, alarm not yet written (the database failed)
@@ -87,4 +91,7 @@ class FloodGate:
         ticket = self.dispatcher.open_for_alert(session, AlertFacts(
             change.alert, SystemAlarm.DEVICE_FLOODING.value, device_id, MAINTENANCE_URGENCY,
             TRADE.get(device.family, "general"), f"device chattering: {device_id} floods messages", now), now)
+        row = session.get(TicketRow, ticket)
+        if row is not None and row.open_key == f"{device_id}|{SystemAlarm.DEVICE_FLOODING.value}":
+            row.source = MAINTENANCE_SOURCE  # not a sensor incident: a building's leak must not join it
         rules_store.link_ticket(session, change.alert, ticket)
