@@ -75,6 +75,11 @@ def server(ctx) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+    # a stream's last poll may still be running on a worker thread: wait for it to hand its connection back
+    pool = ctx.sessions.kw["bind"].pool
+    deadline = time.monotonic() + 10
+    while pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 class Stream:
