@@ -110,5 +110,9 @@ def test_a_sender_waits_while_another_instance_has_its_turn(postgres_url):
             other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SENDER_LOCK})
         OutboxSender(db, broker.publish, FakeClock()).send_pending()
         assert [b["alert"] for _, b in broker.got] == ["AL-0", "AL-1", "AL-2"]
+        with db.begin() as s:  # the sender's pooled connection is back to durable commits, holding no lock
+            assert s.scalar(text("SHOW synchronous_commit")) == "on"
+            assert s.scalar(text("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                                 "WHERE l.locktype = 'advisory' AND d.datname = current_database()")) == 0
     finally:
         engine.dispose()
