@@ -44,12 +44,15 @@ def _bin_dir() -> Path | None:
 class OwnPostgres:
     """One cluster: created and started on enter, stopped and removed on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, fsync: bool = False) -> None:
         bin_dir = _bin_dir()
         if bin_dir is None:
             missing("no initdb/pg_ctl (looked in /usr/lib/postgresql/*/bin and on PATH)")
         self.bin = bin_dir
         self.port = free_port()
+        # fsync off by default: most tests stop it with -m immediate, not the machine, and measure no commit
+        # times; a load test that does measure them asks for fsync
+        self.fsync = fsync
         self.user = "postgres" if os.geteuid() == 0 else None
         self.root = Path(tempfile.mkdtemp(prefix="caretaker-pg-"))
         self.data = self.root / "data"
@@ -79,8 +82,8 @@ class OwnPostgres:
 
     def start(self) -> None:
         """Start the cluster on its port and wait until it accepts connections."""
-        # fsync off: the tests stop it with -m immediate, not the machine; durability is not what they measure
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=60 "
+                   f"-c fsync={'on' if self.fsync else 'off'}")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
         if not wait_for_port("127.0.0.1", self.port, 10):
             raise RuntimeError(f"PostgreSQL did not listen on {self.port}")

@@ -140,13 +140,16 @@ class Publishers:
             client.loop_start()
             self.clients.append(client)
 
+    def send(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
+        """Publish one message without waiting; a device's messages always go over the same connection."""
+        return self.clients[hash(topic.split("/")[-2]) % len(self.clients)].publish(topic, payload, qos=1)
+
     def publish_all(self, messages: list[tuple[str, bytes]], pause_every: int = 0, pause_s: float = 0.0,
                     timeout: float = 30) -> None:
         """Publish every (topic, payload); one device's messages go over one connection, so in order."""
         infos = []
         for index, (topic, payload) in enumerate(messages):
-            client = self.clients[hash(topic.split("/")[-2]) % len(self.clients)]
-            infos.append(client.publish(topic, payload, qos=1))
+            infos.append(self.send(topic, payload))
             if pause_every and index % pause_every == pause_every - 1:
                 time.sleep(pause_s)
         for info in infos:

@@ -1,0 +1,306 @@
+"""T30: alarm storm: 2,000 devices, 600 related alarms across 3 buildings → 0 lost, 0 duplicate; one incident
+per building; p99 ticket ≤ 2 s, push ≤ 5 s; API p99 < 200 ms and the control room's stream < 1 s behind
+throughout.
+
+Scaled in time: the 600 alarms come in 15 s instead of 60 s (40 a second, four times the rate), among
+the other 1,400 devices' readings (2,800 more messages), against `caretaker run` on a PostgreSQL cluster
+of the test's own with fsync on. The estate: 200 leak sensors a building in A, B and C (a burst main in
+each) and 1,400 power meters in four buildings; six plumbers on site. The storm runs once (a module
+fixture); three tests judge it. Measured:
+- alarms: 600/600 raised once, each on its building's ticket, 3 tickets; 600 alert events on MQTT, none twice;
+- ticket: p99 from the wet reading's publish to its alert event naming the ticket 0.25 s (limit 2 s);
+- push: each building's first wet reading to its plumber's `assigned` push at most 0.22 s (limit 5 s);
+- API: GET /api/v1/tickets and /api/v1/alerts polled throughout, p99 134 ms over 291 calls (limit 200 ms);
+- stream: FAILS. 501 of the 600 raised alerts reached the control room's live stream (`/api/v1/stream`)
+  within 5 s of the storm's end, those up to 1.8 s behind their MQTT alert event (limit 1 s). The feed
+  looks 60 s back and takes the oldest 500 changes a poll (api/stream.py LOOKBACK, MAX_PER_POLL), so
+  past 500 alerts in a minute it sends the same 500 again and the newer ones only once the oldest
+  leave the window, up to a minute late; and it polls once a second, so even a quiet feed lags up to
+  a second plus the poll.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+
+from dispatch.tables import TicketAlertRow, TicketRow
+from rules.tables import AlertRow
+from tests.faults.own_postgres import OwnPostgres
+from tests.faults.service_process import Publishers, ServiceProcess, engine_for, service_env, wait_for, write_site
+
+pytestmark = pytest.mark.faults
+
+SITE = "t30"
+STORM_BUILDINGS = ("A", "B", "C")
+LEAKS_PER_BUILDING = 200  # 600 alarms
+METERS = 1400  # 2,000 devices in all
+STORM_S = 15.0
+TOKEN = "t30-admin-token-0123456789abcdef"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def leak(building: str, n: int) -> str:
+    return f"{building}-LEAK-{n:03d}"
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.99) - 1)]
+
+
+def estate(path: Path) -> Path:
+    devices = [{"id": leak(b, n), "type": "water_leak", "building": b, "floor": 1 + n % 20}
+               for b in STORM_BUILDINGS for n in range(LEAKS_PER_BUILDING)]
+    devices += [{"id": f"{'ABCD'[n % 4]}-PWR-{n:04d}", "type": "power_meter", "building": "ABCD"[n % 4],
+                 "floor": 1 + n % 20} for n in range(METERS)]
+    return write_site(path, SITE, devices, [{"id": b, "floors": [-1, 20]} for b in "ABCD"], technicians=6)
+
+
+class Watch:
+    """The broker seen as integrations and technicians' apps see it: alert events and pushes, with arrival times."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.alerts: list[tuple[float, dict]] = []
+        self.pushes: list[tuple[float, str, dict]] = []
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t30-watch-{time.monotonic_ns()}",
+                                  protocol=mqtt.MQTTv311)
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.connect(host, port)
+        self.client.loop_start()
+        self.client.subscribe([(f"caretaker/{SITE}/alerts", 1), (f"caretaker/{SITE}/technicians/+/dispatch", 1)])
+        assert subscribed.wait(5)
+
+    def _on_message(self, _c, _u, message) -> None:
+        at = time.time()
+        body = json.loads(message.payload)
+        if message.topic.endswith("/alerts"):
+            self.alerts.append((at, body))
+        else:
+            self.pushes.append((at, message.topic.split("/")[3], body))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class Stream(threading.Thread):
+    """The control room's live stream: every event with the time it arrived."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True, name="t30-stream")
+        self.port = port
+        self.events: list[tuple[float, str, dict]] = []
+        self.ready = threading.Event()
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def run(self) -> None:
+        self.connection.request("GET", "/api/v1/stream", headers={"Authorization": f"Bearer {TOKEN}"})
+        response = self.connection.getresponse()
+        assert response.status == 200, response.status
+        event = None
+        try:
+            for raw in response:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event is not None:
+                    if event == "hello":
+                        self.ready.set()
+                    else:
+                        self.events.append((time.time(), event, json.loads(line[6:])))
+                    event = None
+        except (OSError, ValueError, http.client.HTTPException):
+            return  # closed at the end of the test
+
+    def close(self) -> None:
+        try:
+            self.connection.sock and self.connection.sock.close()
+        except OSError:
+            pass
+
+
+class ApiPoller(threading.Thread):
+    """An operator's screen refreshing the ticket and alert lists all through the storm."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True, name="t30-api")
+        self.port = port
+        self.latencies: list[float] = []
+        self.statuses: set[int] = set()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        paths = ("/api/v1/tickets", "/api/v1/alerts")
+        n = 0
+        while not self.stop.is_set():
+            started = time.monotonic()
+            connection.request("GET", paths[n % 2], headers={"Authorization": f"Bearer {TOKEN}"})
+            response = connection.getresponse()
+            response.read()
+            self.latencies.append(time.monotonic() - started)
+            self.statuses.add(response.status)
+            n += 1
+            self.stop.wait(0.05)
+        connection.close()
+
+
+@dataclass
+class Storm:
+    """What one storm measured, for the tests below."""
+
+    published: dict[str, float]  # leak sensor -> when its wet reading left
+    alerts: dict[str, int]  # device -> alerts raised for it
+    links: dict[str, int]  # alert -> tickets it is on
+    tickets: dict[str, str]  # ticket -> building
+    events: list[dict]  # raised alert events on MQTT
+    ticket_latency: list[float]
+    push_latency: dict[str, float]
+    api_latencies: list[float]
+    api_statuses: set[int]
+    behind: dict[str, float | None]  # alert -> seconds the stream was behind its MQTT event; None: never came
+
+    def figures(self) -> str:
+        came = [b for b in self.behind.values() if b is not None]
+        return (f"ticket p99 {p99(self.ticket_latency):.3f} s, push max {max(self.push_latency.values(), default=0):.3f} s, "
+                f"API p99 {p99(self.api_latencies) * 1000:.0f} ms over {len(self.api_latencies)} calls, stream "
+                f"{len(came)}/{len(self.behind)} alerts, at most {max(came, default=0):.3f} s behind")
+
+
+@pytest.fixture(scope="module")
+def storm(mosquitto, tmp_path_factory) -> Storm:
+    tmp_path = tmp_path_factory.mktemp("t30")
+    rng = random.Random(30)
+    site_file = estate(tmp_path / "site.yaml")
+    with OwnPostgres(fsync=True) as pg:
+        env = service_env(site_file, pg.url, mosquitto.url, http_enabled="true", admin_token=TOKEN,
+                          batch_max="200")
+        port = int(env["CARETAKER_HTTP_PORT"])
+        service = ServiceProcess(env, tmp_path / "service.log")
+        engine = engine_for(pg.url)
+        watch = Watch(mosquitto.host, mosquitto.port)
+        publishers = Publishers(mosquitto.host, mosquitto.port, connections=8, prefix="t30")
+        stream = Stream(port)
+        poller = ApiPoller(port)
+        try:
+            service.start()
+            service.wait_ready(60)
+            for n in range(1, 7):  # two plumbers in each storm building, on site
+                publishers.send(f"caretaker/{SITE}/technicians/t-{n}/location",
+                                json.dumps({"ts": now_iso(), "building": STORM_BUILDINGS[n % 3], "floor": 1}).encode())
+            stream.start()
+            assert stream.ready.wait(10), "the stream did not start"
+            poller.start()
+
+            # the storm: each leak sensor wet once at a random moment of STORM_S; every meter reads twice
+            schedule = [(rng.uniform(0, STORM_S), leak(b, n), {"leak": True})
+                        for b in STORM_BUILDINGS for n in range(LEAKS_PER_BUILDING)]
+            schedule += [(rng.uniform(0, STORM_S), f"{'ABCD'[n % 4]}-PWR-{n:04d}",
+                          {"mains_ok": True, "voltage_v": 230.0, "current_a": 12.0})
+                         for n in range(METERS) for _ in range(2)]
+            schedule.sort(key=lambda item: item[0])
+            published: dict[str, float] = {}
+            seqs: dict[str, int] = {}
+            start = time.monotonic()
+            for offset, device, values in schedule:
+                delay = start + offset - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)  # the storm's own pace
+                seqs[device] = seqs.get(device, 0) + 1
+                body = {"ts": now_iso(), "seq": seqs[device], "values": values}
+                publishers.send(f"caretaker/{SITE}/devices/{device}/telemetry", json.dumps(body).encode())
+                if "LEAK" in device:
+                    published[device] = time.time()
+
+            raised = lambda: [b for _, b in list(watch.alerts) if b.get("state") == "raised"]  # noqa: E731
+            wait_for(lambda: len(raised()) >= len(published), 30, "600 alert events", poll=0.1)
+            stream_raised = lambda: {d["id"] for _, e, d in list(stream.events)  # noqa: E731
+                                     if e == "alert" and d.get("state") == "raised"}
+            try:  # the stream has a few seconds more to catch up; what it lacks then is measured below
+                wait_for(lambda: len(stream_raised()) >= len(published), 5, "600 alerts on the stream", poll=0.1)
+            except AssertionError:
+                pass
+            poller.stop.set()
+            poller.join(10)
+
+            with engine.connect() as connection:
+                alerts = dict(connection.execute(select(AlertRow.device_id, func.count())
+                                                 .group_by(AlertRow.device_id)).all())
+                links = dict(connection.execute(select(TicketAlertRow.alert_id, func.count())
+                                                .group_by(TicketAlertRow.alert_id)).all())
+                tickets = dict(connection.execute(select(TicketRow.id, TicketRow.building)).all())
+        finally:
+            poller.stop.set()
+            stream.close()
+            publishers.close()
+            watch.close()
+            service.stop()
+            engine.dispose()
+
+    first_event: dict[str, float] = {}  # device -> its alert event naming its ticket
+    mqtt_at: dict[str, float] = {}  # alert -> its raised event
+    for at, body in watch.alerts:
+        if body.get("state") == "raised":
+            mqtt_at.setdefault(body["alert"], at)
+            if body.get("ticket"):
+                first_event.setdefault(body["device"], at)
+    first_wet = {b: min(t for d, t in published.items() if d.startswith(b)) for b in STORM_BUILDINGS}
+    pushed: dict[str, float] = {}
+    for at, _tech, body in watch.pushes:
+        if body.get("type") == "assigned" and body.get("ticket") in tickets:
+            pushed.setdefault(tickets[body["ticket"]], at)
+    on_stream: dict[str, float] = {}
+    for at, event, body in stream.events:
+        if event == "alert" and body.get("state") == "raised":
+            on_stream.setdefault(body["id"], at)
+    result = Storm(
+        published=published, alerts=alerts, links=links, tickets=tickets,
+        events=[b for _, b in watch.alerts if b.get("state") == "raised"],
+        ticket_latency=[first_event[d] - published[d] for d in published if d in first_event]
+        + [float("inf")] * len(set(published) - set(first_event)),
+        push_latency={b: pushed[b] - first_wet[b] for b in pushed},
+        api_latencies=poller.latencies, api_statuses=poller.statuses,
+        behind={a: (on_stream[a] - mqtt_at[a]) if a in on_stream else None for a in mqtt_at},
+    )
+    print(result.figures())
+    return result
+
+
+def test_an_alarm_storm_loses_and_doubles_no_alarm_and_makes_one_incident_a_building(storm: Storm):
+    assert set(storm.alerts) == set(storm.published) and set(storm.alerts.values()) == {1}, "an alarm lost or doubled"
+    assert len(storm.links) == len(storm.published) and set(storm.links.values()) == {1}, "an alarm on 0 or 2 tickets"
+    assert sorted(storm.tickets.values()) == list(STORM_BUILDINGS), storm.tickets
+    ids = [e["alert"] for e in storm.events]
+    assert len(set(ids)) == len(ids) == len(storm.published), "an alert event lost or sent twice"
+
+
+def test_an_alarm_storm_keeps_tickets_pushes_and_the_api_on_time(storm: Storm):
+    figures = storm.figures()
+    assert p99(storm.ticket_latency) <= 2.0, figures
+    assert set(storm.push_latency) == set(STORM_BUILDINGS), f"pushes for {sorted(storm.push_latency)}"
+    assert max(storm.push_latency.values()) <= 5.0, figures
+    assert storm.api_statuses == {200}, storm.api_statuses
+    assert p99(storm.api_latencies) < 0.2, figures
+
+
+def test_an_alarm_storm_reaches_the_control_rooms_stream_within_a_second(storm: Storm):
+    missing = [a for a, b in storm.behind.items() if b is None]
+    assert not missing, f"{len(missing)} of {len(storm.behind)} raised alerts never reached the stream ({storm.figures()})"
+    assert max(storm.behind.values()) < 1.0, storm.figures()
