@@ -459,9 +459,13 @@ class Dispatcher:
 
     def _push(self, session: Session, ticket: TicketRow, kind: str, tech: str, now: datetime, *,
               travel_s: int = 0, reason: str = "") -> None:
+        # a withdrawn technician is no longer on the ticket: the title (a resident's first line) is masked,
+        # as the API masks it for them (docs/api.md, "Personal data")
+        title = mask_text(ticket.title, [ticket.reporter_name or ""], [ticket.unit_id or ""]) \
+            if kind == "withdrawn" else ticket.title
         payload = {
             "type": kind, "ticket": ticket.id, "urgency": ticket.urgency, "category": ticket.category,
-            "title": ticket.title, "device": ticket.device_id,
+            "title": title, "device": ticket.device_id,
             "location": {"building": ticket.building, "floor": ticket.floor, "zone": ticket.zone},
             "accept_by": iso(ticket.accept_by), "arrive_by": iso(ticket.arrive_by),
             "resolve_by": iso(ticket.resolve_by), "travel_s": travel_s, "reason": reason, "ts": iso(now),

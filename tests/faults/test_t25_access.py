@@ -10,15 +10,18 @@ name every route of the app: a route added without an entry fails the test.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from api.app import create_app
+from dispatch.tables import OutboxRow
 from tests.faults.privacy_support import (  # noqa: F401  (fixtures)
-    ADMIN, MARKERS, PHOTO, REPORT, bearer, clock, client, ctx, engine, issue, leaks, operator, pg_engine,
+    ADMIN, MARKERS, NAME, PHONE_IN_TEXT, PHOTO, REPORT, bearer, clock, client, ctx, engine, issue, leaks, operator, pg_engine,
     place_technician, probe, report, server, site, streams, token_of, walk_routes,
 )
 
@@ -141,6 +144,11 @@ def test_the_stream_refuses_bad_callers_and_shows_no_one_elses_ticket(server, ct
         http.post(f"/api/v1/tickets/{ticket['id']}/assign", json={"technician": "t-guo"}, headers=operator)
         _, gone = wang.wait_for(lambda e, d: e == "withdrawn", "the withdrawn event")
         assert gone == {"ticket": ticket["id"]}
+        with ctx.sessions() as session:  # and the push that tells his phone: no number in its title
+            pushes = [json.loads(r.payload) for r in session.scalars(select(OutboxRow).where(
+                OutboxRow.topic.like("%/technicians/t-wang/dispatch")))]
+        [withdrawn] = [p for p in pushes if p["type"] == "withdrawn"]
+        assert not leaks(withdrawn["title"], (PHONE_IN_TEXT, "13912345678", NAME, "A-0302")), withdrawn["title"]
         again = {**REPORT, "reporter_name": "Qian Bo", "reporter_phone": "13700137002",
                  "description": "still leaking, ring me on 13700137002"}
         assert report(http, operator, again)["id"] == ticket["id"]
