@@ -102,8 +102,10 @@ def test_caretaker_service_is_configured(compose):
                 "CARETAKER_ADMIN_TOKEN", "CARETAKER_INFLUX_URL", "CARETAKER_INFLUX_TOKEN",
                 "CARETAKER_INFLUX_ORG", "CARETAKER_INFLUX_BUCKET", "CARETAKER_HTTP_HOST"):
         assert env.get(key), f"caretaker service does not set {key}"
-    assert env["CARETAKER_MQTT_URL"].startswith("mqtt://caretaker:")
-    assert env["CARETAKER_MQTT_URL"].endswith("@mosquitto:1883")
+    # over TLS: the broker's plain listener is bound to its own loopback (mosquitto/mosquitto.conf)
+    assert env["CARETAKER_MQTT_URL"].startswith("mqtts://caretaker:")
+    assert env["CARETAKER_MQTT_URL"].endswith("@mosquitto:8883")
+    assert env["SSL_CERT_FILE"] == "/certs/ca.crt" and "./mosquitto/certs:/certs:ro" in service["volumes"]
     assert env["CARETAKER_DATABASE_URL"].startswith("postgresql+psycopg://caretaker:")
     assert env["CARETAKER_HTTP_HOST"] == "0.0.0.0"
     mounted = [v.split(":")[1] for v in service["volumes"] if isinstance(v, str)]
