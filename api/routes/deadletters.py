@@ -21,6 +21,6 @@ def get_dead_letters(ctx: Ctx, _user: Operator,
     """The most recent refused messages, newest first, with the raw bytes in base64."""
     with ctx.sessions() as session:
         rows = recent_dead_letters(session, limit=limit)
-    return [{"id": r.id, "topic": r.topic, "reason": r.reason, "stage": stage_of(r.reason), "detail": r.detail,
+    return [{"id": r.id, "topic": r.topic, "reason": r.reason, "detail": r.detail,
              "payload_b64": base64.b64encode(bytes(r.payload or b"")[:PAYLOAD_SHOWN]).decode("ascii"),
              "received_at": r.received_at} for r in rows]
