@@ -316,6 +316,8 @@ class DeadLetterOut(BaseModel):
     id: int
     topic: str
     reason: str
+    stage: str = Field(description="where it was refused: validate (the message itself), apply (a step the "
+                                   "ticket does not allow) or process (a fault of the service)")
     detail: str
     payload_b64: str
     received_at: UtcTime

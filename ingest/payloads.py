@@ -72,6 +72,20 @@ class Rejection:
 
 
 Accepted = Telemetry | DeviceEvent | DeviceStatus | TechnicianLocation | TechnicianReply
+
+# where in the service each dead-letter reason is decided: checking the message itself, applying a
+# well-formed one (a technician's step the ticket does not allow), or processing it (a fault of ours)
+APPLY_REASONS = frozenset({"bad_step"})
+PROCESS_REASONS = frozenset({"internal_error"})
+
+
+def stage_of(reason: str) -> str:
+    """Return the stage that refused a message with this reason: validate, apply or process."""
+    if reason in APPLY_REASONS:
+        return "apply"
+    if reason in PROCESS_REASONS:
+        return "process"
+    return "validate"
 Verdict = Accepted | Rejection
 
 
@@ -128,6 +142,16 @@ class _Refused(Exception):
 
 def _no_constants(name: str) -> Any:
     raise _Refused("non_finite", f"{name} is not a number JSON allows")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # {"leak": false, "leak": true} means what the parser picks; a device and we must not read it differently
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise _Refused("bad_payload", f"{twice}: the key appears more than once")
+    return document
 
 
 def parse_time(raw: int | str, field: str = "ts") -> datetime:
@@ -199,7 +223,7 @@ def _validate(topic: str, payload: bytes, site: Site, prefix: str, now: datetime
     except UnicodeDecodeError as exc:
         raise _Refused("not_utf8", f"payload is not UTF-8 (byte {exc.start})") from exc
     try:
-        document = json.loads(text, parse_constant=_no_constants)
+        document = json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise _Refused("not_json", f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     except ValueError as exc:  # an integer of thousands of digits: Python refuses to convert it

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import Ctx, Operator
 from api.schemas import DeadLetterOut
+from ingest.payloads import stage_of
 from ingest.store import DEAD_LETTER_PAYLOAD_LIMIT, recent_dead_letters
 
 router = APIRouter(prefix="/api/v1/deadletters", tags=["deadletters"])
@@ -21,6 +22,6 @@ def get_dead_letters(ctx: Ctx, _user: Operator,
     """The most recent refused messages, newest first, with the raw bytes in base64."""
     with ctx.sessions() as session:
         rows = recent_dead_letters(session, limit=limit)
-    return [{"id": r.id, "topic": r.topic, "reason": r.reason, "detail": r.detail,
+    return [{"id": r.id, "topic": r.topic, "reason": r.reason, "stage": stage_of(r.reason), "detail": r.detail,
              "payload_b64": base64.b64encode(bytes(r.payload or b"")[:PAYLOAD_SHOWN]).decode("ascii"),
              "received_at": r.received_at} for r in rows]
