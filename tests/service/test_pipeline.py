@@ -170,3 +170,17 @@ def test_a_dead_letter_keeps_at_most_4_kib_of_the_bytes(pipeline):
     pipeline.process([Inbound("caretaker/test-estate/devices/NOPE/telemetry", b"x" * 60_000, 1, 1, False)])
     with pipeline.sessions() as session:
         assert [len(p) for p in session.scalars(select(DeadLetterRow.payload))] == [DEAD_LETTER_PAYLOAD_LIMIT]
+
+
+def test_a_backlog_of_two_wet_spells_in_one_batch_gives_two_alarms(pipeline):
+    # the clear delay that ran out between the spells (in the device's time) has cleared the first alarm
+    start = pipeline.clock.now() - timedelta(hours=2)
+    spells = []
+    for k in range(2):
+        at = start + timedelta(minutes=30 * k)
+        spells += [message("telemetry", "A-LEAK-1", {"ts": at.isoformat(), "seq": 2 * k, "values": {"leak": True}}),
+                   message("telemetry", "A-LEAK-1", {"ts": (at + timedelta(minutes=1)).isoformat(), "seq": 2 * k + 1,
+                                                     "values": {"leak": False}})]
+    result = pipeline.process(spells)
+    assert result.raised == 2 and result.cleared == 1
+    assert [r[:2] for r in alert_rows(pipeline)] == [("water-leak", "cleared"), ("water-leak", "raised")]
