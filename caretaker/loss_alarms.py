@@ -117,8 +117,11 @@ class LossWatch:
             clear_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.MESSAGES_LOST, now=now,
                         note="more messages lost after it was acknowledged; a new alarm follows")
         title = loss_title(loss)
-        raise_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.MESSAGES_LOST, title=title,
-                    urgency=URGENCY, now=now, building=loss.building)
+        change = raise_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.MESSAGES_LOST,
+                             title=title, urgency=URGENCY, now=now, building=loss.building)
+        row = session.get(AlertRow, change.alert)
+        if row is not None:  # the control room files it under its building, none once it spans several
+            row.building = loss.building
         self._active.add(SystemAlarm.MESSAGES_LOST)
         result.outbox_added = True
         log.error("alarm: %s (%d new)", title, loss.new_messages)

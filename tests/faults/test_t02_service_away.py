@@ -5,6 +5,7 @@ With its persistent session the broker keeps them: `session_present` on reconnec
 processed, no loss alarm. Negative control: the session is gone when the service comes back (a clean
 session); the loss is detected and reported: a SESSION_LOST alarm at reconnect, and once the devices report
 again a MESSAGES_LOST alarm naming the 20 devices and their buildings, 2,000 of 2,000 lost messages counted.
+On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ def site(tmp_path):
     return path, write_site(path, devices=20)
 
 
-def run_until_away(own_broker, sqlite_url, site_file, devices, fleet, protocol):
+def run_until_away(own_broker, database_url, site_file, devices, fleet, protocol):
     """Start the service, let every device report once (so the database has a past), then stop it."""
-    service = start_service(own_broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID, mqtt_protocol=protocol)
+    service = start_service(own_broker.url, database_url, site_file, mqtt_client_id=CLIENT_ID, mqtt_protocol=protocol)
     try:
         for device in devices:
             fleet.send(device, {"leak": False}, iso_ms())
@@ -49,15 +50,15 @@ def send_while_away(fleet, devices) -> int:
 
 
 @pytest.mark.parametrize("protocol", [5, 4])
-def test_the_broker_keeps_the_session_and_every_message_while_the_service_is_away(own_broker, sqlite_url, site,
+def test_the_broker_keeps_the_session_and_every_message_while_the_service_is_away(own_broker, database_url, site,
                                                                                    protocol):
     site_file, devices = site
     fleet = Devices(own_broker.port)
     try:
-        run_until_away(own_broker, sqlite_url, site_file, devices, fleet, protocol)
+        run_until_away(own_broker, database_url, site_file, devices, fleet, protocol)
         sent = send_while_away(fleet, devices)
         assert sent == 2000
-        service = start_service(own_broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID,
+        service = start_service(own_broker.url, database_url, site_file, mqtt_client_id=CLIENT_ID,
                                 mqtt_protocol=protocol)
         try:
             assert service.ingest.session_present is True
@@ -73,16 +74,16 @@ def test_the_broker_keeps_the_session_and_every_message_while_the_service_is_awa
         fleet.close()
 
 
-def test_a_lost_session_is_raised_at_reconnect_and_every_lost_message_counted(own_broker, sqlite_url, site):
+def test_a_lost_session_is_raised_at_reconnect_and_every_lost_message_counted(own_broker, database_url, site):
     site_file, devices = site
     fleet = Devices(own_broker.port)
     watcher = Watcher("127.0.0.1", own_broker.port, client_id="t02-control-room")
     try:
-        run_until_away(own_broker, sqlite_url, site_file, devices, fleet, 5)
+        run_until_away(own_broker, database_url, site_file, devices, fleet, 5)
         wipe_session(own_broker.port, CLIENT_ID)  # the negative control: the service comes back to a clean session
         sent = send_while_away(fleet, devices)
         clock = ShiftedClock()
-        service = start_service_at(clock, own_broker.url, sqlite_url, site_file, mqtt_client_id=CLIENT_ID)
+        service = start_service_at(clock, own_broker.url, database_url, site_file, mqtt_client_id=CLIENT_ID)
         try:
             assert service.ingest.session_present is False
             wait_until(lambda: alarms(service, SystemAlarm.SESSION_LOST), timeout=10,

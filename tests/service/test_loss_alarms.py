@@ -1,0 +1,122 @@
+"""The loss alarms' life (caretaker/loss_alarms.py) on a real database: raised from gaps and lost sessions,
+never repeated by a restart, cleared once acknowledged and quiet, renewed by a loss after acknowledgement."""
+
+from __future__ import annotations
+
+from queue import SimpleQueue
+
+import pytest
+from sqlalchemy import select
+
+from caretaker.db import make_engine, make_sessions, migrate
+from caretaker.loss_alarms import LossWatch
+from dispatch.outbox import OutboxRow
+from estate.site import load_site
+from ingest.client import SessionReport
+from ingest.store import DeviceSnapshot
+from rules.store import acknowledge
+from rules.system import SystemAlarm
+from rules.tables import AlertRow
+from tests.fakes import FakeClock
+from tests.service.harness import SMALL_SITE
+
+
+@pytest.fixture
+def world(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = make_sessions(engine)
+    clock = FakeClock()
+    site = load_site(SMALL_SITE)
+    yield site, sessions, clock
+    engine.dispose()
+
+
+def watch(site, sessions, clock, ran_before: bool | None = None) -> LossWatch:
+    watcher = LossWatch(site, sessions, "caretaker", clock)
+    watcher.start()
+    if ran_before is not None:
+        watcher.ran_before = ran_before
+    return watcher
+
+
+def snapshots(**gaps: int) -> dict[str, DeviceSnapshot]:
+    return {device.replace("_", "-"): DeviceSnapshot(device.replace("_", "-"), gaps=n) for device, n in gaps.items()}
+
+
+def raised(sessions, kind: SystemAlarm) -> list[AlertRow]:
+    with sessions() as session:
+        return list(session.scalars(select(AlertRow).where(AlertRow.rule_id == kind.value, AlertRow.state == "raised")))
+
+
+def ack(sessions, alert_id: str, clock) -> None:
+    with sessions.begin() as session:
+        acknowledge(session, alert_id, "op-1", clock.now())
+
+
+def test_gaps_raise_one_alarm_that_grows_and_a_restart_does_not_repeat_it(world):
+    site, sessions, clock = world
+    watcher = watch(site, sessions, clock)
+    assert watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=3)).outbox_added
+    assert [a.title for a in raised(sessions, SystemAlarm.MESSAGES_LOST)] == [
+        "messages lost from 1 device in building A (3 messages)"]
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=3, B_LEAK_1=2))
+    alarm, = raised(sessions, SystemAlarm.MESSAGES_LOST)
+    assert alarm.title == "messages lost from 2 devices in buildings A (1), B (1) (5 messages)"
+    assert alarm.building is None
+    with sessions() as session:  # the control room and integrations hear of it through the outbox
+        assert any(SystemAlarm.MESSAGES_LOST.value in str(r.payload) for r in session.scalars(select(OutboxRow)))
+
+    restarted = watch(site, sessions, clock)  # the accounting is in the database
+    assert not restarted.watch(SimpleQueue(), snapshots(A_LEAK_1=3, B_LEAK_1=2)).outbox_added
+    assert len(raised(sessions, SystemAlarm.MESSAGES_LOST)) == 1
+
+
+def test_it_clears_only_once_acknowledged_and_quiet_and_a_later_loss_is_a_new_alarm(world):
+    site, sessions, clock = world
+    watcher = watch(site, sessions, clock)
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=3))
+    first, = raised(sessions, SystemAlarm.MESSAGES_LOST)
+    clock.advance(hours=5)
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=3))
+    assert raised(sessions, SystemAlarm.MESSAGES_LOST), "an unacknowledged loss never clears by itself"
+
+    ack(sessions, first.id, clock)
+    clock.advance(minutes=1)
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=4))  # lost again after it was seen: news
+    second, = raised(sessions, SystemAlarm.MESSAGES_LOST)
+    assert second.id != first.id and second.title == "messages lost from 1 device in building A (1 message)"
+
+    ack(sessions, second.id, clock)
+    clock.advance(minutes=9)
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=4))
+    assert raised(sessions, SystemAlarm.MESSAGES_LOST), "cleared before 10 quiet minutes"
+    clock.advance(minutes=1)
+    assert watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=4)).outbox_added
+    assert raised(sessions, SystemAlarm.MESSAGES_LOST) == []
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=6))  # a new loss after it cleared starts afresh
+    assert raised(sessions, SystemAlarm.MESSAGES_LOST)[0].title.endswith("(2 messages)")
+
+
+def test_a_missing_session_is_a_loss_on_a_reconnect_or_on_a_database_that_has_served(world):
+    site, sessions, clock = world
+    reports: SimpleQueue[SessionReport] = SimpleQueue()
+    fresh = watch(site, sessions, clock, ran_before=False)
+    reports.put(SessionReport(1, False))  # a new installation: nothing was queued for it
+    fresh.watch(reports, {})
+    assert raised(sessions, SystemAlarm.SESSION_LOST) == []
+    reports.put(SessionReport(2, True))
+    fresh.watch(reports, {})
+    assert raised(sessions, SystemAlarm.SESSION_LOST) == []
+    reports.put(SessionReport(3, False))  # the broker came back without it
+    fresh.watch(reports, {})
+    alarm, = raised(sessions, SystemAlarm.SESSION_LOST)
+    assert "lost the service's session" in alarm.title
+
+    served = watch(site, sessions, clock, ran_before=True)
+    ack(sessions, alarm.id, clock)
+    clock.advance(seconds=5)
+    reports.put(SessionReport(1, False))  # a start against a database that has served before
+    served.watch(reports, {})
+    again, = raised(sessions, SystemAlarm.SESSION_LOST)
+    assert again.id != alarm.id
