@@ -303,12 +303,12 @@ class _Batch:
             metrics = ()
             fingerprint = device_order.digest([message.type, message.data]) if message.seq is None else ""
         placed = device_order.place(snap.order, message.ts, message.seq, fingerprint, metrics, self.now)
-        if placed.skewed:
-            self.counts["clock_skew"] += 1  # applied at its arrival: a fast clock cannot hide what follows
         if placed.kind == device_order.DUPLICATE:
             self.result.replays += 1
             self.counts["replays"] += 1
             return
+        if placed.skewed:
+            self.counts["clock_skew"] += 1  # applied at its arrival: a fast clock cannot hide what follows
         snap.order = placed.order
         self._count_gaps(snap)
         late = placed.kind == device_order.LATE
