@@ -1,8 +1,9 @@
 """T25: every id-bearing route and the stream, called as another technician, an integrator, and with no, a
 garbage or a revoked token, answers 403/404/401 and leaks nothing of another's ticket.
 
-Figures checked: 35 routes × 5 callers, each answering its documented status with 0 bodies holding the
-resident's name, number (plain or masked), unit or words; the stream: 0 events of another technician's
+Figures checked: 30 REST routes × 6 callers (another technician, an integrator, no token, a garbage
+token, a non-bearer header, the ticket's own technician's revoked token) = 180 requests, each answering
+its expected status with 0 bodies holding the resident's name, number (plain or masked), unit or words; the stream: 0 events of another technician's
 ticket, and after a ticket is reassigned away exactly one `withdrawn` event with its id and 0 events of it
 after that (before the fix: every later change, notes and typed number included). The route table must
 name every route of the app: a route added without an entry fails the test.
