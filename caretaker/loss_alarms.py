@@ -80,14 +80,17 @@ class LossWatch:
             return WatchResult()
         now = self.clock.now()
         result = WatchResult()
+        stored = set(self._stored)
         with self.sessions.begin() as session:
             if lost_sessions:
                 result.outbox_added |= self._session_lost(session, now)
             changed = self._messages_lost(session, gaps, now, result) if gaps else {}
             changed.update(self._clear_seen(session, now, result))
-            save_marks(session, changed, self._stored)
-        # committed: only now is the new accounting the current one
+            save_marks(session, changed, stored)
+        # committed: only now is the new accounting the current one (a failure leaves it, and the
+        # pending reports, to be tried again on the next tick)
         self.marks.update(changed)
+        self._stored = stored
         self._pending.clear()
         return result
 
