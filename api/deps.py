@@ -57,7 +57,7 @@ class ApiContext:
     metrics: Callable[[], str]  # extra Prometheus text lines (ingest counters, outbox sent, ...)
     wake_outbox: Callable[[], None]  # called after a commit that may have queued pushes
     timers_late_after: timedelta = timedelta(seconds=61)  # /metrics counts timers later than this as overdue
-    stream_poll_seconds: float = 1.0
+    stream_poll_seconds: float = 0.5  # the control room sees a change within a second (T30)
     token_uses: TokenUses = field(default_factory=TokenUses)
 
 

@@ -21,16 +21,26 @@ from rules.tables import AlertRow
 # a change is looked for this far back, because a transaction stamps its rows before it commits:
 # a slow commit lands "in the past" and a cursor at the last poll would miss it
 LOOKBACK = timedelta(seconds=60)
-MAX_PER_POLL = 500
+# changes looked at a poll, newest first: an alarm storm's minute (600 alerts) fits many times over, so the
+# window's old, already-sent changes never crowd out new ones (T30 in docs/operations.md)
+MAX_PER_POLL = 5000
+_TICKET_KEY = (TicketRow.id, TicketRow.updated_at, TicketRow.status, TicketRow.assignee, TicketRow.breached)
+_ALERT_KEY = (AlertRow.id, AlertRow.state, AlertRow.acked_at, AlertRow.raised_at, AlertRow.cleared_at)
 
 
-def _ticket_key(t: TicketRow) -> Hashable:
+def _rows(session: Session, table, ids: list[str], chunk: int = 500) -> list:
+    """The whole rows of these ids, a chunk at a time (SQLite caps the parameters of one statement)."""
+    return [row for at in range(0, len(ids), chunk)
+            for row in session.scalars(select(table).where(table.id.in_(ids[at:at + chunk])))]
+
+
+def _ticket_key(row) -> Hashable:
     # status and assignee too: two steps in the same clock tick leave updated_at unchanged
-    return (t.id, t.updated_at, t.status, t.assignee, bool(t.breached))
+    return (row.id, row.updated_at, row.status, row.assignee, bool(row.breached))
 
 
-def _alert_key(a: AlertRow) -> Hashable:
-    return (a.id, a.state, a.acked_at)
+def _alert_key(row) -> Hashable:
+    return (row.id, row.state, row.acked_at)
 
 
 @dataclass(slots=True)
@@ -62,7 +72,7 @@ class ChangeFeed:
 
     def prime(self, session: Session, now: datetime) -> None:
         """Mark everything recent as already sent: a subscriber hears of changes after it connects."""
-        self.poll(session, now)
+        self._poll(session, now, send=False)
         if self.technician:  # a ticket taken away before the stream began is no news; one later is
             assigned = select(TicketRow.id).where(TicketRow.assignee == self.technician,
                                                   TicketRow.status.notin_(("closed", "cancelled")))
@@ -70,24 +80,32 @@ class ChangeFeed:
 
     def poll(self, session: Session, now: datetime) -> Batch:
         """Return (event name, JSON data) for every ticket and alert that changed since the last poll."""
+        return self._poll(session, now, send=True)
+
+    def _poll(self, session: Session, now: datetime, send: bool) -> Batch:
         since = now - LOOKBACK
         batch = Batch()
-        query = select(TicketRow).where(TicketRow.updated_at >= since)
+        # the keys first, newest first (cheap columns); whole rows only for what has not been sent
+        query = select(*_TICKET_KEY).where(TicketRow.updated_at >= since)
         if self.technician:
             query = query.where(or_(TicketRow.assignee == self.technician, TicketRow.id.in_(self._theirs or [""])))
+        fresh = {}
+        for row in session.execute(query.order_by(TicketRow.updated_at.desc()).limit(MAX_PER_POLL)):
+            key = _ticket_key(row)
+            if key not in self._tickets:
+                self._tickets[key] = row.updated_at
+                fresh[row.id] = row.updated_at
         changed = []
-        for ticket in session.scalars(query.order_by(TicketRow.updated_at).limit(MAX_PER_POLL)):
-            key = _ticket_key(ticket)
-            if key in self._tickets:
-                continue
-            self._tickets[key] = ticket.updated_at
-            if may_read(self.user, ticket):
-                changed.append(ticket)
-                if self.technician:
-                    self._theirs.add(ticket.id)
-            elif ticket.id in self._theirs:  # REST now answers 403: say so once, show nothing
-                self._theirs.discard(ticket.id)
-                batch.events.append(("withdrawn", json.dumps({"ticket": ticket.id})))
+        if fresh and send:
+            rows = _rows(session, TicketRow, list(fresh))
+            for ticket in sorted(rows, key=lambda t: (t.updated_at, t.id)):
+                if may_read(self.user, ticket):
+                    changed.append(ticket)
+                    if self.technician:
+                        self._theirs.add(ticket.id)
+                elif ticket.id in self._theirs:  # REST now answers 403: say so once, show nothing
+                    self._theirs.discard(ticket.id)
+                    batch.events.append(("withdrawn", json.dumps({"ticket": ticket.id})))
         if changed:
             loaded = Loaded.of(session, changed)
             viewer = self.user if self.personal else None
@@ -96,12 +114,16 @@ class ChangeFeed:
             for data in render(session, changed, viewer, loaded):
                 batch.events.append(("ticket", TicketOut.model_validate(data).model_dump_json()))
         if not self.technician:
-            query = select(AlertRow).where(or_(AlertRow.raised_at >= since, AlertRow.cleared_at >= since,
-                                               AlertRow.acked_at >= since))
-            for alert in session.scalars(query.order_by(AlertRow.raised_at).limit(MAX_PER_POLL)):
-                key = _alert_key(alert)
+            query = select(*_ALERT_KEY).where(or_(AlertRow.raised_at >= since, AlertRow.cleared_at >= since,
+                                                  AlertRow.acked_at >= since))
+            unsent = []
+            for row in session.execute(query.order_by(AlertRow.raised_at.desc()).limit(MAX_PER_POLL)):
+                key = _alert_key(row)
                 if key not in self._alerts:
-                    self._alerts[key] = max(t for t in (alert.raised_at, alert.cleared_at, alert.acked_at) if t)
+                    self._alerts[key] = max(t for t in (row.raised_at, row.cleared_at, row.acked_at) if t)
+                    unsent.append(row.id)
+            if unsent and send:
+                for alert in sorted(_rows(session, AlertRow, unsent), key=lambda a: (a.raised_at, a.id)):
                     batch.events.append(("alert", AlertOut.model_validate(alert_json(alert)).model_dump_json()))
         self._forget(since)
         return batch

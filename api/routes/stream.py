@@ -1,4 +1,4 @@
-"""Server-Sent Events: ticket and alert changes as they happen, polled from the database every second."""
+"""Server-Sent Events: ticket and alert changes as they happen, polled from the database twice a second."""
 
 from __future__ import annotations
 
