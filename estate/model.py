@@ -51,6 +51,13 @@ DEVICE_EVENTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# channels beyond MQTT (docs/channels.md): how they deliver, and the kinds of message they may take
+CHANNEL_KINDS: tuple[str, ...] = ("webhook", "apprise")
+MESSAGE_KINDS: tuple[str, ...] = ("notice", "dispatch", "alert", "resident")
+LOCALES: tuple[str, ...] = ("zh-CN", "en")
+DEFAULT_LOCALE = "zh-CN"
+
+
 @dataclass(frozen=True, slots=True)
 class Building:
     id: str
@@ -111,6 +118,7 @@ class Technician:
     skills: frozenset[str]
     badge: str | None = None
     shifts: tuple[ShiftWindow, ...] | None = None  # None: always on shift
+    notify: tuple[str, ...] = ()  # channel ids that carry this person's messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,20 @@ class Supervisor:
     id: str
     name: str
     phone: str
+    notify: tuple[str, ...] = ()  # channel ids that carry this person's messages
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A channel of the site file with its `${VAR}`s expanded. The url and secret may hold tokens: they are
+    left out of repr, so that no log line or traceback shows them."""
+
+    id: str
+    kind: str  # one of CHANNEL_KINDS
+    url: str = field(repr=False)
+    takes: frozenset[str]  # of MESSAGE_KINDS
+    secret: str | None = field(default=None, repr=False)
+    to: frozenset[str] | None = None  # None: anyone's messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +194,8 @@ class Site:
     supervisors: dict[str, Supervisor]
     units: dict[str, Unit]
     sla: dict[int, Sla]
+    channels: dict[str, Channel] = field(default_factory=dict)
+    locale: str = DEFAULT_LOCALE
 
     def technician_by_badge(self, badge: str) -> Technician | None:
         """Return the technician who carries this badge, or None."""

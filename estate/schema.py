@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 from estate.durations import format_duration, parse_duration
-from estate.model import DEVICE_TYPES, SKILLS, ShiftWindow
+from estate.model import CHANNEL_KINDS, DEVICE_TYPES, LOCALES, MESSAGE_KINDS, SKILLS, ShiftWindow
 from estate.shifts import parse_shift
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -114,6 +114,31 @@ def _check_level(value: Any) -> int:
     return value
 
 
+def _check_channel_kind(value: Any) -> str:
+    if value not in CHANNEL_KINDS:
+        raise ValueError(f"unknown channel kind {value!r}; expected one of {', '.join(CHANNEL_KINDS)}")
+    return value
+
+
+def _check_message_kind(value: Any) -> str:
+    if value not in MESSAGE_KINDS:
+        raise ValueError(f"unknown message kind {value!r}; expected one of {', '.join(MESSAGE_KINDS)}")
+    return value
+
+
+def _check_locale(value: Any) -> str:
+    if value not in LOCALES:
+        raise ValueError(f"unknown locale {value!r}; expected one of {', '.join(LOCALES)}")
+    return value
+
+
+def _check_secret_text(value: Any) -> str:
+    # a url or secret may hold a token: its value is never echoed back (docs/channels.md, "Secrets")
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected some text (write a secret as ${VARIABLE}, read from the environment)")
+    return value
+
+
 Id = Annotated[str, PlainValidator(_check_id)]
 Text = Annotated[str, PlainValidator(_check_text)]
 Duration = Annotated[timedelta, PlainValidator(_check_duration)]
@@ -126,6 +151,10 @@ Shift = Annotated[ShiftWindow, PlainValidator(_check_shift)]
 Floors = Annotated[tuple[int, int], PlainValidator(_check_floors)]
 Walk = Annotated[tuple[str, str, int], PlainValidator(_check_walk)]
 Level = Annotated[int, PlainValidator(_check_level)]
+ChannelKind = Annotated[str, PlainValidator(_check_channel_kind)]
+MessageKind = Annotated[str, PlainValidator(_check_message_kind)]
+Locale = Annotated[str, PlainValidator(_check_locale)]
+SecretText = Annotated[str, PlainValidator(_check_secret_text)]
 
 
 class _Strict(BaseModel):
@@ -162,12 +191,25 @@ class TechnicianIn(_Strict):
     skills: Annotated[list[SkillName], Field(min_length=1)]
     badge: Id | None = None
     shifts: Annotated[list[Shift], Field(min_length=1)] | None = None
+    notify: list[Id] = []  # channel ids (docs/channels.md)
 
 
 class SupervisorIn(_Strict):
     id: Id
     name: Text
     phone: Phone
+    notify: list[Id] = []  # channel ids (docs/channels.md)
+
+
+class ChannelIn(_Strict):
+    """Where messages go beyond MQTT (docs/channels.md); `${VAR}` in url and secret is expanded at load."""
+
+    id: Id
+    kind: ChannelKind
+    url: SecretText
+    secret: SecretText | None = None
+    takes: Annotated[list[MessageKind], Field(min_length=1)]
+    to: list[Id] | None = None
 
 
 class ResidentIn(_Strict):
@@ -209,3 +251,5 @@ class SiteIn(_Strict):
     supervisors: Annotated[list[SupervisorIn], Field(min_length=1)]
     units: list[UnitIn] = []
     sla: dict[Level, SlaIn] = {}
+    channels: list[ChannelIn] = []
+    locale: Locale = "zh-CN"

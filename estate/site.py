@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import os
+import re
+from collections.abc import Mapping
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from estate.errors import SiteError, SiteProblem
 from estate.model import (
-    DEFAULT_SLA, Building, Device, Place, Resident, Site, Sla, Supervisor, Technician, TravelRules, Unit,
+    DEFAULT_SLA, Building, Channel, Device, Place, Resident, Site, Sla, Supervisor, Technician, TravelRules, Unit,
 )
 from estate.schema import SiteIn
 from estate.yamllines import Path, format_path, line_of, read_yaml_with_lines
@@ -21,10 +24,15 @@ _MAX_SHOWN_INPUT = 60  # characters of a wrong value echoed back in a message
 LOGIN_SECTIONS = (("devices", "device id"), ("technicians", "technician id"), ("supervisors", "supervisor id"))
 # the usernames mosquitto/acl gives to the service and to integrations, with what each may do
 RESERVED_LOGINS = {"caretaker": "every topic of every site", "integrator": "every site's alert feed"}
+# the people a channel's `to` may name, and whose `notify` lists name channels (contractors when the file has them)
+PEOPLE_SECTIONS = ("technicians", "supervisors", "contractors")
+# `${NAME}` in a channel's url or secret: read from the environment at load (docs/channels.md, "Secrets")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def load_site(path: str | os.PathLike[str]) -> Site:
-    """Return the site described by the file at `path`; raises SiteError listing every problem."""
+def load_site(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Site:
+    """Return the site described by the file at `path`; raises SiteError listing every problem. `${VAR}`s in
+    channels are read from `environ` (the process environment when None)."""
     filename = os.fspath(path)
     try:
         with open(filename, encoding="utf-8-sig") as handle:
@@ -33,10 +41,10 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         raise SiteError([SiteProblem(None, "", "not UTF-8 text")], filename) from exc
     except OSError as exc:
         raise SiteError([SiteProblem(None, "", f"cannot read the file: {exc.strerror or exc}")], filename) from exc
-    return parse_site(text, filename)
+    return parse_site(text, filename, environ)
 
 
-def parse_site(text: str, filename: str = "<site>") -> Site:
+def parse_site(text: str, filename: str = "<site>", environ: Mapping[str, str] | None = None) -> Site:
     """Return the site described by the YAML `text`; raises SiteError listing every problem at once."""
     data, lines, problems = read_yaml_with_lines(text, filename)
     if not isinstance(data, dict):
@@ -49,9 +57,12 @@ def parse_site(text: str, filename: str = "<site>") -> Site:
         problems.extend(_structure_problems(exc, data, lines))
     # cross-references are checked on the raw data too, so they are reported alongside shape errors
     problems.extend(_reference_problems(data, lines))
+    problems.extend(_channel_reference_problems(data, lines))
+    secrets, secret_problems = _expand_channels(data, lines, os.environ if environ is None else environ)
+    problems.extend(secret_problems)
     if problems or model is None:
         raise SiteError(problems, filename)
-    return _to_site(model)
+    return _to_site(model, secrets)
 
 
 def summarize_site(site: Site) -> str:
@@ -258,9 +269,116 @@ def _reference_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[Si
     return problems
 
 
+# -- channels: references, and `${VAR}`s read from the environment ------------------------------
+
+def _channel_reference_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[SiteProblem]:
+    """Channel ids are unique, and unlike any device's or person's id (a `to` or `notify` list names people
+    and channels by id, so one id must not mean both); `notify` names known channels, `to` known people."""
+    problems = _duplicates(data, lines, "channels", "id", "channel id")
+    others: dict[str, tuple[Path, str]] = {}
+    for section, noun in (*LOGIN_SECTIONS, ("contractors", "contractor id")):
+        for index, item in _entries(data, section):
+            value = _raw_id(item.get("id"))
+            if value is not None:
+                others.setdefault(value, ((section, index, "id"), noun))
+    channels = [_raw_id(item.get("id")) for _, item in _entries(data, "channels")]
+    known_channels = list(dict.fromkeys(c for c in channels if c is not None))
+    for index, item in _entries(data, "channels"):
+        value = _raw_id(item.get("id"))
+        if value in others:
+            path, noun = others[value]
+            where = (("channels", index, "id"))
+            problems.append(SiteProblem(line_of(where, lines), format_path(where, data),
+                                        f"channel id {value!r} is already a {noun} (line {line_of(path, lines)}); "
+                                        "ids must be unique across channels, devices and people"))
+    people = {value for value, (_, noun) in others.items() if noun != "device id"}
+    for index, item in _entries(data, "channels"):
+        to = item.get("to")
+        for position, person in enumerate(to if isinstance(to, list) else []):
+            person_id = _raw_id(person)
+            if person_id is not None and person_id not in people:
+                path = ("channels", index, "to", position)
+                problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                            f"unknown person {person_id!r}: `to` names technicians, supervisors "
+                                            "or contractors"))
+    shown = ", ".join(known_channels) or "none"
+    for section in PEOPLE_SECTIONS:
+        for index, item in _entries(data, section):
+            notify = item.get("notify")
+            for position, channel in enumerate(notify if isinstance(notify, list) else []):
+                channel_id = _raw_id(channel)
+                if channel_id is not None and channel_id not in known_channels:
+                    path = (section, index, "notify", position)
+                    problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                                f"unknown channel {channel_id!r} (channels: {shown})"))
+    return problems
+
+
+def _expand_channels(data: dict[Any, Any], lines: dict[Path, int],
+                     environ: Mapping[str, str]) -> tuple[dict[int, tuple[str, str | None]], list[SiteProblem]]:
+    """Return each channel's url and secret with `${VAR}`s read from the environment, by the channel's index,
+    and the problems: a variable that is not set, a url its kind cannot use. No message shows a value."""
+    expanded: dict[int, tuple[str, str | None]] = {}
+    problems: list[SiteProblem] = []
+    for index, item in _entries(data, "channels"):
+        values: dict[str, str | None] = {"url": None, "secret": None}
+        for key in values:
+            raw = item.get(key)
+            if not isinstance(raw, str):
+                continue
+            path = ("channels", index, key)
+            if key == "secret" and not _VARIABLE.search(raw):
+                problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                            "write the secret as ${VARIABLE} and set it in the environment; "
+                                            "a secret is never written in the file"))
+            missing = [name for name in _VARIABLE.findall(raw) if not environ.get(name)]
+            for name in dict.fromkeys(missing):
+                problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                            f"environment variable {name} is not set (or empty)"))
+            values[key] = _VARIABLE.sub(lambda m: environ.get(m.group(1), ""), raw)
+        url = values["url"]
+        if url is None:
+            continue
+        if not any(problem.path == format_path(("channels", index, "url"), data) for problem in problems):
+            path = ("channels", index, "url")
+            complaint = _url_complaint(item.get("kind"), url)
+            if complaint:
+                problems.append(SiteProblem(line_of(path, lines), format_path(path, data), complaint))
+        expanded[index] = (url, values["secret"])
+    return expanded, problems
+
+
+def _url_complaint(kind: Any, url: str) -> str | None:
+    """Say what is wrong with a channel's url for its kind, without showing it (it may hold a token)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if kind == "webhook":
+        if scheme not in ("http", "https") or not url.split("://", 1)[1]:
+            return "a webhook url must start with http:// or https:// and name a host"
+    elif kind == "apprise":
+        if not scheme:
+            return "an Apprise url starts with its service, like wecombot://, dingtalk://, feishu:// or mailto://"
+        if not _apprise_accepts(url):
+            shown = scheme if re.fullmatch(r"[a-z0-9+.-]{1,20}", scheme) else "?"
+            return (f"Apprise cannot use this {shown}:// url (an unknown service, or a part it needs is "
+                    "missing or wrong); see docs/channels.md")
+    return None
+
+
+def _apprise_accepts(url: str) -> bool:
+    import apprise  # only files with Apprise channels need it loaded
+
+    # Apprise names a url it cannot parse in its log, token and all: it says nothing while this one is checked
+    quiet = logging.getLogger("apprise")
+    was, quiet.disabled = quiet.disabled, True
+    try:
+        return apprise.Apprise.instantiate(url) is not None
+    finally:
+        quiet.disabled = was
+
+
 # -- building the immutable Site ------------------------------------------------------------------
 
-def _to_site(model: SiteIn) -> Site:
+def _to_site(model: SiteIn, secrets: dict[int, tuple[str, str | None]] | None = None) -> Site:
     buildings = {b.id: Building(id=b.id, lowest_floor=b.floors[0], highest_floor=b.floors[1], name=b.name)
                  for b in model.buildings}
     devices = {
@@ -273,10 +391,17 @@ def _to_site(model: SiteIn) -> Site:
     }
     technicians = {
         t.id: Technician(id=t.id, name=t.name, phone=t.phone, skills=frozenset(t.skills), badge=t.badge,
-                         shifts=tuple(t.shifts) if t.shifts is not None else None)
+                         shifts=tuple(t.shifts) if t.shifts is not None else None, notify=tuple(t.notify))
         for t in model.technicians
     }
-    supervisors = {s.id: Supervisor(id=s.id, name=s.name, phone=s.phone) for s in model.supervisors}
+    supervisors = {s.id: Supervisor(id=s.id, name=s.name, phone=s.phone, notify=tuple(s.notify))
+                   for s in model.supervisors}
+    expanded = secrets or {}
+    channels = {
+        c.id: Channel(id=c.id, kind=c.kind, url=expanded.get(index, (c.url, c.secret))[0], takes=frozenset(c.takes),
+                      secret=expanded.get(index, (c.url, c.secret))[1], to=frozenset(c.to) if c.to is not None else None)
+        for index, c in enumerate(model.channels)
+    }
     units = {
         u.id: Unit(id=u.id, building=u.building, floor=u.floor,
                    residents=tuple(Resident(name=r.name, phone=r.phone, vulnerable=r.vulnerable)
@@ -292,4 +417,5 @@ def _to_site(model: SiteIn) -> Site:
         location_ttl=model.travel.location_ttl,
     )
     return Site(id=model.site, name=model.name, timezone=model.timezone, travel=travel, buildings=buildings,
-                devices=devices, technicians=technicians, supervisors=supervisors, units=units, sla=sla)
+                devices=devices, technicians=technicians, supervisors=supervisors, units=units, sla=sla,
+                channels=channels, locale=model.locale)
