@@ -11,6 +11,7 @@ once, existing connections included). mosquitto/check-config.sh runs here too.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shutil
@@ -28,7 +29,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import MOSQUITTO_BINARY, REPO, free_port, missing, wait_for_port
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults,
+              pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")]  # offered on purpose
 
 CONF = REPO / "mosquitto" / "mosquitto.conf"
 ACL = REPO / "mosquitto" / "acl"
@@ -63,7 +65,7 @@ def production_copy(conf: str, workdir: Path, plain: int, tls: int) -> tuple[str
     conf = re.sub(r"^listener 8883\b", f"listener {tls}", conf, flags=re.MULTILINE)
     conf = conf.replace("/mosquitto/config/", f"{workdir}/").replace("/mosquitto/certs/", f"{workdir}/certs/")
     conf = conf.replace("/mosquitto/data/", f"{workdir}/data/")
-    return conf + f"\nuser {os.environ.get('USER') or 'root'}\n", bind
+    return conf + f"\nuser {getpass.getuser()}\n", bind
 
 
 class ProductionBroker:
