@@ -16,7 +16,7 @@ def alert_json(row: AlertRow) -> dict[str, Any]:
         "category": row.category, "title": row.title, "state": row.state, "raised_at": row.raised_at,
         "cleared_at": row.cleared_at, "acked_by": row.acked_by, "acked_at": row.acked_at, "ticket": row.ticket_id,
         "building": row.building, "suppressed_by": row.suppressed_by, "silence": row.silence_id,
-        "chattering": bool(row.chattering), "shelved_until": row.shelved_until, "shelved_by": row.shelved_by,
+        "chattering": bool(row.chattering), "occurrences": row.occurrences or 1, "shelved_until": row.shelved_until, "shelved_by": row.shelved_by,
         "shelve_reason": row.shelve_reason,
     }
 

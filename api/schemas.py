@@ -212,6 +212,8 @@ class AlertOut(BaseModel):
     suppressed_by: str | None = Field(default=None, description="the alert that explains it (a building's outage)")
     silence: int | None = Field(default=None, description="the silence it fell in: recorded, no ticket")
     chattering: bool = False
+    occurrences: int = Field(default=1, description="how often its condition held while it was active; a "
+                                                    "chattering alert counts every flip of its episode")
     shelved_until: UtcTime | None = None
     shelved_by: str | None = None
     shelve_reason: str | None = None

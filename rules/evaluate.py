@@ -166,6 +166,18 @@ def _recent(times: tuple[datetime, ...], now: datetime, window: timedelta) -> tu
     return tuple(t for t in times if now - t < window)
 
 
+def _recurred(rule: Rule, device_id: str, state: RuleState, now: datetime) -> tuple[RuleState, list[Decision]]:
+    """The condition of an active alert held again before its clear delay ran out: count the occurrence,
+    and flag the alert chattering when such flips (like raises) reach the rule's count within its window."""
+    recurred = replace(state, clearing_since=None, occurrences=state.occurrences + 1)
+    if rule.chatter is None or state.chattering:
+        return recurred, []
+    flips = _recent(state.raises, now, rule.chatter.within) + (now,)
+    if len(flips) < rule.chatter.flips:
+        return replace(recurred, raises=flips), []
+    return replace(recurred, raises=flips, chattering=True), [Chattering(state.alert, rule, device_id, now)]  # type: ignore[arg-type]
+
+
 def step(rule: Rule, device_id: str, holds: bool | None, clears: bool | None, state: RuleState, now: datetime,
          local: datetime) -> tuple[RuleState, list[Decision]]:
     """Advance one state-based rule for one device, given whether its condition (and its clear condition,
@@ -175,7 +187,9 @@ def step(rule: Rule, device_id: str, holds: bool | None, clears: bool | None, st
     if state.is_active:
         wants_clear = clears is True if rule.clear_condition is not None else holds is False
         if not wants_clear:
-            return (replace(state, clearing_since=None) if state.clearing_since else state), []
+            if state.clearing_since:  # it held again before the alert cleared: one more occurrence
+                return _recurred(rule, device_id, state, now)
+            return state, []
         since = state.clearing_since or now
         needed = rule.clear_for
         if state.chattering and rule.chatter is not None:
@@ -189,15 +203,18 @@ def step(rule: Rule, device_id: str, holds: bool | None, clears: bool | None, st
     if now - since < rule.hold_for:
         return (state if state.pending_since else replace(state, pending_since=since)), []
     alert = alert_id(rule.id, device_id, now)
-    decisions: list[Decision] = [Raise(alert, rule, device_id, now, rule.urgency_at(local))]
     raises = state.raises
     chattering = False
     if rule.chatter is not None:
         raises = _recent(raises, now, rule.chatter.within) + (now,)
-        if len(raises) >= rule.chatter.flips:
-            chattering = True
-            decisions.append(Chattering(alert, rule, device_id, now))
-    return RuleState(alert=alert, memory=state.memory, raises=raises, chattering=chattering), decisions
+        chattering = len(raises) >= rule.chatter.flips
+    # a chattering alert stands for its whole episode: it counts the raises that made it chatter
+    occurrences = len(raises) if chattering else 1
+    decisions: list[Decision] = [Raise(alert, rule, device_id, now, rule.urgency_at(local), occurrences)]
+    if chattering:
+        decisions.append(Chattering(alert, rule, device_id, now))
+    return RuleState(alert=alert, memory=state.memory, raises=raises, chattering=chattering,
+                     occurrences=occurrences), decisions
 
 
 def _event_step(rule: Rule, device: DeviceView, reading: Reading, state: RuleState, now: datetime,

@@ -267,6 +267,7 @@ class RuleState:
     memory: tuple = ()  # recent event times (count rules) or (time, value) samples (change rules)
     raises: tuple[datetime, ...] = ()  # recent raise times, to notice chattering
     chattering: bool = False
+    occurrences: int = 0  # times the condition held during the active alert (it came back before clearing)
 
     @property
     def is_active(self) -> bool:
@@ -283,6 +284,7 @@ class Raise:
     device: str
     at: datetime
     urgency: int | None = None  # the level at this time of day, when the rule has timed levels
+    occurrences: int = 1  # a chattering alert starts with the raises of its episode
 
     @property
     def level(self) -> int:

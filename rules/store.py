@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Container, Mapping
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from rules.model import IDLE, Clear, Episode, Raise, RuleState
@@ -45,7 +45,7 @@ def load_states(session: Session) -> dict[StateKey, RuleState]:
     return {
         (row.device_id, row.rule_id): RuleState(
             row.alert_id, row.pending_since, row.clearing_since, row.clear_due, _memory_in(row.memory),
-            tuple(_time(ms) for ms in row.raises or ()), bool(row.chattering),
+            tuple(_time(ms) for ms in row.raises or ()), bool(row.chattering), row.occurrences or 0,
         )
         for row in session.scalars(select(RuleStateRow))
     }
@@ -54,7 +54,7 @@ def load_states(session: Session) -> dict[StateKey, RuleState]:
 def save_states(session: Session, changed: Mapping[StateKey, RuleState], stored: Container[StateKey]) -> None:
     """Write changed rule states in bulk; an idle state is stored as no row. `stored` holds the keys that
     have a row now (the caller's committed states), so no row is read back first."""
-    deletes, updates, inserts = [], [], []
+    deletes, updates, inserts, counted = [], [], [], []
     for (device_id, rule_id), state in changed.items():
         exists = (device_id, rule_id) in stored
         if state == IDLE:
@@ -64,8 +64,15 @@ def save_states(session: Session, changed: Mapping[StateKey, RuleState], stored:
         row = {"device_id": device_id, "rule_id": rule_id, "alert_id": state.alert,
                "pending_since": state.pending_since, "clearing_since": state.clearing_since,
                "clear_due": state.clear_due, "memory": _memory_out(state.memory),
-               "raises": [_ms(t) for t in state.raises], "chattering": state.chattering}
+               "raises": [_ms(t) for t in state.raises], "chattering": state.chattering,
+               "occurrences": state.occurrences}
         (updates if exists else inserts).append(row)
+        if state.alert is not None and state.occurrences > 1:
+            counted.append({"alert_key": state.alert, "count": state.occurrences})
+    if counted:  # a new alert's row comes later in the batch, with its count (record_raise)
+        alerts = AlertRow.__table__
+        session.execute(alerts.update().where(alerts.c.id == bindparam("alert_key"))
+                        .values(occurrences=bindparam("count")), counted)
     if updates:
         session.execute(update(RuleStateRow), updates)
     if inserts:
@@ -79,7 +86,8 @@ def record_raise(session: Session, decision: Raise, building: str | None = None,
     rule = decision.rule
     session.add(AlertRow(id=decision.alert, rule_id=rule.id, device_id=decision.device, urgency=decision.level,
                          category=rule.category, title=rule.title, state="raised", raised_at=decision.at,
-                         building=building, suppressed_by=suppressed_by, silence_id=silence_id, chattering=False))
+                         building=building, suppressed_by=suppressed_by, silence_id=silence_id, chattering=False,
+                         occurrences=decision.occurrences))
     note = f"explained by {suppressed_by}" if suppressed_by else (f"silenced by {silence_id}" if silence_id else None)
     session.add(AlertLogRow(alert_id=decision.alert, state="raised", at=decision.at, by="rules", note=note))
 

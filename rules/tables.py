@@ -33,6 +33,8 @@ class AlertRow(RulesBase):
     suppressed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     silence_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     chattering: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # how often its condition held while it was active: a chattering sensor's flips (docs/operations.md)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     shelved_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     shelved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     shelve_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -78,3 +80,4 @@ class RuleStateRow(RulesBase):
     memory: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     raises: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     chattering: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    occurrences: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
