@@ -155,9 +155,9 @@ class IngestClient:
         if reason_code.is_failure:
             log.error("broker %s refused the connection: %s", self.target, reason_code)
             return
-        self.connected = True
+        self.session_present = bool(flags.session_present)  # before `connected`: a reader sees the pair in order
         self._connection += 1
-        self.session_present = bool(flags.session_present)
+        self.connected = True
         if not self.session_present and self._connection > 1:
             log.error("the broker at %s came back without our session: what it had queued for us is lost",
                       self.target)
