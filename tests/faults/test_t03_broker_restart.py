@@ -2,7 +2,8 @@
 (RELIABILITY T03): 1,000/1,000 processed, no duplicate effect.
 
 20 leak sensors × 50 messages, 10 of them turning wet half-way: after the restart every message is stored
-once, each wet sensor has exactly one alert and one ticket link, no gap and no loss alarm.
+once, each wet sensor has exactly one alert and one ticket link, no gap and no loss alarm; a second clean
+restart with the service connected changes none of it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ pytestmark = pytest.mark.faults
 PER_DEVICE = 50
 WET = 10
 CLIENT_ID = "caretaker-t03"
+
+
+def effects(service) -> tuple[int, int]:
+    """Leak alerts raised and alerts attached to tickets."""
+    with service.sessions() as session:
+        leaks = session.scalar(select(func.count()).select_from(AlertRow).where(AlertRow.rule_id == "water-leak"))
+        links = session.scalar(select(func.count()).select_from(TicketAlertRow))
+    return leaks, links
 
 
 def test_a_clean_broker_restart_keeps_the_queue_and_nothing_is_applied_twice(own_broker, sqlite_url, tmp_path):
@@ -46,15 +55,21 @@ def test_a_clean_broker_restart_keeps_the_queue_and_nothing_is_applied_twice(own
             assert service.ingest.session_present is True
             wait_until(lambda: stored_telemetry(service) == 1000, timeout=60, what="1,000 queued messages stored")
             wait_until(lambda: service.pipeline.counters["processed"] >= 1000, timeout=10, what="all processed")
-            with service.sessions() as session:
-                leaks = session.scalar(select(func.count()).select_from(AlertRow).where(AlertRow.rule_id == "water-leak"))
-                links = session.scalar(select(func.count()).select_from(TicketAlertRow))
-            assert leaks == WET and links == WET
+            assert effects(service) == (WET, WET)
+
+            # and once more with the service connected: what the broker redelivers changes nothing
+            own_broker.restart()
+            wait_until(lambda: not service.ingest.connected, timeout=10, what="the service to see the restart")
+            wait_until(lambda: service.ingest.connected, timeout=40, what="the service to reconnect")
+            assert service.ingest.session_present is True
+            for i, device in enumerate(devices):  # after anything redelivered, in the session's order
+                fleet.send(device, {"leak": i < WET}, iso_ms(PER_DEVICE))
+            wait_until(lambda: stored_telemetry(service) == 1020, timeout=30, what="the next reports")
+            assert effects(service) == (WET, WET)
             service.watch_losses()
             assert total_gaps(service) == 0
             assert alarms(service, SystemAlarm.SESSION_LOST, None) == []
             assert alarms(service, SystemAlarm.MESSAGES_LOST, None) == []
-            assert stored_telemetry(service) == 1000
         finally:
             service.stop()
     finally:
