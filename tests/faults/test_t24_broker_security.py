@@ -6,7 +6,8 @@ these are refused: an anonymous client; plain MQTT from off the host (the plain 
 loopback); TLS 1.0 and 1.1; device A publishing on device B's topics; a device subscribing to `#` or a
 technician app to another's dispatches; a username holding `+` or `#` (which a `%u` pattern would widen);
 and a revoked credential, within 60 s of the broker reloading its password file on SIGHUP (measured: at
-once, existing connections included). mosquitto/check-config.sh runs here too.
+once, existing connections included). The service itself works over TLS as docker-compose.yml runs it
+(without the CA in SSL_CERT_FILE it refuses the broker). mosquitto/check-config.sh runs here too.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ pytestmark = [pytest.mark.faults,
 
 CONF = REPO / "mosquitto" / "mosquitto.conf"
 ACL = REPO / "mosquitto" / "acl"
-USERS = ("caretaker", "integrator", "A-1-LEAK-1", "B-1-LEAK-1", "t-wang", "t-li", "s-li", "revoked-dev", "+", "#")
+USERS = ("caretaker", "integrator", "A-1-LEAK-1", "B-1-LEAK-1", "A-LEAK-1", "t-wang", "t-li", "s-li", "revoked-dev",
+         "+", "#")
 SITE = "caretaker/harbor-view"
 
 
@@ -295,6 +297,25 @@ def test_a_revoked_credential_is_refused_within_60_s_of_a_reload(broker):
     # the connection it already had is closed too
     assert connected.disconnected.wait(max(1.0, deadline - time.monotonic()))
     print(f"T24: revoked credential refused {time.monotonic() - revoked_at:.2f} s after the reload")
+
+
+def test_the_service_works_over_tls_as_under_docker_compose(broker, sqlite_url, monkeypatch):
+    """docker-compose.yml: the service reaches the broker on the TLS listener, trusting the estate's CA
+    through SSL_CERT_FILE, and logs in as `caretaker`; a device's reading arrives."""
+    from tests.faults.own_broker import iso_ms, stored_telemetry
+    from tests.service.harness import start_service, wait_until
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(broker.workdir / "certs" / "ca.crt"))
+    url = f"mqtts://caretaker:{password('caretaker')}@localhost:{broker.tls}"
+    service = start_service(url, sqlite_url)
+    device = Client(broker, "A-LEAK-1")
+    try:
+        device.publish("caretaker/test-estate/devices/A-LEAK-1/telemetry",
+                       f'{{"ts": "{iso_ms()}", "seq": 1, "values": {{"leak": false}}}}'.encode())
+        wait_until(lambda: stored_telemetry(service) == 1, timeout=10, what="the device's reading over TLS")
+    finally:
+        device.close()
+        service.stop()
 
 
 def test_check_config_script_passes():
