@@ -171,7 +171,7 @@ class VolumeGuard:
                 total += len(message.get("body", b""))
                 if total > limit:
                     # an HTTPException passes through the framework's body reading untouched, to _guarded
-                    raise HTTPException(413, f"the request body is over {limit} bytes; this route takes at most {limit}")
+                    raise HTTPException(413, f"the request body is over this route's limit of {limit} bytes")
             return message
 
         return counted
