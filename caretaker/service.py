@@ -24,6 +24,8 @@ from caretaker.worker import BatchCommitter
 from caretaker.settings import Settings
 from caretaker.timer_audit import TimerAudit, overdue_after
 from dispatch import timers
+from dispatch.notify import store as channel_store
+from dispatch.notify.sender import Channels, build_channels
 from dispatch.outbox import OutboxSender, iso, purge_sent
 from dispatch.service import Dispatcher
 from estate.clock import Clock, SystemClock
@@ -88,6 +90,9 @@ class Service:
                                    inbound_subscriptions(settings.mqtt_prefix, self.site.id))
         self.publisher = Publisher(target, f"{settings.mqtt_client_id}-pub", settings.mqtt_protocol)
         self.outbox = OutboxSender(self.sessions, self.publisher.publish, self.clock)
+        # every outbox message also goes to the site file's channels that take it, each from its own queue
+        # (docs/channels.md); the router runs with no channels too, so the outbox purge is never held back
+        self.channels = Channels(self.site, self.engine, settings.mqtt_prefix, build_channels(self.site))
         self.committer = BatchCommitter(self.pipeline, self._after_commit)
         self.losses = LossWatch(self.site, self.sessions, settings.mqtt_prefix, self.clock)
         self.timer_audit = TimerAudit(self.sessions, self.clock, settings.mqtt_prefix, self.site.id,
@@ -113,6 +118,7 @@ class Service:
     def start(self, with_http: bool = True) -> None:
         self.publisher.start()
         self.outbox.start()
+        self.channels.start()
         self._worker = threading.Thread(target=self._work, name="ingest-worker", daemon=True)
         self.losses.start()  # before connecting: whether a missing session is news depends on the past
         self._worker.start()
@@ -144,6 +150,7 @@ class Service:
         if self._worker is not None:
             self._worker.join(timeout=10)
         self.outbox.stop()
+        self.channels.stop()
         self.publisher.stop()
         close = getattr(self.pipeline.telemetry_sink, "close", None)
         if close is not None:
@@ -175,6 +182,7 @@ class Service:
             self._publish_dead_letter(rejection)
         if result.outbox_added or result.accepted:
             self.outbox.wake()
+            self.channels.wake()
 
     def _guarded(self, action) -> None:
         try:
@@ -248,6 +256,7 @@ class Service:
                 return
             timers.purge_fired(session, now - timedelta(days=1))
             purge_sent(session, now - timedelta(days=1))
+            channel_store.purge_done(session.connection(), now - timedelta(days=1))
             ingest_store.purge_older(session, now - timedelta(days=self.settings.dead_letter_retention_days),
                                      now - timedelta(days=self.settings.telemetry_retention_days))
         self.job_runs["purge"] = self.job_runs.get("purge", 0) + 1
@@ -292,6 +301,7 @@ class Service:
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {counters.get(key, 0)}"]
         lines += ["# HELP caretaker_pushes_sent_total Outbox messages published.",
                   "# TYPE caretaker_pushes_sent_total counter", f"caretaker_pushes_sent_total {self.outbox.sent}"]
+        lines += self.channels.metrics_lines()
         lines += ["# HELP caretaker_periodic_job_runs_total Periodic jobs this instance ran (one instance a period).",
                   "# TYPE caretaker_periodic_job_runs_total counter"]
         lines += [f'caretaker_periodic_job_runs_total{{job="{job}"}} {runs}'

@@ -61,8 +61,13 @@ def enqueue(session: Session, topic: str, payload: dict[str, Any], now: datetime
 
 
 def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
-    """Delete up to `limit` messages sent before a time; return how many."""
-    ids = select(OutboxRow.id).where(OutboxRow.sent_at.is_not(None), OutboxRow.sent_at < before).limit(limit)
+    """Delete up to `limit` messages sent before a time; return how many. A message a channel has not handled
+    yet (not routed, or a delivery still pending: docs/channels.md) stays, however old."""
+    from dispatch.notify.tables import DeliveryRow  # the channels' queues read this table
+
+    pending = select(DeliveryRow.id).where(DeliveryRow.outbox_id == OutboxRow.id, DeliveryRow.status == "pending")
+    ids = select(OutboxRow.id).where(OutboxRow.sent_at.is_not(None), OutboxRow.sent_at < before,
+                                     OutboxRow.routed_at.is_not(None), ~pending.exists()).limit(limit)
     return session.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids))).rowcount or 0
 
 

@@ -113,6 +113,8 @@ class OutboxRow(DispatchBase):
     qos: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # when the channels' router queued its deliveries (dispatch/notify/store.py); NULL: not yet
+    routed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
 
 
 class TechnicianLocationRow(DispatchBase):
