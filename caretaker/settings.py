@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
     timers_overdue_s: float = Field(default=60.0, gt=0)
     batch_max: int = 500
     batch_wait_ms: int = 5
+    # `json`: one JSON object per log line, with site, ticket, device and alert as fields (docs/deploy.md)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("mqtt_url")
     @classmethod
