@@ -18,6 +18,7 @@ from api.inputs import RefuseUnstorableInput
 from api.limits import ApiLimits, VolumeGuard
 from api.routes import (alerts, audit, deadletters, devices, health, kpis, silences, stream, technicians, tickets,
                         tokens)
+from api.routes import meta  # the control room's routes (docs/operators.md)
 from api.schemas import ErrorOut, ValidationErrorOut
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
 

@@ -51,7 +51,7 @@ def run_demo(port: int, broker_port: int, data_dir: Path, seed: int, speed: floa
     service = Service(settings, load_configuration(settings))
     service.start()
     with service.sessions.begin() as session:
-        operator_token = issue_token(session, role="operator", subject="demo-operator", now=service.clock.now())
+        operator_token, _ = issue_token(session, role="operator", subject="demo-operator", now=service.clock.now())
 
     closer = DemoCloser(service.sessions, service.dispatcher, service.clock, work=timedelta(minutes=2) / speed,
                         callback=timedelta(minutes=1) / speed, seed=seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -18,10 +19,12 @@ from tests.conftest import free_port
 @pytest.mark.slow
 def test_the_demo_shows_live_tickets_within_a_minute_and_stops_cleanly(tmp_path):
     http, broker = free_port(), free_port()
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "caretaker.cli", "demo", "--port", str(http), "--broker-port", str(broker),
+    admin = "demo-admin-token-of-the-test-0123456789"
+    demo = subprocess.Popen(  # the HTTP port and the admin token from the settings, as `caretaker run` takes them
+        [sys.executable, "-m", "caretaker.cli", "demo", "--broker-port", str(broker),
          "--data-dir", str(tmp_path / "demo"), "--speed", "3"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "CARETAKER_HTTP_PORT": str(http), "CARETAKER_ADMIN_TOKEN": admin},
     )
     output = []
     try:
@@ -36,6 +39,8 @@ def test_the_demo_shows_live_tickets_within_a_minute_and_stops_cleanly(tmp_path)
             token = found.group(1) if found else None
         assert token, "the demo printed no operator token:\n" + "".join(output)
         assert any(f"http://127.0.0.1:{http}/#token={token}" in line for line in output)
+        output.append(demo.stdout.readline())
+        assert f"admin token:    {admin}" in output[-1]
         page = urllib.request.urlopen(f"http://127.0.0.1:{http}/", timeout=5).read().decode()
         assert "Caretaker" in page
         tickets = []
