@@ -113,6 +113,7 @@ def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
     app.include_router(health.router, responses=ANY_REQUEST)
     for module in (tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream, audit):
         app.include_router(module.router, responses=API_REQUEST)
+    app.include_router(meta.router, responses=API_REQUEST)
 
     @app.get("/", include_in_schema=False, response_model=None)
     def control_room() -> FileResponse:
