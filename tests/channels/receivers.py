@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -96,19 +97,29 @@ class WebhookReceiver:
 
 
 class SmtpSink:
-    """A real SMTP server (aiosmtpd) keeping every mail it is given."""
+    """A real SMTP server (aiosmtpd) keeping every mail it is given; with a login, it asks for it (plain
+    SMTP, no TLS, as a relay inside the estate's network would) and refuses any other."""
 
-    def __init__(self) -> None:
+    def __init__(self, login: tuple[str, str] | None = None) -> None:
         self.port = free_port()
         self.mails: list[email.message.EmailMessage] = []
+        self.logins: list[bool] = []  # each AUTH tried: accepted or not
         sink = self
+
+        def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+            ok = login is not None and isinstance(auth_data, LoginPassword) and (
+                auth_data.login.decode(), auth_data.password.decode()) == login
+            sink.logins.append(ok)
+            return AuthResult(success=ok)
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
                 sink.mails.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
                 return "250 OK"
 
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                      authenticator=authenticate if login else None, auth_require_tls=False,
+                                      auth_required=login is not None)
         self._controller.start()
 
     def wait_for_mail(self, timeout: float = 10.0) -> email.message.EmailMessage:
