@@ -99,7 +99,9 @@ class Pipeline:
     def _watch_holes(self, snapshots) -> None:
         now = self.clock.now()
         for snap in snapshots:
-            due = snap.order.settles_at(now) if snap.order.runs else None
+            if len(snap.order.runs) < 2 and snap.gaps == snap.order.lost and snap.device_id not in self.settling:
+                continue  # the usual case: no hole
+            due = snap.order.settles_at(now)
             if due is None and snap.order.lost_by(now) == snap.gaps:
                 self.settling.pop(snap.device_id, None)
             else:

@@ -22,7 +22,7 @@ import json
 from bisect import bisect_left, insort
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 RECENT_LIMIT = 32  # readings remembered per device; a late reading is placed among these
 RUN_LIMIT = 16  # holes tracked per device; an older one counts as lost for good
@@ -33,13 +33,16 @@ GAP_SETTLE = timedelta(seconds=30)  # a hole open this long (service time) count
 IN_ORDER, LATE, DUPLICATE = "in_order", "late", "duplicate"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+
+
 def _us(value: datetime) -> int:
-    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (value - _EPOCH) // _US  # exact, unlike a float timestamp
 
 
 def _time(us: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def digest(content: Any) -> str:
@@ -48,8 +51,7 @@ def digest(content: Any) -> str:
     return hashlib.blake2s(text.encode(), digest_size=6).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
+class Run(NamedTuple):  # tuples: made for every message, so cheap to make
     """Contiguous seq numbers `first`..`last` received, sent between device times `start` and `end` (µs);
     `noticed` is the service's time (µs) when the run began, so a hole's age is known."""
 
@@ -60,20 +62,29 @@ class Run:
     noticed: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
+class Mark(NamedTuple):
     """One applied reading: when it was applied in device order (`at`, µs), its own `ts`, `seq`, a fingerprint
-    (kept only without seq) and the metrics it carried (empty for an event)."""
+    (kept only without seq) and the metrics it carried (empty for an event); `key` is its place in device
+    order, `text` how it is stored (both made once)."""
 
     at: int
     ts: int
     seq: int | None
     digest: str
     metrics: tuple[str, ...]
+    key: tuple[int, int]
+    text: str
 
-    @property
-    def key(self) -> tuple[int, int]:
-        return self.at, -1 if self.seq is None else self.seq
+
+def _mark(at: int, ts: int, seq: int | None, fingerprint: str, metrics: tuple[str, ...]) -> Mark:
+    text = f"{at} {ts - at} {'' if seq is None else seq} {fingerprint} {','.join(metrics)}"
+    return Mark(at, ts, seq, fingerprint, metrics, (at, -1 if seq is None else seq), text)
+
+
+def _parse_mark(text: str) -> Mark:
+    at, offset, seq, fingerprint, metrics = text.split(" ")
+    return _mark(int(at), int(at) + int(offset), int(seq) if seq else None, fingerprint,
+                 tuple(metrics.split(",")) if metrics else ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,31 +100,36 @@ class DeviceOrder:
 
     def lost_by(self, now: datetime) -> int:
         """Messages lost as of `now`: missing, and for longer than GAP_SETTLE. The device's gap figure."""
-        settled = _us(now) - GAP_SETTLE // timedelta(microseconds=1)
+        if len(self.runs) < 2:
+            return self.lost  # the usual case: one run, no hole
+        settled = _us(now) - GAP_SETTLE // _US
         return self.lost + _holes(self.runs, noticed_by=settled)
 
     def settles_at(self, now: datetime) -> datetime | None:
         """When the next open hole counts as lost (None: no hole is waiting to)."""
-        settle = GAP_SETTLE // timedelta(microseconds=1)
+        if len(self.runs) < 2:
+            return None
+        settle = GAP_SETTLE // _US
         waiting = [max(a.noticed, b.noticed) + settle for a, b in zip(self.runs, self.runs[1:])
                    if b.first > a.last + 1 and max(a.noticed, b.noticed) + settle > _us(now)]
         return _time(min(waiting)) if waiting else None
 
-    def to_json(self) -> dict:
-        return {"runs": [[r.first, r.last, r.start, r.end, r.noticed] for r in self.runs],
-                "recent": [[m.at, m.ts, m.seq, m.digest, list(m.metrics)] for m in self.recent],
-                "lost": self.lost}
+    def to_text(self) -> str:
+        """The order as stored with the device's state: `lost/runs/recent`, numbers separated by spaces and
+        items by `;`. A plain string rather than JSON: it is written with every message."""
+        runs = ";".join([f"{r.first} {r.last} {r.start} {r.end} {r.noticed}" for r in self.runs])
+        return f"{self.lost}/{runs}/{';'.join([m.text for m in self.recent])}"
 
     @classmethod
-    def from_json(cls, stored: Mapping | None) -> "DeviceOrder":
+    def from_text(cls, stored: str | None) -> "DeviceOrder":
         if not stored:
             return cls()
-        return cls(tuple(Run(*r) for r in stored.get("runs", ())),
-                   tuple(Mark(m[0], m[1], m[2], m[3], tuple(m[4])) for m in stored.get("recent", ())),
-                   int(stored.get("lost", 0)))
+        lost, runs, recent = stored.split("/")
+        return cls(tuple(Run(*map(int, r.split(" "))) for r in runs.split(";") if r),
+                   tuple(_parse_mark(m) for m in recent.split(";") if m), int(lost))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Placement:
     """Where a reading goes: `kind` is in order, late (older than one already applied) or a duplicate.
 
@@ -137,7 +153,7 @@ def place(order: DeviceOrder, ts: datetime, seq: int | None, fingerprint: str, m
     at = _time(at_us) if at_us != ts_us else ts
     if _is_duplicate(order, ts_us, seq, fingerprint):
         return Placement(DUPLICATE, at, skewed, order, {})
-    mark = Mark(at_us, ts_us, seq, fingerprint if seq is None else "", metrics)
+    mark = _mark(at_us, ts_us, seq, fingerprint if seq is None else "", metrics)
     late = bool(order.recent) and mark.key < order.recent[-1].key
     superseded: dict[str, datetime | None] = {}
     if late:
@@ -148,12 +164,20 @@ def place(order: DeviceOrder, ts: datetime, seq: int | None, fingerprint: str, m
             if found is None and window_full and mark.key < order.recent[0].key:
                 found = order.recent[0].at  # older than all we remember: assume the oldest replaced it
             superseded[metric] = _time(found) if found is not None else None
-    recent = list(order.recent)
-    insort(recent, mark, key=lambda m: m.key)
+    if late:
+        ordered = list(order.recent)
+        insort(ordered, mark, key=lambda m: m.key)
+        recent = tuple(ordered[-RECENT_LIMIT:])
+    else:
+        recent = order.recent[-(RECENT_LIMIT - 1):] + (mark,)
     runs, lost = order.runs, order.lost
     if seq is not None:
-        runs, lost = _with_seq(runs, lost, seq, ts_us, now_us)
-    placed = DeviceOrder(runs, tuple(recent[-RECENT_LIMIT:]), lost)
+        last = runs[-1] if runs else None
+        if last is not None and seq == last.last + 1 and ts_us >= last.end:
+            runs = runs[:-1] + (Run(last.first, seq, last.start, ts_us, last.noticed),)  # the usual case
+        else:
+            runs, lost = _with_seq(runs, lost, seq, ts_us, now_us)
+    placed = DeviceOrder(runs, recent, lost)
     return Placement(LATE if late else IN_ORDER, at, skewed, placed, superseded)
 
 

@@ -45,7 +45,7 @@ def load_snapshots(session: Session) -> dict[str, DeviceSnapshot]:
     return {
         row.device_id: DeviceSnapshot(row.device_id, dict(row.values or {}), row.online, row.last_ts, row.last_seq,
                                       row.last_seen, row.status_at, row.gaps or 0, row.event_ts, row.event_seq,
-                                      row.event_type, DeviceOrder.from_json(row.order_marks))
+                                      row.event_type, DeviceOrder.from_text(row.order_marks))
         for row in session.scalars(select(DeviceStateRow))
     }
 
@@ -57,7 +57,7 @@ def save_snapshots(session: Session, changed: Iterable[DeviceSnapshot], existing
         row = {"device_id": snap.device_id, "online": snap.online, "values": snap.values, "last_ts": snap.last_ts,
                "last_seq": snap.last_seq, "last_seen": snap.last_seen, "status_at": snap.status_at, "gaps": snap.gaps,
                "event_ts": snap.event_ts, "event_seq": snap.event_seq, "event_type": snap.event_type,
-               "order_marks": snap.order.to_json()}
+               "order_marks": snap.order.to_text()}
         (updates if snap.device_id in existing else inserts).append(row)
     if updates:
         session.execute(update(DeviceStateRow), updates)

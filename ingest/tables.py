@@ -29,7 +29,7 @@ class DeviceStateRow(IngestBase):
     event_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     event_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # the device's order (ingest/order.py): seq runs and recent readings, to place late and repeated messages
-    order_marks: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    order_marks: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TelemetryRow(IngestBase):

@@ -137,8 +137,10 @@ def test_holes_beyond_what_is_tracked_stay_counted_as_lost() -> None:
 def test_the_window_is_bounded_and_survives_a_save() -> None:
     order, _ = feed(DeviceOrder(), [(n, n, {"leak": n % 2 == 0}) for n in range(RECENT_LIMIT * 3)])
     assert len(order.recent) == RECENT_LIMIT
-    assert DeviceOrder.from_json(order.to_json()) == order
-    assert DeviceOrder.from_json(None) == DeviceOrder()
+    assert DeviceOrder.from_text(order.to_text()) == order
+    assert DeviceOrder.from_text(None) == DeviceOrder()
+    no_seq, _ = feed(DeviceOrder(), [(1, None, DRY), (2, None, {}), (3, 4, LEAK)])
+    assert DeviceOrder.from_text(no_seq.to_text()) == no_seq
 
 
 def test_a_reading_replayed_an_hour_later_is_a_duplicate() -> None:

@@ -16,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('device_states', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('order_marks', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('order_marks', sa.Text(), nullable=True))
 
     # two distinct readings within one millisecond differ by seq: both are kept (no seq counts as -1)
     with op.batch_alter_table('telemetry', schema=None) as batch_op:
