@@ -41,6 +41,7 @@ class WebhookReceiver:
         self.port = free_port()
         self.path = path
         self.status = 200
+        self.answer: Callable[[Any], int] | None = None  # the status for a body, when set (else `status`)
         self.posts: list[Posted] = []  # every request, answered 2xx or not
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -56,7 +57,7 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = receiver.status
+                status = receiver.answer(json.loads(raw)) if receiver.answer else receiver.status
                 with receiver._lock:
                     receiver.posts.append(Posted(raw, {k.lower(): v for k, v in self.headers.items()},
                                                  time.monotonic()) if 200 <= status < 300 else
