@@ -1,0 +1,101 @@
+// Open tickets: a card each with live countdowns, the operator's buttons, and the detail dialog.
+
+import { $, h, showError } from "../dom.js";
+import { api } from "../api.js";
+import { deadlineClass, isLate, sortTickets, steps } from "../deadlines.js";
+import { duration } from "../time.js";
+import { technicianName, where } from "../names.js";
+import { at, categoryLabel, level, now, sourceLabel, state, statusLabel, t } from "../state.js";
+
+const hooks = { changed: () => {} };
+export function onTicketsChanged(callback) { hooks.changed = callback; }
+
+export function deadlineText(step, when) {
+  if (step.done) return t("deadline.done");
+  return when > step.by ? t("deadline.late", { d: duration(step.by - when).replace("−", "") }) : duration(step.by - when);
+}
+
+function ticketCard(tk) {
+  const when = now();
+  const deadlines = steps(tk).map((s) => h("span", { class: `deadline ${deadlineClass(s, when)}`, "data-ticket": tk.id,
+    "data-step": s.name }, h("small", {}, t("deadline.by", { step: t(`step.${s.name}`), time: at(s.by) })),
+    deadlineText(s, when)));
+  return h("article", { class: `ticket u${tk.urgency}${isLate(tk, when) ? " breached" : ""}`, "data-id": tk.id },
+    h("div", {},
+      h("div", { class: "title" }, h("span", { class: "level" }, level(tk.urgency)), tk.title),
+      h("div", { class: "meta" }, h("span", { class: "status", "data-status": tk.status }, statusLabel(tk.status)), " ",
+        h("b", { class: "assignee" }, tk.assignee ? technicianName(state.meta, tk.assignee) : t("tickets.nobody")),
+        " · ", where(tk.location, state.meta, t), " · ", categoryLabel(tk.category),
+        tk.device ? ` · ${tk.device}` : "", " · ", tk.id)),
+    h("div", { class: "buttons" }, ...operatorButtons(tk)),
+    h("div", { class: "deadlines" }, ...deadlines));
+}
+
+function operatorButtons(tk) {
+  if (!state.canOperate) return [];
+  const out = [h("button", { type: "button", class: "quiet", "data-action": "details", onclick: () => showDetail(tk.id) },
+    t("tickets.details"))];
+  if (["open", "assigned", "accepted", "on_site"].includes(tk.status) && state.technicians.length) {
+    const pick = h("select", { "aria-label": t("tickets.assign"), "data-action": "assign" },
+      h("option", { value: "" }, t("tickets.assign")),
+      ...state.technicians.map((x) => h("option", { value: x.id }, `${x.name}${x.on_site ? "" : ` (${t("techs.away")})`}`)));
+    pick.addEventListener("change", () => pick.value && act(tk.id, "assign", { technician: pick.value }));
+    out.push(pick);
+  }
+  if (["resolved", "verified"].includes(tk.status)) {
+    const score = h("select", { "aria-label": t("tickets.callback_score") }, h("option", { value: "" }, t("tickets.callback_score")),
+      ...[5, 4, 3, 2, 1].map((n) => h("option", { value: String(n) }, t("tickets.score", { n }))));
+    score.addEventListener("change", () => score.value && act(tk.id, "verify", { satisfaction: Number(score.value) }));
+    out.push(score, h("button", { type: "button", onclick: () => act(tk.id, "reopen", { note: t("tickets.reopen_note") }) },
+      t("tickets.reopen")));
+  }
+  out.push(h("button", { type: "button", class: "danger", "data-action": "cancel", onclick: () => {
+    const note = prompt(t("tickets.cancel_why", { id: tk.id }));
+    if (note !== null) act(tk.id, "cancel", { note });
+  } }, t("tickets.cancel")));
+  return out;
+}
+
+export async function act(id, step, body) {
+  try {
+    const tk = await api(`/api/v1/tickets/${encodeURIComponent(id)}/${step}`, { method: "POST", body: JSON.stringify(body) });
+    hooks.changed(tk); showError("");
+    return tk;
+  } catch (e) { showError(t("error.step", { step, id, error: e.message })); return null; }
+}
+
+export async function showDetail(id) {
+  try {
+    const tk = await api(`/api/v1/tickets/${encodeURIComponent(id)}`);  // audited: it carries the reporter
+    $("detail-title").textContent = `${tk.id} — ${tk.title}`;
+    const rows = [["detail.status", statusLabel(tk.status)], ["detail.level", `${level(tk.urgency)} ${categoryLabel(tk.category)}`],
+      ["detail.where", where(tk.location, state.meta, t)],
+      ["detail.assignee", tk.assignee ? technicianName(state.meta, tk.assignee) : "—"],
+      ["detail.source", sourceLabel(tk.source)], ["detail.description", tk.description || "—"],
+      ["detail.reporter", tk.reporter ? `${tk.reporter.name || ""} ${tk.reporter.phone || ""} ${tk.reporter.unit || ""}` : "—"],
+      ["detail.alerts", tk.alerts.join(", ") || "—"], ["detail.resolution", tk.resolution_note || "—"]];
+    $("detail-body").replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
+    $("detail-history").replaceChildren(...tk.history.map((e) => h("li", {}, `${at(e.at)} `,
+      h("b", {}, statusLabel(e.status)), " ", t("detail.by", { who: technicianName(state.meta, e.by) }),
+      e.note ? ` — ${e.note}` : "")));
+    $("detail-dialog").showModal();
+  } catch (e) { showError(e.message); }
+}
+
+export function renderTickets() {
+  const list = sortTickets(state.tickets.values());
+  $("tickets").replaceChildren(...(list.length ? list.map(ticketCard) : [h("div", { class: "empty" }, t("tickets.none"))]));
+  $("ticket-count").textContent = list.length;
+}
+
+/** Once a second: move the countdowns without rebuilding the cards (a half-open select keeps its state). */
+export function tickTickets() {
+  const when = now();
+  for (const el of document.querySelectorAll(".deadline[data-ticket]")) {
+    const tk = state.tickets.get(el.dataset.ticket);
+    const s = tk && steps(tk).find((x) => x.name === el.dataset.step);
+    if (!s) continue;
+    el.className = `deadline ${deadlineClass(s, when)}`;
+    el.lastChild.textContent = deadlineText(s, when);
+  }
+}
