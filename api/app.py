@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import logging
 import re
@@ -66,24 +67,23 @@ def _error(code: int, message: str) -> JSONResponse:
 
 
 def _local_docs(app: FastAPI) -> None:
-    """Serve /docs from the swagger-ui-bundle package when installed: FastAPI's default loads it from a CDN,
-    and the control-room machine has no internet."""
-    from swagger_ui_bundle import swagger_ui_path
-
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    """Serve /docs with Swagger UI 5 from the fastapi-offline package's files: FastAPI's default loads it from a
+    CDN, and the control-room machine has no internet. Swagger UI 4 cannot read OpenAPI 3.1 (docs/api.md)."""
+    static = importlib.resources.files("fastapi_offline") / "static"
+    app.mount("/docs-assets", StaticFiles(directory=str(static)), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False, response_model=None)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Caretaker API",
                                    swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+                                   swagger_favicon_url="/docs-assets/favicon.png")
 
 
 def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
     """Return the HTTP API (CONTRACT.md §3) and control-room page over the given service context."""
     limits = limits or ApiLimits()
-    offline_docs = importlib.util.find_spec("swagger_ui_bundle") is not None
+    offline_docs = importlib.util.find_spec("fastapi_offline") is not None
     app = FastAPI(title="Caretaker", version="1", summary="Alarms to tickets to the nearest technician",
                   description="REST v1 under /api/v1 with bearer tokens; the control room is at /.",
                   docs_url=None if offline_docs else "/docs", redoc_url=None)
