@@ -17,8 +17,8 @@ from api import logsafe
 from api.deps import ApiContext
 from api.inputs import RefuseUnstorableInput
 from api.limits import ApiLimits, VolumeGuard
-from api.routes import (alerts, audit, deadletters, devices, health, kpis, silences, stream, technicians, tickets,
-                        tokens)
+from api.routes import (alerts, audit, deadletters, devices, health, kpis, photos, silences, stream, tech,
+                        technicians, tickets, tokens)
 from api.routes import meta  # the control room's routes (docs/operators.md)
 from api.schemas import ErrorOut, ValidationErrorOut
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
@@ -111,8 +111,11 @@ def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     app.include_router(health.router, responses=ANY_REQUEST)
-    for module in (tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream, audit):
+    for module in (tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream, audit,
+                   photos, tech):
         app.include_router(module.router, responses=API_REQUEST)
+    app.include_router(tech.pages)  # the technician's app, /tech (docs/technicians.md)
+    app.mount("/tech/static", StaticFiles(directory=tech.TECH), name="tech-static")
     app.include_router(meta.router, responses=API_REQUEST)
 
     @app.get("/", include_in_schema=False, response_model=None)

@@ -24,7 +24,9 @@ ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 # a URL, or a thumbnail as a data URI: a resolve's whole body is at most 64 KiB (api/limits.py), so photo
 # files go to object storage (or the upload route) and resolve names them
 MAX_PHOTO_CHARS = 48 * 1024
-_PHOTO = re.compile(r"^(https?://\S+|data:image/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+)$", re.IGNORECASE)
+# or a photo uploaded to this service (POST /api/v1/tickets/{id}/photos), by the URL that route returned
+_PHOTO = re.compile(r"^(https?://\S+|data:image/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+|/api/v1/photos/[A-Za-z0-9_-]+)$",
+                    re.IGNORECASE)
 
 
 class Strict(BaseModel):
@@ -84,7 +86,8 @@ class ResolveIn(Strict):
     def _photos_are_urls(cls, value: list[str]) -> list[str]:
         for photo in value:
             if len(photo) > MAX_PHOTO_CHARS or not _PHOTO.match(photo):
-                raise ValueError("each photo must be an http(s) URL or a data:image/...;base64 URI under 48 KiB")
+                raise ValueError("each photo must be an uploaded photo's /api/v1/photos/... URL, an http(s) URL "
+                                 "or a data:image/...;base64 URI under 48 KiB")
         return value
 
 
@@ -144,6 +147,53 @@ class Location(BaseModel):
     zone: str | None = None
 
 
+class Whereabouts(BaseModel):
+    building: str
+    floor: int
+    zone: str | None = None
+    at: UtcTime = Field(description="when the technician was last placed there (app or badge)")
+
+
+class TechRoute(BaseModel):
+    """Where the ticket is, in words a technician reads, and how far it is from where they were last seen."""
+
+    building: str
+    building_name: str = Field(description="the building's name in the site file (its id when it has none)")
+    floor: int
+    zone: str | None = None
+    origin: Whereabouts | None = Field(default=None, description="the caller's last known location; null: none")
+    travel_s: int | None = Field(default=None, description="seconds from `origin` by the estate's travel times")
+
+
+class DeviceValues(BaseModel):
+    """The ticket's device as last heard from."""
+
+    values: dict[str, Any]
+    online: bool | None = None
+    last_seen: UtcTime | None = None
+
+
+class SiteInfo(BaseModel):
+    id: str
+    name: str
+    locale: str
+    timezone: str
+
+
+class MeOut(BaseModel):
+    role: str
+    subject: str
+    name: str | None = Field(default=None, description="a technician's name in the site file")
+    site: SiteInfo
+
+
+class PhotoOut(BaseModel):
+    url: str = Field(description="what `resolve` takes in `photos`; GET serves it to those allowed")
+    id: str
+    content_type: str
+    size: int
+
+
 class HistoryEntry(BaseModel):
     at: UtcTime
     status: str
@@ -193,6 +243,9 @@ class TicketOut(BaseModel):
     photos: list[str] = []
     satisfaction: int | None = None
     history: list[HistoryEntry] = []
+    # for a technician only (docs/api.md, "What a technician's ticket adds"); null for everyone else
+    route: TechRoute | None = None
+    device_values: DeviceValues | None = None
 
 
 class AlertOut(BaseModel):

@@ -1,10 +1,10 @@
-"""The API's tables: issued tokens, stored as hashes, and the audit log of personal-data reads."""
+"""The API's tables: issued tokens, stored as hashes, the audit log of personal-data reads, close-out photos."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Integer, String
+from sqlalchemy import BigInteger, Boolean, Integer, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from estate.clock import UtcDateTime
@@ -39,3 +39,18 @@ class AuditRow(ApiBase):
     action: Mapped[str] = mapped_column(String(32))  # ticket.read, .list, .report, .step; stream.ticket
     what: Mapped[str] = mapped_column(String(200))  # the fields shown, e.g. "reporter_name,reporter_phone(masked)"
     ticket_id: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class PhotoRow(ApiBase):
+    """A close-out photo uploaded by the technician's app (docs/api.md, "Photos"): in the database, so every
+    instance serves it and a backup holds it with its ticket; at most 10 MB (api/photos.py)."""
+
+    __tablename__ = "api_photos"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: the URL is not guessable
+    ticket_id: Mapped[str] = mapped_column(String(32), index=True)
+    content_type: Mapped[str] = mapped_column(String(32))  # as sniffed from the bytes, never as the client said
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -14,7 +14,10 @@ from api.deps import User
 from api.tables import AuditRow
 from dispatch.errors import TicketNotFound
 from dispatch.privacy import has_phone, mask_phone, mask_text
-from dispatch.tables import TicketAlertRow, TicketHistoryRow, TicketReporterRow, TicketRow
+from dispatch.tables import TechnicianLocationRow, TicketAlertRow, TicketHistoryRow, TicketReporterRow, TicketRow
+from estate.model import Place, Site
+from estate.travel import travel_seconds
+from ingest.tables import DeviceStateRow
 
 # a technician needs the resident's number, name and unit only while working the ticket (docs/api.md, "Personal data")
 WORKING = ("assigned", "accepted", "on_site")
@@ -201,3 +204,36 @@ def show(session: Session, user: User, tickets: Sequence[TicketRow], action: str
     loaded = Loaded.of(session, tickets)
     session.add_all(audit_rows(user, tickets, loaded, action, now))
     return render(session, tickets, user, loaded)
+
+
+# --- what a technician's app adds (docs/api.md, "What a technician's ticket adds") ------------------
+
+def technician_route(site: Site, location: dict[str, Any], origin: TechnicianLocationRow | None) -> dict[str, Any]:
+    """Return where the ticket is, with the building's name, and the travel seconds from `origin` (the
+    technician's last known location; None: not known, no travel time); pure."""
+    building = site.buildings.get(location["building"])
+    route: dict[str, Any] = {**location, "building_name": (building.name if building and building.name
+                                                           else location["building"]),
+                             "origin": None, "travel_s": None}
+    if origin is not None:
+        route["origin"] = {"building": origin.building, "floor": origin.floor, "zone": origin.zone, "at": origin.ts}
+        route["travel_s"] = travel_seconds(site, Place(origin.building, origin.floor, origin.zone),
+                                           Place(location["building"], location["floor"], location["zone"]))
+    return route
+
+
+def for_technician(session: Session, site: Site, user: User, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add `route` and `device_values` to each ticket shown to a technician; staff's JSON is left as it is."""
+    if not user.is_technician or not shown:
+        return shown
+    origin = session.get(TechnicianLocationRow, user.subject)
+    devices = sorted({t["device"] for t in shown if t["device"]})
+    states = {row.device_id: row for row in session.scalars(
+        select(DeviceStateRow).where(DeviceStateRow.device_id.in_(devices)))} if devices else {}
+    for ticket in shown:
+        ticket["route"] = technician_route(site, ticket["location"], origin)
+        state = states.get(ticket["device"]) if ticket["device"] else None
+        ticket["device_values"] = None if ticket["device"] is None else {
+            "values": dict(state.values or {}) if state else {}, "online": state.online if state else None,
+            "last_seen": state.last_seen if state else None}
+    return shown

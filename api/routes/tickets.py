@@ -9,8 +9,9 @@ from fastapi.exceptions import RequestValidationError
 
 from api import intake
 from api.deps import ApiContext, Ctx, Operator, Technician, TicketReader, User
+from api.routes.photos import check_resolve_photos
 from api.schemas import AssignIn, NoteIn, ReportIn, ResolveIn, TicketOut, VerifyIn
-from api.tickets import MAX_LIST, get_ticket_or_raise, list_tickets, render, show
+from api.tickets import MAX_LIST, for_technician, get_ticket_or_raise, list_tickets, render, show
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(max_length=32)]
@@ -40,7 +41,8 @@ def get_tickets(
         with ctx.sessions() as session:
             return render(session, list_tickets(session, **filters), None)
     with ctx.sessions.begin() as session:  # writes the audit rows
-        return show(session, user, list_tickets(session, **filters), "ticket.list", ctx.clock.now())
+        return for_technician(session, ctx.site, user,
+                              show(session, user, list_tickets(session, **filters), "ticket.list", ctx.clock.now()))
 
 
 @router.get("/{ticket_id}", response_model=TicketOut, responses={403: STEP_ERRORS[403], 404: STEP_ERRORS[404]})
@@ -50,7 +52,7 @@ def get_ticket(ticket_id: TicketId, ctx: Ctx, user: TicketReader) -> dict[str, A
         ticket = get_ticket_or_raise(session, ticket_id)
         if user.is_technician and ticket.assignee != user.subject:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"ticket {ticket_id!r} is not assigned to you")
-        return show(session, user, [ticket], "ticket.read", ctx.clock.now())[0]
+        return for_technician(session, ctx.site, user, show(session, user, [ticket], "ticket.read", ctx.clock.now()))[0]
 
 
 @router.post("", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
@@ -76,7 +78,8 @@ def _step(ctx: ApiContext, user: User, ticket_id: str, act: Callable[..., None])
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         act(session, now)
-        result = show(session, user, [get_ticket_or_raise(session, ticket_id)], "ticket.step", now)[0]
+        shown = show(session, user, [get_ticket_or_raise(session, ticket_id)], "ticket.step", now)
+        result = for_technician(session, ctx.site, user, shown)[0]
     ctx.wake_outbox()
     return result
 
@@ -102,7 +105,9 @@ def arrive(ticket_id: TicketId, ctx: Ctx, user: Technician) -> dict[str, Any]:
 
 @router.post("/{ticket_id}/resolve", response_model=TicketOut, responses=STEP_ERRORS)
 def resolve(ticket_id: TicketId, body: ResolveIn, ctx: Ctx, user: Technician) -> dict[str, Any]:
-    """Resolve with a note on what was done and at least one photo (URL or data URI)."""
+    """Resolve with a note on what was done and at least one photo: an uploaded photo of this ticket
+    (POST /tickets/{id}/photos), an http(s) URL, or a data URI holding an image."""
+    check_resolve_photos(ctx, ticket_id, body.photos)
     return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.resolve(
         s, ticket_id, user.subject, now, body.note, body.photos))
 

@@ -1,8 +1,8 @@
 """T25: every id-bearing route and the stream, called as another technician, an integrator, and with no, a
 garbage or a revoked token, answers 403/404/401 and leaks nothing of another's ticket.
 
-Figures checked: 30 REST routes × 6 callers (another technician, an integrator, no token, a garbage
-token, a non-bearer header, the ticket's own technician's revoked token) = 180 requests, each answering
+Figures checked: 33 REST routes × 6 callers (another technician, an integrator, no token, a garbage
+token, a non-bearer header, the ticket's own technician's revoked token) = 198 requests, each answering
 its expected status with 0 bodies holding the resident's name, number (plain or masked), unit or words; the stream: 0 events of another technician's
 ticket, and after a ticket is reassigned away exactly one `withdrawn` event with its id and 0 events of it
 after that (before the fix: every later change, notes and typed number included). The route table must
@@ -73,13 +73,17 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/deadletters"): NOBODY,
     ("GET", "/api/v1/audit"): NOBODY,
     ("GET", "/api/v1/stream"): Access(200, 403),  # read as a stream below
+    ("POST", "/api/v1/tickets/{ticket_id}/photos"): NOBODY,  # refused before the body is read
+    ("GET", "/api/v1/photos/{photo_id}"): NOBODY,  # a photo of t-wang's ticket
+    ("GET", "/api/v1/me"): Access(200, 200),  # the caller's own role and name, the site's
 }
 # routes that take no token and hold no one's data (the page, its assets, health, the API's description)
 # a report of someone else's, in another unit: a stream's own ticket, changed last, says it has caught up
 SENTINEL = {"reporter_name": "Sun Li", "reporter_phone": "13600136000", "unit": "A-2801",
             "description": "门禁坏了", "source": "phone"}
 PUBLIC = {("GET", "/"), ("MOUNT", "/static"), ("MOUNT", "/docs-assets"), ("GET", "/docs"),
-          ("GET", "/openapi.json"), ("GET", "/healthz"), ("GET", "/metrics")}
+          ("GET", "/openapi.json"), ("GET", "/healthz"), ("GET", "/metrics"),
+          ("GET", "/tech"), ("GET", "/tech/sw.js"), ("GET", "/tech/manifest.webmanifest"), ("MOUNT", "/tech/static")}
 
 
 def test_the_table_names_every_route_of_the_app(ctx):
@@ -103,8 +107,10 @@ def test_no_route_answers_another_caller_with_someone_elses_data(client, ctx, is
     ticket = report(client, operator)
     assert ticket["assignee"] == "t-wang"
     token_id = client.get("/api/v1/tokens", headers=ADMIN).json()[0]["id"]  # the operator's: a real one
+    photo = client.post(f"/api/v1/tickets/{ticket['id']}/photos", headers=operator,
+                        files={"file": ("site.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")}).json()
     ids = {"ticket_id": ticket["id"], "ident": token_id, "alert_id": "AL-000000000000", "silence_id": "1",
-           "device_id": "A-B2-LEAK-1"}
+           "device_id": "A-B2-LEAK-1", "photo_id": photo["id"]}
     callers = _callers(issue, client)
     answered = 0
     for (method, path), access in ROUTES.items():
