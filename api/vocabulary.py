@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.lookup import ACTIVE, FINAL, FIXED, OPEN
-from estate.model import LOCALES, SKILLS
+from estate.model import DEVICE_TYPES, LOCALES, SKILLS
 
 CATALOGUES = Path(__file__).resolve().parent / "static" / "i18n"
 TICKET_STATUSES: tuple[str, ...] = ("open", "assigned", "accepted", "on_site", "resolved", "verified", "closed",
@@ -46,4 +46,5 @@ def vocabulary() -> dict[str, Any]:
         "alert_states": [{"id": s, "label": labels(f"alert_state.{s}")} for s in ALERT_STATES],
         "sources": [{"id": s, "label": labels(f"source.{s}")} for s in SOURCES],
         "urgencies": [{"id": u, "label": labels(f"urgency.{u}")} for u in URGENCIES],
+        "device_types": [{"id": d, "label": labels(f"device_type.{d}")} for d in DEVICE_TYPES],
     }

@@ -76,6 +76,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/tickets/{ticket_id}/photos"): NOBODY,  # refused before the body is read
     ("GET", "/api/v1/photos/{photo_id}"): NOBODY,  # a photo of t-wang's ticket
     ("GET", "/api/v1/me"): Access(200, 200),  # the caller's own role and name, the site's
+    ("GET", "/api/v1/meta"): Access(200, 200),  # the site's names and words, no phone numbers
 }
 # routes that take no token and hold no one's data (the page, its assets, health, the API's description)
 # a report of someone else's, in another unit: a stream's own ticket, changed last, says it has caught up

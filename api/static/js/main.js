@@ -82,6 +82,7 @@ async function loadAll() {
 function renderAll() {
   state.alertKey = state.deviceKey = null;
   renderTickets(); renderAlerts(); renderTechnicians(); renderDevices(); renderKpis(); renderSummary();
+  $("clock").textContent = at(now(), { seconds: true });
   setLink(state.live ? "live" : "polling");
 }
 

@@ -1,10 +1,11 @@
 // Devices by building and floor: quiet when all is well, offline and alarming ones stand out.
 
 import { $, h } from "../dom.js";
+import { label } from "../i18n.js";
 import { buildingName, floorName } from "../names.js";
 import { at, level, state, t } from "../state.js";
 
-const typeName = (type) => type.replace(/_/g, " ");
+const typeName = (type) => label(state.meta && state.meta.device_types, type, state.lang);
 
 function raisedByDevice() {
   // device -> the most urgent level among its raised alerts. An alert id the device list names but the page

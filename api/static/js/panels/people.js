@@ -3,7 +3,7 @@
 import { $, h } from "../dom.js";
 import { isLate } from "../deadlines.js";
 import { where } from "../names.js";
-import { at, level, now, state, statusLabel, t } from "../state.js";
+import { at, level, now, sourceLabel, state, statusLabel, t } from "../state.js";
 import { FLOOD, recentAlerts } from "./alarms.js";
 
 export function renderTechnicians() {
@@ -11,7 +11,7 @@ export function renderTechnicians() {
     h("span", { class: "what" }, x.name, h("span", { class: `tag ${x.on_site ? "on" : "off"}` }, x.on_site ? t("techs.on_site") : t("techs.away")),
       h("span", { class: `tag ${x.on_shift ? "on" : "off"}` }, x.on_shift ? t("techs.on_shift") : t("techs.off_shift"))),
     h("span", { class: "when" }, x.seen_at ? at(x.seen_at) : ""),
-    h("span", { class: "meta" }, where(x.location, state.meta, t), x.source ? ` (${x.source})` : "",
+    h("span", { class: "meta" }, where(x.location, state.meta, t), x.source ? ` (${sourceLabel(x.source)})` : "",
       x.current.length ? " · " + x.current.map((c) => `${level(c.urgency)} ${c.id} ${statusLabel(c.status)}`).join(", ")
         : ` · ${t("techs.free")}`))));
 }

@@ -1,0 +1,155 @@
+"""Fixtures for the control room's browser tests (tests/browser/test_control_room_*.py): Debian's Chromium
+through Playwright (never a downloaded browser), the real service on the example estate answering HTTP on a
+free port, an operator's token, a desktop page (1366×900) in a given language that fails the test on any
+console error, and screenshots kept under test-artifacts/control-room/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from caretaker.service import Service, load_configuration
+from caretaker.settings import Settings
+from tests.conftest import EXAMPLE_SITE, REPO, free_port, missing
+from tests.service.harness import Watcher, now_iso
+
+CHROMIUM = os.environ.get("CARETAKER_TEST_CHROMIUM", "/usr/bin/chromium")
+ADMIN = "control-room-test-admin-token-0123456789"
+ARTIFACTS = REPO / "test-artifacts" / "control-room"
+DESKTOP = {"width": 1366, "height": 900}
+# the browser runs in London while the estate is in Shanghai: every time on the page must be Shanghai's
+BROWSER_ZONE = "Europe/London"
+SITE = "harbor-view"
+
+
+@dataclass
+class Room:
+    """The running service, its address, an operator's token and a broker client to play devices."""
+
+    service: Service
+    base: str
+    operator: str
+    admin: str
+    watcher: Watcher
+    seq: dict[str, int] = field(default_factory=dict)
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.operator}"}
+        return httpx.request(method, self.base + path, headers=headers, timeout=10, **kwargs)
+
+    def report(self, **body: Any) -> dict[str, Any]:
+        """File a person's report through the API and return the ticket."""
+        body = {"reporter_name": "Qian Hui", "reporter_phone": "13700137001", "source": "phone", **body}
+        response = self.call("POST", "/api/v1/tickets", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def reading(self, device: str, values: dict[str, Any]) -> None:
+        """A device's reading over MQTT, in its own order (seq)."""
+        self.seq[device] = self.seq.get(device, 0) + 1
+        self.watcher.publish(f"{SITE}/devices/{device}/telemetry",
+                             {"ts": now_iso(), "seq": self.seq[device], "values": values})
+
+    def wait_alert(self, device: str, state: str = "raised", timeout: float = 15.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for alert in self.call("GET", f"/api/v1/alerts?device={device}").json():
+                if alert["state"] == state:
+                    return alert
+            time.sleep(0.1)
+        raise AssertionError(f"no {state} alert of {device} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium of the system's, driven by Playwright."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright (pip install -e '.[test]')")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        missing(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def room(mosquitto, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Room]:
+    """The real service on the example estate (names like "Tower A (1号楼)", Asia/Shanghai) with HTTP."""
+    port = free_port()
+    db = tmp_path_factory.mktemp("control-room") / "caretaker.db"
+    settings = Settings(mqtt_url=mosquitto.url, database_url=f"sqlite:///{db}", site_file=EXAMPLE_SITE,
+                        tick_seconds=0.2, http_port=port, admin_token=ADMIN,
+                        mqtt_client_id=f"control-room-{time.monotonic_ns()}")
+    service = Service(settings, load_configuration(settings))
+    service.start()
+    base = f"http://127.0.0.1:{port}"
+    watcher = Watcher(mosquitto.host, mosquitto.port, client_id=f"control-room-watcher-{time.monotonic_ns()}")
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                response = httpx.post(base + "/api/v1/tokens", json={"role": "operator", "subject": "op-li"},
+                                      headers={"Authorization": f"Bearer {ADMIN}"}, timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the service's HTTP never answered"
+                time.sleep(0.1)
+        assert response.status_code == 201, response.text
+        yield Room(service, base, response.json()["token"], ADMIN, watcher)
+    finally:
+        watcher.close()
+        service.stop()
+
+
+class Console:
+    """Every console error and uncaught exception of a page; the test fails if any is left at its end."""
+
+    def __init__(self, page: Any) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+
+@pytest.fixture
+def open_room(chromium, room: Room) -> Iterator[Any]:
+    """open_room(lang) -> a desktop page on the control room in that language, signed in as an operator."""
+    opened: list[tuple[Any, Console]] = []
+
+    def _open(lang: str, path: str = "/", token: str | None = None) -> Any:
+        context = chromium.new_context(viewport=DESKTOP, locale="en-GB" if lang == "en" else "zh-CN",
+                                       timezone_id=BROWSER_ZONE)
+        page = context.new_page()
+        console = Console(page)
+        opened.append((page, console))
+        separator = "&" if "?" in path else "?"
+        page.goto(f"{room.base}{path}{separator}lang={lang}#token={token or room.operator}")
+        page.wait_for_selector("body[data-ready='1']", timeout=15000)
+        return page
+
+    yield _open
+    errors = [e for _, console in opened for e in console.errors]
+    for page, _ in opened:
+        page.context.close()
+    assert not errors, errors
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Keep a PNG of the page under test-artifacts/control-room/ (CI keeps the folder as an artefact)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
