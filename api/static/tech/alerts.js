@@ -6,8 +6,9 @@ let audio = null;
 export function unlock() {
   try {
     audio = audio || new AudioContext();
-    if (audio.state === "suspended") audio.resume();
+    if (audio.state === "suspended") return audio.resume();
   } catch (_) { /* no WebAudio: the vibration and the notification remain */ }
+  return Promise.resolve();
 }
 
 function ring() {
@@ -43,8 +44,11 @@ async function notify(title, body, tag) {
 
 export const notificationsAllowed = () => !("Notification" in window) || Notification.permission !== "default";
 
+// sound needs a tap on every visit; notifications need the technician's yes once
+export const ready = () => Boolean(audio) && notificationsAllowed();
+
 export async function enable() {
-  unlock();
+  await unlock();
   if ("Notification" in window && Notification.permission === "default") await Notification.requestPermission();
 }
 

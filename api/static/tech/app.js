@@ -225,7 +225,7 @@ async function flush() {
           askToken(state.t("error.token"));
           break;
         }
-        state.refused.push({ what: stepText(step), reason: err.message });
+        state.refused.push({ what: stepText(step), reason: refusal(err) });
         loadOne(step.ticket).catch(() => {}); // show the ticket as it really stands
       }
     }
@@ -235,6 +235,13 @@ async function flush() {
     await refreshQueue();
     render();
   }
+}
+
+// the server's reason, after what it means in the page's language
+function refusal(err) {
+  const key = `refused.${err.status}`;
+  const meaning = state.t(key);
+  return meaning === key ? err.message : state.t("refused.with", { meaning, detail: err.message });
 }
 
 async function refreshQueue() {
@@ -284,8 +291,8 @@ function residentBlock(ticket) {
 
 function card(ticket, part) {
   const waiting = state.pending.some((s) => s.ticket === ticket.id);
-  const actions = actionsFor(part).map((action) => h("button", {
-    type: "button", "data-action": action, class: ["accept", "arrive", "resolve", "done"].includes(action) ? "primary" : "",
+  const actions = actionsFor(part).map((action, i) => h("button", {
+    type: "button", "data-action": action, class: i === 0 ? "primary" : "", // the step expected next
     disabled: waiting, onclick: () => act(action, ticket, part) }, state.t(`action.${action}`)));
   const clocks = [part.status === "assigned" ? deadline("accept", part.acceptBy) : null,
                   part.status !== "on_site" ? deadline("arrive", part.arriveBy) : null].filter(Boolean);
@@ -365,12 +372,15 @@ function askResolve(step) {
   problem(null);
   closeOn(dialog);
   dialog.onclose = () => { for (const img of previews.querySelectorAll("img")) URL.revokeObjectURL(img.src); };
+  const count = () => { $("resolve-count").textContent = photos.length ? state.t("resolve.count", { n: photos.length }) : ""; };
+  count();
   $("resolve-photo").onchange = () => {
     for (const file of $("resolve-photo").files) {
       photos.push({ blob: file, name: file.name });
       previews.append(h("img", { src: URL.createObjectURL(file), alt: file.name, class: "preview" }));
     }
     $("resolve-photo").value = "";
+    count();
     problem(null);
   };
   $("resolve-form").onsubmit = (event) => {
@@ -389,11 +399,13 @@ function askResolve(step) {
 
 function enableButton() {
   const button = $("enable-alerts");
-  button.hidden = alerts.notificationsAllowed();
+  const update = () => { button.hidden = alerts.ready(); };
+  update();
   button.onclick = async () => {
     await alerts.enable();
-    button.hidden = alerts.notificationsAllowed();
+    update();
   };
+  document.addEventListener("pointerdown", () => alerts.unlock().then(update), { once: true });
 }
 
 async function start() {
@@ -404,7 +416,6 @@ async function start() {
   document.title = state.t("app.title");
   setLink("connecting");
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/tech/sw.js", { scope: "/tech" }).catch(() => {});
-  document.addEventListener("pointerdown", alerts.unlock, { once: true });
   enableButton();
 
   const token = readToken();
@@ -436,7 +447,7 @@ async function start() {
   setInterval(tick, 1000);
   setInterval(() => { if (state.live) loadAll().catch(() => {}); }, RELOAD_MS);
   setInterval(() => { if (state.pending.length) flush(); }, RETRY_MS);
-  window.addEventListener("online", () => { showError(null); flush(); });
+  window.addEventListener("online", () => { showError(null); setLink("connecting"); flush(); });
   window.addEventListener("offline", () => setLink("offline"));
   flush();
 }

@@ -1,0 +1,191 @@
+"""The technician's app (/tech, docs/technicians.md) in a real Chromium on a phone-sized screen, against the
+real service: a leak published over MQTT reaches the page live; accept, arrive, a photo from the
+camera input, resolve; a step taken with the network cut waits, says so, and is sent when it returns; a
+step the server then refuses shows its reason; Chinese by default, English with ?lang=en.
+
+Figure printed: reading published → the assignment's card on the page (one sample per run; the
+service's stream polls twice a second)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.browser.pictures import png
+
+pytestmark = pytest.mark.slow
+NETWORK_CUT = r"ERR_INTERNET_DISCONNECTED|Failed to fetch|net::ERR_"
+
+
+def card(page, ticket_id: str):
+    return page.locator(f'[data-ticket="{ticket_id}"].card')
+
+
+def open_app(live, phone, token: str, query: str = "") -> None:
+    phone.page.goto(f"{live.url}/tech{query}#token={token}")
+    phone.page.locator('#link[data-state="live"]').wait_for()
+
+
+def test_a_leak_reaches_the_phone_live_and_is_worked_to_resolved(live, phone, shoot):
+    page = phone.page
+    phone.context.grant_permissions(["notifications"], origin=live.url)
+    wang = live.token("technician", "t-wang")
+    operator = live.token("operator", "op-1")
+    live.place("t-wang", "B", 3)  # in tower B: down 2 floors, across 120 s, down to basement 2 of A
+    open_app(live, phone, wang)
+    page.locator("#empty").wait_for()
+    assert "暂无待处理工单" in page.inner_text("#empty")
+    page.locator("#enable-alerts").tap()  # the technician allows alerts: sound, vibration, notifications
+    page.locator("#enable-alerts").wait_for(state="hidden")
+    shoot(page, "waiting-for-work")
+
+    sent = live.reading("A-B2-LEAK-1", {"leak": True})
+    item = page.locator('.card[data-status="assigned"]')
+    item.wait_for()
+    shown_after = time.monotonic() - sent
+    print(f"\nreading -> the technician's page shows the assignment: {shown_after * 1000:.0f} ms")
+    ticket_id = item.get_attribute("data-ticket")
+    page.locator(f'[data-ticket="{ticket_id}"] .route').wait_for()
+    text = item.inner_text()
+    assert "一级" in text and "Tower A" in text and "负2层" in text and "pump room" in text, text
+    assert "距你约" in text and "分钟" in text, text  # from the service's travel times
+    assert "接单剩余" in text and "到场剩余" in text, text
+    assert "漏水" in text, text  # the device's last reading
+    alert = json.loads(page.locator("body").get_attribute("data-last-alert"))
+    assert page.locator("body").get_attribute("data-announced") == "1"
+    assert alert["vibrated"] and alert["notified"], alert
+    countdown = item.locator('[data-kind="accept"]').inner_text()
+    page.wait_for_function("""([id, before]) => document.querySelector(`[data-ticket="${id}"] [data-kind="accept"]`)
+                              .textContent !== before""", arg=[ticket_id, countdown])  # it counts down
+    shoot(page, "new-assignment")
+
+    item.locator('[data-action="accept"]').tap()
+    card(page, ticket_id).and_(page.locator('[data-status="accepted"]')).wait_for()
+    assert live.api("GET", f"/api/v1/tickets/{ticket_id}", operator).json()["status"] == "accepted"
+    shoot(page, "accepted")
+
+    card(page, ticket_id).locator('[data-action="arrive"]').tap()
+    card(page, ticket_id).and_(page.locator('[data-status="on_site"]')).wait_for()
+    shoot(page, "on-site")
+
+    card(page, ticket_id).locator('[data-action="resolve"]').tap()
+    dialog = page.locator("#resolve-dialog")
+    dialog.wait_for()
+    dialog.locator('[type="submit"]').tap()  # nothing written, no photo: the dialog says what is missing
+    assert page.locator("#resolve-problem").inner_text() == "请写明处理情况"
+    page.fill("#resolve-note", "更换了泵房漏水的管接头，现场已清理")
+    picture = png(320, 240, (40, 140, 90))
+    assert page.get_attribute("#resolve-photo", "capture") == "environment"
+    page.set_input_files("#resolve-photo", files=[{"name": "site.png", "mimeType": "image/png", "buffer": picture}])
+    page.locator("#resolve-previews img").wait_for()
+    shoot(page, "resolve-with-photo")
+    dialog.locator('[type="submit"]').tap()
+    card(page, ticket_id).wait_for(state="detached")
+    page.locator("#empty").wait_for()
+    shoot(page, "resolved")
+
+    resolved = live.api("GET", f"/api/v1/tickets/{ticket_id}", operator).json()
+    assert resolved["status"] == "resolved" and resolved["resolution_note"].startswith("更换了")
+    [url] = resolved["photos"]
+    photo = live.api("GET", url, operator)
+    assert photo.status_code == 200 and photo.content == picture and photo.headers["content-type"] == "image/png"
+
+
+def test_a_step_taken_with_no_signal_waits_and_is_sent_when_it_returns(live, phone, console, shoot):
+    page = phone.page
+    wang = live.token("technician", "t-wang")
+    operator = live.token("operator", "op-1")
+    live.place("t-wang", "A", 1)
+    open_app(live, phone, wang)
+    live.reading("A-B2-LEAK-1", {"leak": True})
+    item = page.locator('.card[data-status="assigned"]')
+    item.wait_for()
+    ticket_id = item.get_attribute("data-ticket")
+
+    console.allow(NETWORK_CUT)  # the page's requests fail while the network is cut: expected here
+    phone.context.set_offline(True)
+    item.locator('[data-action="accept"]').tap()
+    waiting = page.locator(f'#queue .waiting[data-ticket="{ticket_id}"]')
+    waiting.wait_for()
+    assert "无信号，已保存，恢复后自动发送" in waiting.inner_text() and ticket_id in waiting.inner_text()
+    assert card(page, ticket_id).locator('[data-action="accept"]').is_disabled()  # no second tap meanwhile
+    shoot(page, "accept-waiting-for-signal")
+    assert live.api("GET", f"/api/v1/tickets/{ticket_id}", operator).json()["status"] == "assigned"
+
+    phone.context.set_offline(False)
+    card(page, ticket_id).and_(page.locator('[data-status="accepted"]')).wait_for()
+    page.locator("#queue").wait_for(state="hidden")
+    assert live.api("GET", f"/api/v1/tickets/{ticket_id}", operator).json()["status"] == "accepted"
+    shoot(page, "sent-when-signal-returned")
+
+    # offline again: two steps in order, arrive then resolve with a photo, both sent when it returns
+    phone.context.set_offline(True)
+    card(page, ticket_id).locator('[data-action="arrive"]').tap()
+    page.locator(f'#queue .waiting[data-queued="arrive"]').wait_for()
+    phone.context.set_offline(False)
+    card(page, ticket_id).and_(page.locator('[data-status="on_site"]')).wait_for()
+
+
+def test_a_step_the_server_refuses_shows_its_reason(live, phone, console, shoot):
+    page = phone.page
+    wang = live.token("technician", "t-wang")
+    operator = live.token("operator", "op-1")
+    live.place("t-wang", "A", 1)
+    open_app(live, phone, wang)
+    console.allow(NETWORK_CUT + r"|status of 40[39]")  # the refusals below, and requests while offline
+
+    # an arrive the server refuses with 409: the control room cancelled the job while there was no signal
+    live.reading("A-B2-LEAK-1", {"leak": True})
+    item = page.locator('.card[data-status="assigned"]')
+    item.wait_for()
+    first = item.get_attribute("data-ticket")
+    item.locator('[data-action="accept"]').tap()
+    card(page, first).and_(page.locator('[data-status="accepted"]')).wait_for()
+    phone.context.set_offline(True)
+    card(page, first).locator('[data-action="arrive"]').tap()
+    page.locator(f'#queue .waiting[data-ticket="{first}"]').wait_for()
+    assert live.api("POST", f"/api/v1/tickets/{first}/cancel", operator, json={"note": "false alarm"}).status_code == 200
+    phone.context.set_offline(False)
+    refused = page.locator("#queue .refused")
+    refused.wait_for()
+    text = refused.inner_text()
+    assert "服务器拒绝了「到场" in text and "工单当前状态不允许这一步" in text and "cancelled" in text, text
+    card(page, first).wait_for(state="detached")
+    shoot(page, "arrive-refused-409")
+    refused.locator("button").tap()  # dismissed
+    refused.wait_for(state="detached")
+
+    # an accept refused with 403: the job went to someone else while there was no signal
+    live.reading("B-1-LEAK-1", {"leak": True})
+    item = page.locator('.card[data-status="assigned"]')
+    item.wait_for()
+    second = item.get_attribute("data-ticket")
+    phone.context.set_offline(True)
+    item.locator('[data-action="accept"]').tap()
+    page.locator(f'#queue .waiting[data-ticket="{second}"]').wait_for()
+    moved = live.api("POST", f"/api/v1/tickets/{second}/assign", operator, json={"technician": "t-gao"})
+    assert moved.status_code == 200, moved.text
+    phone.context.set_offline(False)
+    refused.wait_for()
+    text = refused.inner_text()
+    assert "服务器拒绝了「接单" in text and "此工单已不再派给你" in text and "is not assigned to" in text, text
+    card(page, second).wait_for(state="detached")
+    shoot(page, "accept-refused-403")
+    assert live.api("GET", f"/api/v1/tickets/{second}", operator).json()["assignee"] == "t-gao"
+
+
+def test_chinese_by_default_and_english_with_lang_en(live, phone, shoot):
+    page = phone.page
+    wang = live.token("technician", "t-wang")
+    open_app(live, phone, wang)
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    assert page.inner_text("h1") == "我的工单" and page.inner_text("#link") == "实时"
+    assert "王军" in page.inner_text("#who")
+    shoot(page, "chinese")
+    open_app(live, phone, wang, "?lang=en")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("h1") == "My jobs" and page.inner_text("#link") == "live"
+    assert "Nothing to do right now" in page.inner_text("#empty")
+    shoot(page, "english")
