@@ -35,7 +35,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/caretaker demo
 
+# the browser tests drive Debian's Chromium (tests/browser/): installed here when missing
 test: $(STAMP)
+	@bash .ci/ensure-chromium
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

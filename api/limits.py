@@ -36,6 +36,10 @@ RATE = "3000/minute"  # per token: the control room makes ~1 request a second, a
 STREAMS_PER_TOKEN = 8  # a control room with several screens on one operator token
 STREAM_PATH = "/api/v1/stream"
 STREAM_RETRY_S = 30
+# the residents' progress page (docs/residents.md) takes no token: it is counted by address; its page polls
+# twice a minute, so this leaves room for a household behind one address and nothing for guessing links
+PUBLIC_PREFIX = "/r/"
+PUBLIC_RATE = "120/minute"
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -47,6 +51,7 @@ class ApiLimits:
     body_bytes: int = BODY_BYTES
     rate: str = RATE  # in the `limits` notation: "3000/minute", "20/second;1000/hour"
     streams_per_token: int = STREAMS_PER_TOKEN
+    public_rate: str = PUBLIC_RATE  # per address on the tokenless /r/ routes (CARETAKER_HTTP_PUBLIC_RATE_LIMIT)
 
 
 def rate_items(rate: str) -> list[RateLimitItem]:
@@ -121,6 +126,7 @@ class VolumeGuard:
         self.limits = limits
         self.routes = routes
         self.rates = rate_items(limits.rate)
+        self.public_rates = rate_items(limits.public_rate)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())  # exact: a token gets its rate, never more
         self.streams: Counter[str] = Counter()
         self._lock = threading.Lock()  # one app may serve several event loops (tests' clients)
@@ -144,21 +150,34 @@ class VolumeGuard:
         if length is None and scope["method"] not in _BODILESS:  # chunked: count it as it streams
             receive = self._counted(receive, self.body_limit(scope))
         path: str = scope["path"]
+        if path.startswith(PUBLIC_PREFIX):  # no token to count: the address is
+            client = scope.get("client")
+            if await self._over(self.public_rates, "public:" + (client[0] if client else "unknown"), send,
+                                "from this address"):
+                return
+            await self._guarded(scope, receive, send)
+            return
         if not path.startswith("/api/"):  # health checks, metrics, the page: no token, no limit
             await self._guarded(scope, receive, send)
             return
         key = caller_key(scope)
-        for item in self.rates:
-            if not self.limiter.hit(item, key):
-                reset = self.limiter.get_window_stats(item, key).reset_time
-                retry = max(1, math.ceil(reset - time.time()))
-                await send_json(send, 429, {"detail": f"over the rate of {item} for this token; "
-                                                      f"try again in {retry} s"}, {"Retry-After": str(retry)})
-                return
+        if await self._over(self.rates, key, send, "for this token"):
+            return
         if path == STREAM_PATH or path.startswith(STREAM_PATH + "/"):
             await self._stream(key, scope, receive, send)
             return
         await self._guarded(scope, receive, send)
+
+    async def _over(self, rates: list[RateLimitItem], key: str, send: Send, whose: str) -> bool:
+        """Count a request against `rates`; answer 429 with Retry-After and return True when it is over."""
+        for item in rates:
+            if not self.limiter.hit(item, key):
+                reset = self.limiter.get_window_stats(item, key).reset_time
+                retry = max(1, math.ceil(reset - time.time()))
+                await send_json(send, 429, {"detail": f"over the rate of {item} {whose}; "
+                                                      f"try again in {retry} s"}, {"Retry-After": str(retry)})
+                return True
+        return False
 
     @staticmethod
     def _counted(receive: Receive, limit: int) -> Receive:

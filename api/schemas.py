@@ -214,6 +214,15 @@ class ReporterEntry(Reporter):
     at: UtcTime | None = None
 
 
+class CheckOnOut(BaseModel):
+    """A vulnerable resident to call during a supply cut (docs/residents.md); masked like `reporter`."""
+
+    unit: str | None
+    floor: int
+    name: str | None
+    phone: str | None
+
+
 class TicketOut(BaseModel):
     id: str
     status: str
@@ -246,6 +255,10 @@ class TicketOut(BaseModel):
     # for a technician only (docs/api.md, "What a technician's ticket adds"); null for everyone else
     route: TechRoute | None = None
     device_values: DeviceValues | None = None
+    # a building's mains or water cut: its vulnerable residents to call (docs/residents.md); null otherwise
+    check_on: list[CheckOnOut] | None = None
+    # a report's answer only: the resident's progress page (docs/residents.md)
+    progress_link: str | None = None
 
 
 class AlertOut(BaseModel):

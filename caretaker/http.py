@@ -30,7 +30,8 @@ class HttpServer:
     def __init__(self, service: "Service") -> None:
         settings = service.settings
         limits = ApiLimits(body_bytes=settings.http_max_body_bytes, rate=settings.http_rate_limit,
-                           streams_per_token=settings.http_streams_per_token)
+                           streams_per_token=settings.http_streams_per_token,
+                           public_rate=settings.http_public_rate_limit)
         self.app = create_app(api_context(service), limits)
         config = uvicorn.Config(self.app, host=settings.http_host, port=settings.http_port,
                                 log_level="warning", access_log=False, lifespan="off")

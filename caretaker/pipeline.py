@@ -484,6 +484,9 @@ class _Batch:
             "urgency": urgency, "ticket": ticket, "ts": iso(decision.at), **extra,
         }, self.now)
         self.result.outbox_added = True
+        # a building's supply cut is told to its residents once, and its end (docs/residents.md)
+        self.p.dispatcher.residents.on_alert(session, state, rule.id, decision.alert, device.place.building,
+                                             ticket, self.now, silenced="silence" in extra)
 
     def _reply(self, session: Session, reply: TechnicianReply, message: Inbound) -> None:
         steps = {"accept": self.p.dispatcher.accept, "decline": self.p.dispatcher.decline,

@@ -28,6 +28,7 @@ from dispatch.notify import store as channel_store
 from dispatch.notify.sender import Channels, build_channels
 from dispatch.outbox import OutboxSender, iso, purge_sent
 from dispatch.service import Dispatcher
+from dispatch.resident_store import ResidentDesk
 from estate.clock import Clock, SystemClock
 from estate.crashpoints import crash_point
 from estate.model import Site
@@ -82,6 +83,8 @@ class Service:
             raise DatabaseUnavailable(f"cannot reach the database at {where}: {exc.orig or exc}") from exc
         self.sessions: sessionmaker = make_sessions(self.engine)
         self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix, timedelta(seconds=settings.incident_window_s))
+        self.dispatcher.residents = ResidentDesk(self.site, settings.mqtt_prefix, settings.public_url,
+                                                 timedelta(days=settings.resident_link_days))
         self.pipeline = Pipeline(self.site, RuleIndex(loaded.rules, self.site.devices, self.site.timezone), self.dispatcher, self.sessions,
                                  settings.mqtt_prefix, self.clock, telemetry_sink=self._influx_sink(),
                                  flood_policy=FloodPolicy(settings.device_flood_rate, settings.device_flood_burst))

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     http_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     http_rate_limit: str = "3000/minute"
     http_streams_per_token: int = Field(default=8, ge=1)
+    http_public_rate_limit: str = "120/minute"  # per address, on the residents' tokenless /r/ pages
     # a device sending more than this is flooding: the excess is counted, not processed (ingest/flood.py)
     device_flood_rate: float = Field(default=20.0, gt=0)
     device_flood_burst: int = Field(default=3000, ge=1)
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
     batch_wait_ms: int = 5
     # `json`: one JSON object per log line, with site, ticket, device and alert as fields (docs/deploy.md)
     log_format: Literal["text", "json"] = "text"
+    # residents' progress links (docs/residents.md): the address they are opened at, e.g. https://care.example.com
+    # (unset: the links are paths, /r/…), and how many days after its ticket closes a link still works
+    public_url: str | None = None
+    resident_link_days: int = Field(default=7, ge=1)
 
     @field_validator("mqtt_url")
     @classmethod
@@ -60,13 +65,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("site_file", "admin_token", "influx_url", "influx_token", "influx_org", "influx_bucket",
-                     mode="before")
+                     "public_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `CARETAKER_SITE_FILE=` in a .env or compose file means "not set", not "the current folder"
         return None if value == "" else value
 
-    @field_validator("http_rate_limit")
+    @field_validator("http_rate_limit", "http_public_rate_limit")
     @classmethod
     def _rate_parses(cls, value: str) -> str:
         rate_items(value)

@@ -17,6 +17,7 @@ from dispatch.choose import Candidate, choose_technician, explain_no_choice
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
 from dispatch.outbox import dispatch_topic, enqueue, iso, notify_topic
 from dispatch.privacy import mask_text
+from dispatch.resident_store import ResidentDesk
 from dispatch.sla import deadlines_from, raised_urgency, sla_for
 from dispatch.tables import (
     AssignmentRow,
@@ -78,6 +79,7 @@ class Dispatcher:
         self.site = site
         self.prefix = prefix
         self.incident_window = incident_window
+        self.residents = ResidentDesk(site, prefix)  # residents hear of a report's progress (docs/residents.md)
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -271,6 +273,7 @@ class Dispatcher:
         ticket = self._own(session, ticket_id, tech, "accept", ("assigned",))
         ticket.status, ticket.accepted_at, ticket.updated_at = "accepted", now, now
         self._history(session, ticket, now, "accepted", tech, None)
+        self.residents.step(session, ticket, "accepted", now)
 
     def decline(self, session: Session, ticket_id: str, tech: str, now: datetime, note: str | None = None) -> None:
         ticket = self._own(session, ticket_id, tech, "decline", ("assigned",))
@@ -282,6 +285,7 @@ class Dispatcher:
         ticket = self._own(session, ticket_id, tech, "arrive", ("accepted",))
         ticket.status, ticket.arrived_at, ticket.updated_at = "on_site", now, now
         self._history(session, ticket, now, "on_site", tech, None)
+        self.residents.step(session, ticket, "on_site", now)
         # arriving places them at the ticket's location
         self.record_location(session, tech, Place(ticket.building, ticket.floor, ticket.zone), now, "arrive")
 
@@ -295,6 +299,7 @@ class Dispatcher:
             ticket.open_key = None  # a new alarm on this device after the fix opens a new ticket
         self._end_assignment(session, ticket, now, "resolved")
         self._history(session, ticket, now, "resolved", tech, note)
+        self.residents.step(session, ticket, "resolved", now)
 
     # --- operator steps ----------------------------------------------------------------------
 

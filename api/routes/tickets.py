@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 
 from api import intake
 from api.deps import ApiContext, Ctx, Operator, Technician, TicketReader, User
+from api.residents import with_check_on
 from api.routes.photos import check_resolve_photos
 from api.schemas import AssignIn, NoteIn, ReportIn, ResolveIn, TicketOut, VerifyIn
 from api.tickets import MAX_LIST, for_technician, get_ticket_or_raise, list_tickets, render, show
@@ -41,8 +42,9 @@ def get_tickets(
         with ctx.sessions() as session:
             return render(session, list_tickets(session, **filters), None)
     with ctx.sessions.begin() as session:  # writes the audit rows
-        return for_technician(session, ctx.site, user,
-                              show(session, user, list_tickets(session, **filters), "ticket.list", ctx.clock.now()))
+        rows, now = list_tickets(session, **filters), ctx.clock.now()
+        return with_check_on(session, ctx.site, user, rows,
+                             for_technician(session, ctx.site, user, show(session, user, rows, "ticket.list", now)), now)
 
 
 @router.get("/{ticket_id}", response_model=TicketOut, responses={403: STEP_ERRORS[403], 404: STEP_ERRORS[404]})
@@ -52,7 +54,9 @@ def get_ticket(ticket_id: TicketId, ctx: Ctx, user: TicketReader) -> dict[str, A
         ticket = get_ticket_or_raise(session, ticket_id)
         if user.is_technician and ticket.assignee != user.subject:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"ticket {ticket_id!r} is not assigned to you")
-        return for_technician(session, ctx.site, user, show(session, user, [ticket], "ticket.read", ctx.clock.now()))[0]
+        now = ctx.clock.now()
+        shown = for_technician(session, ctx.site, user, show(session, user, [ticket], "ticket.read", now))
+        return with_check_on(session, ctx.site, user, [ticket], shown, now)[0]
 
 
 @router.post("", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
@@ -68,7 +72,10 @@ def report_ticket(body: ReportIn, ctx: Ctx, user: Operator) -> dict[str, Any]:
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         ticket_id = ctx.dispatcher.report(session, report, now, by=user.subject)
+        # answered at once: a `received` notice to the reporter's unit, with the progress link (docs/residents.md)
+        link = ctx.dispatcher.residents.received(session, ticket_id, report.unit_id, now)
         result = show(session, user, [get_ticket_or_raise(session, ticket_id)], "ticket.report", now)[0]
+        result["progress_link"] = link
     ctx.wake_outbox()
     return result
 
@@ -78,8 +85,9 @@ def _step(ctx: ApiContext, user: User, ticket_id: str, act: Callable[..., None])
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         act(session, now)
-        shown = show(session, user, [get_ticket_or_raise(session, ticket_id)], "ticket.step", now)
-        result = for_technician(session, ctx.site, user, shown)[0]
+        ticket = get_ticket_or_raise(session, ticket_id)
+        shown = for_technician(session, ctx.site, user, show(session, user, [ticket], "ticket.step", now))
+        result = with_check_on(session, ctx.site, user, [ticket], shown, now)[0]
     ctx.wake_outbox()
     return result
 
