@@ -77,6 +77,13 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/photos/{photo_id}"): NOBODY,  # a photo of t-wang's ticket
     ("GET", "/api/v1/me"): Access(200, 200),  # the caller's own role and name, the site's
     ("GET", "/api/v1/meta"): Access(200, 200),  # the site's names and words, no phone numbers
+    ("GET", "/api/v1/buildings/{building_id}/vulnerable"): NOBODY,  # residents to call in an outage
+}
+# the residents' progress page (docs/residents.md): no bearer token, the link's own token is the key; a
+# token that is no link gets the same bare 404 whoever calls, with whatever header
+LINK_ROUTES: dict[tuple[str, str], Any] = {
+    ("GET", "/r/{token}"): None, ("GET", "/r/{token}/status"): None,
+    ("GET", "/r/{token}/photos/{photo_id}"): None, ("POST", "/r/{token}/rating"): {"score": 5},
 }
 # routes that take no token and hold no one's data (the page, its assets, health, the API's description)
 # a report of someone else's, in another unit: a stream's own ticket, changed last, says it has caught up
@@ -89,9 +96,26 @@ PUBLIC = {("GET", "/"), ("MOUNT", "/static"), ("MOUNT", "/docs-assets"), ("GET",
 
 def test_the_table_names_every_route_of_the_app(ctx):
     routes = set(walk_routes(create_app(ctx)))
-    unnamed = routes - set(ROUTES) - PUBLIC
+    unnamed = routes - set(ROUTES) - PUBLIC - set(LINK_ROUTES)
     assert not unnamed, f"routes with no entry in T25's table (say who may call them): {sorted(unnamed)}"
-    assert not (set(ROUTES) | PUBLIC) - routes, "the table names routes the app no longer has"
+    assert not (set(ROUTES) | PUBLIC | set(LINK_ROUTES)) - routes, "the table names routes the app no longer has"
+
+
+def test_a_progress_link_that_is_not_one_is_a_bare_404_for_everyone(client, ctx, issue, operator):
+    place_technician(ctx, "t-wang")
+    ticket = report(client, operator)
+    real = ticket["progress_link"].rsplit("/", 1)[1]
+    callers = _callers(issue, client) | {"operator": operator}
+    guesses = [real[:-1] + ("A" if real[-1] != "A" else "B"), ticket["id"], "x" * 300, "a" * 32]
+    for (method, path), body in LINK_ROUTES.items():
+        for token in guesses:
+            for who, headers in callers.items():
+                url = path.format(token=token, photo_id="PH-000000000000")
+                response = client.request(method, url, headers=headers, json=body)
+                assert (response.status_code, response.json()) == (404, {"detail": "not found"}), (method, url, who)
+    # the real link answers, and still not with a photo that is not its ticket's
+    assert client.get(f"/r/{real}/status").status_code == 200
+    assert client.get(f"/r/{real}/photos/PH-000000000000").status_code == 404
 
 
 def _callers(issue, client) -> dict[str, dict[str, str]]:
@@ -111,7 +135,7 @@ def test_no_route_answers_another_caller_with_someone_elses_data(client, ctx, is
     photo = client.post(f"/api/v1/tickets/{ticket['id']}/photos", headers=operator,
                         files={"file": ("site.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")}).json()
     ids = {"ticket_id": ticket["id"], "ident": token_id, "alert_id": "AL-000000000000", "silence_id": "1",
-           "device_id": "A-B2-LEAK-1", "photo_id": photo["id"]}
+           "device_id": "A-B2-LEAK-1", "photo_id": photo["id"], "building_id": "A"}
     callers = _callers(issue, client)
     answered = 0
     for (method, path), access in ROUTES.items():
