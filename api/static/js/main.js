@@ -6,7 +6,8 @@ import { api, readToken, stream, whenRefused } from "./api.js";
 import { $, applyTexts, h, showError } from "./dom.js";
 import { LANGUAGES, loadCatalogue, pickLanguage, translator } from "./i18n.js";
 import { at, now, state, t } from "./state.js";
-import { renderAlerts } from "./panels/alarms.js";
+import { onSilenced, renderAlerts } from "./panels/alarms.js";
+import { loadSilences, renderSilences, wireSilences } from "./panels/silences.js";
 import { renderDevices } from "./panels/devices.js";
 import { renderKpis } from "./panels/kpis.js";
 import { renderSummary, renderTechnicians } from "./panels/people.js";
@@ -75,13 +76,13 @@ async function loadKpis() {
   renderKpis();
 }
 async function loadAll() {
-  try { await Promise.all([loadTickets(), loadAlerts(), loadTechnicians(), loadDevices()]); showError(""); }
+  try { await Promise.all([loadTickets(), loadAlerts(), loadTechnicians(), loadDevices(), loadSilences()]); showError(""); }
   catch (e) { if (e.status !== 401) { showError(t("error.unreachable", { error: e.message })); setLink("offline"); } }
 }
 
 function renderAll() {
   state.alertKey = state.deviceKey = null;
-  renderTickets(); renderAlerts(); renderTechnicians(); renderDevices(); renderKpis(); renderSummary();
+  renderTickets(); renderAlerts(); renderTechnicians(); renderDevices(); renderKpis(); renderSummary(); renderSilences();
   $("clock").textContent = at(now(), { seconds: true });
   setLink(state.live ? "live" : "polling");
 }
@@ -140,6 +141,8 @@ async function start() {
   $("signout").onclick = () => { localStorage.removeItem("caretaker.token"); askToken(); };
   $("lang").onchange = (ev) => switchLanguage(ev.target.value);
   onTicketsChanged(upsertTicket);
+  onSilenced(() => loadSilences().then(() => loadAlerts()).catch((e) => showError(e.message)));
+  wireSilences();
   if (!state.token) { await chooseLanguage(null); askToken(); return; }
   try { state.meta = await api("/api/v1/meta"); } catch (e) { await chooseLanguage(null); if (e.status !== 401) showError(e.message); return; }
   await chooseLanguage(state.meta.site.locale);
@@ -152,6 +155,7 @@ async function start() {
   setInterval(() => { if (!state.live) loadAll(); }, POLL_MS);
   setInterval(() => { if (state.live) loadTickets().catch(() => {}); loadAlerts().catch(() => {}); }, REFRESH_MS);
   setInterval(() => loadTechnicians().catch(() => {}), SLOW_REFRESH_MS);
+  setInterval(() => loadSilences().catch(() => {}), SLOW_REFRESH_MS);
   setInterval(() => loadDevices().catch(() => {}), DEVICE_REFRESH_MS);
   setInterval(() => loadKpis(), KPI_REFRESH_MS);
   document.body.dataset.ready = "1";  // for the browser tests: the page has its data and its language

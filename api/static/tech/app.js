@@ -15,7 +15,7 @@ const RETRY_MS = 5000;    // how often waiting steps are tried again while the s
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  t: (key) => key, locale: "zh-CN", api: null, me: null, timezone: undefined,
+  t: (key) => key, locale: "zh-CN", api: null, me: null, whoami: null, timezone: undefined,
   tickets: new Map(),   // id -> ticket JSON, as REST shows it to me
   alerted: new Set(),   // my part's keys already announced
   primed: false,        // the first load announces nothing
@@ -78,7 +78,7 @@ function askToken(message) {
 
 function remember() {
   const kept = [...state.tickets.values()].map((t) => ({ ...t, reporter: null, reporters: [] }));
-  localStorage.setItem(CACHE_KEY, JSON.stringify({ me: state.me, tickets: kept }));
+  localStorage.setItem(CACHE_KEY, JSON.stringify({ me: state.whoami, tickets: kept }));
 }
 
 function take(ticket) {
@@ -422,17 +422,20 @@ async function start() {
   if (!token) return askToken();
   state.api = new Api(token);
   await refreshQueue();
-  try {
-    const me = await state.api.request("/api/v1/me");
+  const introduce = (me) => {
+    state.whoami = me;
     state.me = me.subject;
-    state.timezone = me.site.timezone;
+    state.timezone = me.site.timezone; // times in the estate's zone, whatever the phone's
     $("who").textContent = state.t("app.subtitle", { name: me.name || me.subject, site: me.site.name });
+  };
+  try {
+    introduce(await state.api.request("/api/v1/me"));
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return askToken(state.t("error.token"));
     if (!(err instanceof NetworkError)) return showError(err.message);
     const cached = JSON.parse(localStorage.getItem(CACHE_KEY) || "null"); // opened with no signal
-    if (!cached) return showError(state.t("error.network"));
-    state.me = cached.me;
+    if (!cached || !cached.me) return showError(state.t("error.network"));
+    introduce(cached.me);
     for (const ticket of cached.tickets) take(ticket);
     setLink("offline");
   }
