@@ -55,7 +55,7 @@ def test_a_leak_reaches_the_phone_live_and_is_worked_to_resolved(live, phone, sh
     assert "漏水" in text, text  # the device's last reading
     alert = json.loads(page.locator("body").get_attribute("data-last-alert"))
     assert page.locator("body").get_attribute("data-announced") == "1"
-    assert alert["vibrated"] and alert["notified"], alert
+    assert alert == {"sound": True, "vibrated": True, "notified": True}, alert
     countdown = item.locator('[data-kind="accept"]').inner_text()
     page.wait_for_function("""([id, before]) => document.querySelector(`[data-ticket="${id}"] [data-kind="accept"]`)
                               .textContent !== before""", arg=[ticket_id, countdown])  # it counts down
@@ -189,3 +189,74 @@ def test_chinese_by_default_and_english_with_lang_en(live, phone, shoot):
     assert page.inner_text("h1") == "My jobs" and page.inner_text("#link") == "live"
     assert "Nothing to do right now" in page.inner_text("#empty")
     shoot(page, "english")
+
+
+def test_the_residents_number_is_a_tel_link_while_the_job_is_mine(live, phone, shoot):
+    page = phone.page
+    wang = live.token("technician", "t-wang")
+    operator = live.token("operator", "op-1")
+    live.place("t-wang", "A", 1)
+    open_app(live, phone, wang)
+    report = {"reporter_name": "赵敏", "reporter_phone": "13700137001", "building": "A", "floor": 3,
+              "description": "厨房天花板漏水", "source": "phone", "category": "plumbing", "urgency": 2}
+    ticket = live.api("POST", "/api/v1/tickets", operator, json=report).json()
+    assert ticket["assignee"] == "t-wang", ticket
+    phone_link = card(page, ticket["id"]).locator("a.phone")
+    phone_link.wait_for()
+    assert phone_link.get_attribute("href") == "tel:13700137001" and phone_link.inner_text() == "13700137001"
+    assert "二级" in card(page, ticket["id"]).inner_text() and "3层" in card(page, ticket["id"]).inner_text()
+    shoot(page, "resident-number")
+
+
+def test_the_app_opens_with_no_signal_from_its_service_worker(live, phone, console, shoot):
+    page = phone.page
+    wang = live.token("technician", "t-wang")
+    live.place("t-wang", "A", 1)
+    open_app(live, phone, wang)
+    live.reading("A-B2-LEAK-1", {"leak": True})
+    page.locator('.card[data-status="assigned"]').wait_for()
+    scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == f"{live.url}/tech"
+    page.wait_for_function("navigator.serviceWorker.controller !== null")  # the worker claims the open page
+    manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert manifest["display"] == "standalone" and manifest["start_url"] == "/tech"
+
+    console.allow(NETWORK_CUT)
+    phone.context.set_offline(True)
+    page.reload()
+    page.locator('#link[data-state="offline"]').wait_for()
+    item = page.locator('.card[data-status="assigned"]')
+    item.wait_for()  # the last list, kept on the phone (without the resident's data)
+    assert "Tower A" in item.inner_text() and "王军" in page.inner_text("#who")
+    shoot(page, "opened-offline")
+
+
+def test_with_several_assignments_the_app_shows_the_callers_own(live, phone):
+    """A ticket carrying `assignments` (several trades, docs/api.md): the app acts on the caller's own one."""
+    page = phone.page
+    page.goto(f"{live.url}/tech?lang=en")
+    ticket = {"id": "T-1", "status": "accepted", "assignee": "t-wang", "urgency": 1, "created_at": "2026-12-01T00:00:00Z",
+              "accept_by": "2026-12-01T00:02:00Z", "arrive_by": "2026-12-01T00:30:00Z",
+              "assignments": [
+                  {"id": "AS-1", "technician": "t-wang", "role": "owner", "status": "accepted",
+                   "accept_by": "2026-12-01T00:02:00Z"},
+                  {"id": "AS-2", "technician": "t-gao", "role": "support", "status": "offered",
+                   "accept_by": "2026-12-01T00:05:00Z"},
+                  {"id": "AS-0", "technician": "t-gao", "role": "support", "status": "declined"}]}
+    parts = page.evaluate("""async (ticket) => {
+        const view = await import('/tech/static/view.js');
+        const part = (me) => { const p = view.myPart(ticket, me); return p && {...p, actions: view.actionsFor(p)}; };
+        const solo = {...ticket, assignments: undefined};
+        return {wang: part('t-wang'), gao: part('t-gao'), nobody: part('t-li'), fallback: view.myPart(solo, 't-wang'), fallbackGao: view.myPart(solo, 't-gao')};
+    }""", ticket)
+    assert parts["gao"]["assignment"] == "AS-2" and parts["gao"]["status"] == "assigned"
+    assert parts["gao"]["actions"] == ["accept", "decline"] and parts["gao"]["acceptBy"] == "2026-12-01T00:05:00Z"
+    assert parts["wang"]["assignment"] == "AS-1" and parts["wang"]["actions"] == ["arrive", "resolve"]
+    assert parts["nobody"] is None
+    assert parts["fallback"]["status"] == "accepted" and parts["fallback"]["assignment"] is None
+    assert parts["fallbackGao"] is None
+    on_site_support = page.evaluate("""async () => {
+        const view = await import('/tech/static/view.js');
+        return view.actionsFor({status: 'on_site', role: 'support'});
+    }""")
+    assert on_site_support == ["done"]  # support finishes with done, not resolve
