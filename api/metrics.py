@@ -1,10 +1,14 @@
 """Prometheus text for /metrics: tickets by status, open alerts, the alarm rate and flood, outbox backlog,
-overdue timers."""
+overdue timers; and the exposition every part of /metrics shares (prometheus_client's format)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from typing import Iterable
 
+from prometheus_client import generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,21 +22,38 @@ STATUSES = ("open", "assigned", "accepted", "on_site", "resolved", "verified", "
 FLOOD_WINDOW = timedelta(minutes=10)
 FLOOD_ALARMS = 10  # DOMAIN.md §6: 10 or more in 10 minutes is more than one operator can handle
 TIMERS_LATE_AFTER = timedelta(seconds=61)  # a tick and a grace minute (CARETAKER_TIMERS_OVERDUE_S)
+_INTEGRAL = re.compile(r"^([^#].*) (-?\d+)\.0$", re.MULTILINE)
 
 
 def is_flood(alarms_last_10min: int) -> bool:
     return alarms_last_10min >= FLOOD_ALARMS
 
 
-def _gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
-    return lines
+class Families:
+    """A collector over metric families already made (what generate_latest reads)."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self._families = list(families)
+
+    def collect(self) -> Iterable[Metric]:
+        return iter(self._families)
 
 
-def collect_metrics(session: Session, now: datetime, timers_late_after: timedelta = TIMERS_LATE_AFTER) -> str:
-    """Return the service's own gauges as Prometheus text (exposition format 0.0.4). Overdue timers are counted
-    here, from the database, not by the sweep: a sweep that stopped still shows."""
+def exposition(registry) -> str:
+    """Return a registry's metrics in the Prometheus text format 0.0.4. Whole numbers are written without
+    `.0`, as /metrics always wrote counts (operators' greps and the docs read `caretaker_tickets 3`);
+    Prometheus reads both."""
+    return _INTEGRAL.sub(r"\1 \2", generate_latest(registry).decode("utf-8"))
+
+
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, help_text, value=value)
+
+
+def database_families(session: Session, now: datetime,
+                      timers_late_after: timedelta = TIMERS_LATE_AFTER) -> list[Metric]:
+    """The service's own gauges, read from the database at scrape time. Overdue timers are counted here, not by
+    the sweep: a sweep that stopped still shows."""
     by_status = dict(session.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status)).all())
     open_breached = session.scalar(select(func.count()).where(
         TicketRow.breached.is_(True), TicketRow.status.not_in(("closed", "cancelled")))) or 0
@@ -41,16 +62,22 @@ def collect_metrics(session: Session, now: datetime, timers_late_after: timedelt
     backlog = session.scalar(select(func.count()).where(OutboxRow.sent_at.is_(None))) or 0
     offline = session.scalar(select(func.count()).where(DeviceStateRow.online.is_(False))) or 0
     late = overdue(session, shared_now(session, now) - timers_late_after)
-    lines: list[str] = []
-    lines += _gauge("caretaker_tickets", "Tickets by status.",
-                    [(f'{{status="{s}"}}', by_status.get(s, 0)) for s in STATUSES])
-    lines += _gauge("caretaker_tickets_breached_open", "Open tickets that breached a deadline.", [("", open_breached)])
-    lines += _gauge("caretaker_alerts_open", "Alerts raised and not yet cleared.", [("", open_alerts)])
-    lines += _gauge("caretaker_alarms_last_10m", "Alerts raised in the last 10 minutes.", [("", recent)])
-    lines += _gauge("caretaker_alarm_flood", "1 when 10 or more alerts were raised in the last 10 minutes.",
-                    [("", 1 if is_flood(recent) else 0)])
-    lines += _gauge("caretaker_outbox_backlog", "Pushes written but not yet published.", [("", backlog)])
-    lines += _gauge("caretaker_devices_offline", "Devices whose last status is offline.", [("", offline)])
-    lines += _gauge("caretaker_timers_overdue", "Timers past due by more than a tick and the grace period.",
-                    [("", late.count)])
-    return "\n".join(lines) + "\n"
+    tickets = GaugeMetricFamily("caretaker_tickets", "Tickets by status.", labels=["status"])
+    for status in STATUSES:
+        tickets.add_metric([status], by_status.get(status, 0))
+    return [
+        tickets,
+        _gauge("caretaker_tickets_breached_open", "Open tickets that breached a deadline.", open_breached),
+        _gauge("caretaker_alerts_open", "Alerts raised and not yet cleared.", open_alerts),
+        _gauge("caretaker_alarms_last_10m", "Alerts raised in the last 10 minutes.", recent),
+        _gauge("caretaker_alarm_flood", "1 when 10 or more alerts were raised in the last 10 minutes.",
+               1 if is_flood(recent) else 0),
+        _gauge("caretaker_outbox_backlog", "Pushes written but not yet published.", backlog),
+        _gauge("caretaker_devices_offline", "Devices whose last status is offline.", offline),
+        _gauge("caretaker_timers_overdue", "Timers past due by more than a tick and the grace period.", late.count),
+    ]
+
+
+def collect_metrics(session: Session, now: datetime, timers_late_after: timedelta = TIMERS_LATE_AFTER) -> str:
+    """Return the service's own gauges as Prometheus text (exposition format 0.0.4)."""
+    return exposition(Families(database_families(session, now, timers_late_after)))

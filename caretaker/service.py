@@ -19,6 +19,7 @@ from api.alerts import publish_transition
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.leases import take_turn
 from caretaker.loss_alarms import LossWatch
+from caretaker.metrics import ServiceMetrics
 from caretaker.pipeline import BatchResult, Pipeline
 from caretaker.worker import BatchCommitter
 from caretaker.settings import Settings
@@ -103,6 +104,8 @@ class Service:
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.purge_every = PURGE_EVERY
         self.job_runs: dict[str, int] = {}  # periodic jobs this instance ran (its turn), for /metrics
+        self.metrics = ServiceMetrics(self)  # /metrics: this service's own registry (caretaker/metrics.py)
+        self.outbox.on_sent = self.metrics.pushed
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self.http = None
@@ -155,6 +158,7 @@ class Service:
         self.outbox.stop()
         self.channels.stop()
         self.publisher.stop()
+        self.metrics.close()
         close = getattr(self.pipeline.telemetry_sink, "close", None)
         if close is not None:
             close()
@@ -167,7 +171,8 @@ class Service:
         while not self._stop.is_set():
             batch = drain(self.ingest.inbox, self.settings.batch_max, self.settings.batch_wait_ms / 1000, 0.2)
             if batch:
-                self.committer.commit(batch, stopping=self._stop.is_set)
+                with self.metrics.batch(batch):  # its pushes remember when its oldest reading arrived
+                    self.committer.commit(batch, stopping=self._stop.is_set)
             if time.monotonic() - last_tick >= self.settings.tick_seconds:
                 last_tick = time.monotonic()
                 self._guarded(self.pipeline.refresh_silences)
@@ -274,39 +279,6 @@ class Service:
         return {"broker": self.ingest.connected and self.publisher.connected, "database": database}
 
     def metrics_text(self) -> str:
-        """Return the ingest and outbox counters in Prometheus text format."""
-        counters = dict(self.pipeline.counters)  # a copy: the worker adds keys while this reads
-        lines = [
-            "# HELP caretaker_messages_received_total MQTT messages received by the ingest client.",
-            "# TYPE caretaker_messages_received_total counter",
-            f"caretaker_messages_received_total {self.ingest.received}",
-            "# HELP caretaker_messages_rejected_total Messages sent to the dead letters, by reason.",
-            "# TYPE caretaker_messages_rejected_total counter",
-        ]
-        for key, value in sorted(counters.items()):
-            if key.startswith("rejected:"):
-                lines.append(f'caretaker_messages_rejected_total{{reason="{key.split(":", 1)[1]}"}} {value}')
-        for name, key, help_text in (
-            ("caretaker_messages_processed_total", "processed", "Messages whose effects are committed (and acknowledged)."),
-            ("caretaker_messages_replayed_total", "replays", "True duplicates (the same seq, or the same ts and values) that changed nothing."),
-            ("caretaker_seq_gaps_total", "seq_gaps", "Messages the devices' seq counters say were skipped when a later one arrived."),
-            ("caretaker_seq_gaps_filled_total", "seq_gaps_filled", "Skipped messages that arrived late after all (not lost)."),
-            ("caretaker_late_readings_total", "late_readings", "Readings older than one already applied, evaluated at their own time."),
-            ("caretaker_clock_skew_total", "clock_skew", "Messages whose ts was ahead of the service's clock (applied when they arrived)."),
-            ("caretaker_messages_flood_dropped_total", "flood_dropped",
-             "Messages of a flooding device counted and not processed (ingest/flood.py)."),
-            ("caretaker_alerts_raised_total", "alerts_raised", "Alerts raised by the rules."),
-            ("caretaker_alerts_cleared_total", "alerts_cleared", "Alerts cleared by the rules."),
-            ("caretaker_batch_failures_total", "batch_failures", "Batches whose commit failed and was retried."),
-            ("caretaker_telemetry_store_failures_total", "telemetry_store_failures",
-             "Batches the telemetry store (InfluxDB) did not take; retried, nothing acknowledged."),
-        ):
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {counters.get(key, 0)}"]
-        lines += ["# HELP caretaker_pushes_sent_total Outbox messages published.",
-                  "# TYPE caretaker_pushes_sent_total counter", f"caretaker_pushes_sent_total {self.outbox.sent}"]
-        lines += self.channels.metrics_lines()
-        lines += ["# HELP caretaker_periodic_job_runs_total Periodic jobs this instance ran (one instance a period).",
-                  "# TYPE caretaker_periodic_job_runs_total counter"]
-        lines += [f'caretaker_periodic_job_runs_total{{job="{job}"}} {runs}'
-                  for job, runs in sorted(self.job_runs.items())]
-        return "\n".join(lines) + "\n"
+        """Return the service's counters, histograms, process figures and build info in Prometheus text format
+        (the database gauges are added by the /metrics route: api/metrics.py)."""
+        return self.metrics.text()

@@ -86,6 +86,8 @@ class OutboxSender:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent = 0
+        # called with (row id, topic) as each PUBACK arrives: the reading → push latency ends here (/metrics)
+        self.on_sent: Callable[[int, str], None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -143,6 +145,8 @@ class OutboxSender:
         for row_id, topic, payload, qos in rows:
             if not self._publish(topic, payload.encode("utf-8"), qos):
                 return False  # keep order: later rows wait for this one
+            if self.on_sent is not None:
+                self.on_sent(row_id, topic)
             crash_point("after_publish_before_mark")  # the one window where a crash sends a message twice
             connection.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(sent_at=self._clock.now()))
             connection.commit()

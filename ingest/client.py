@@ -62,6 +62,7 @@ class Inbound:
     qos: int = 0
     retain: bool = False  # a retained message the broker replays on (re)subscribing
     connection: int = 0  # which connection brought it: a message id means nothing on a later one
+    arrived: float = 0.0  # time.monotonic() when received: where the reading → push latency starts (/metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +183,7 @@ class IngestClient:
         # runs on paho's thread: hand the message over and return at once; the worker does the rest
         self.received += 1
         self.inbox.put(Inbound(message.topic, message.payload, message.mid, message.qos, bool(message.retain),
-                               self._connection))
+                               self._connection, time.monotonic()))
 
 
 def drain(inbox: queue.SimpleQueue[Inbound], max_messages: int, wait_seconds: float, idle_seconds: float) -> list[Inbound]:
