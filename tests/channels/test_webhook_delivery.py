@@ -81,9 +81,9 @@ def test_a_leaks_dispatch_reaches_the_webhook_signed_with_the_mqtt_payload(mosqu
 @pytest.mark.parametrize("failure", ["http 500", "refused"])
 def test_a_failing_receiver_delays_nothing_else_and_gets_each_message_once_it_recovers(
         mosquitto, sqlite_url, tmp_path, monkeypatch, receivers, watcher, failure):
-    """Scaled: the receiver fails for 4 tries (about 2 s at the test's back-off of 0.2 s doubling to 1 s, the
-    service's being 1 s to 5 min) rather than a minute; meanwhile the MQTT push and the other channel arrive
-    within 2 s of the reading."""
+    """Scaled: the receiver fails for 4 tries and more (about 2 s at the test's back-off of 0.2 s doubling to
+    1 s, the service's being 1 s to 5 min) rather than a minute; meanwhile the MQTT pushes and the other
+    channel's copies, of a reading before the failures and of one during them, arrive within 2 s."""
     monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
     broken, healthy = receivers(), receivers()
     if failure == "refused":
@@ -99,6 +99,13 @@ def test_a_failing_receiver_delays_nothing_else_and_gets_each_message_once_it_re
         assert push.at - sent < 2.0 and other.at - sent < 2.0
         worker = service.channels.workers["broken"]
         wait_until(lambda: worker.failed_attempts >= 4, timeout=15, what="four failed tries")
+        assert not broken.delivered()
+        # a reading while the receiver is down: its push and the healthy channel's copy are as quick as ever
+        sent = time.monotonic()
+        watcher.publish("test-estate/devices/B-LEAK-1/telemetry", {"ts": now_iso(), "seq": 1, "values": {"leak": True}})
+        alert = watcher.wait_for("test-estate/alerts", lambda p: p["device"] == "B-LEAK-1")
+        copy = healthy.wait_for(lambda b: b["kind"] == "alert" and b["payload"]["device"] == "B-LEAK-1")
+        assert alert.at - sent < 2.0 and copy.at - sent < 2.0
         assert not broken.delivered()
         if failure == "refused":
             broken.accept()
