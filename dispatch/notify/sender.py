@@ -179,6 +179,10 @@ class Channels:
         self._wake.set()
 
     def start(self) -> None:
+        with self._engine.begin() as connection:
+            dropped = store.drop_removed(connection, self._site.id, list(self.workers), _now())
+        if dropped:
+            log.warning("channels: %d deliveries to channels no longer in the site file given up", dropped)
         for worker in self.workers.values():
             worker.backoff = self.backoff  # a test or a deployer may have set it after construction
             worker.start()

@@ -94,6 +94,15 @@ def unrouted(connection: Connection, prefix: str, site: str) -> int:
         OutboxRow.routed_at.is_(None), OutboxRow.topic.startswith(f"{prefix}/{site}/", autoescape=True))) or 0
 
 
+def drop_removed(connection: Connection, site: str, channels: list[str], now: datetime) -> int:
+    """Give up the pending deliveries of channels no longer in the site file (nobody would deliver them, and
+    the outbox would keep their messages for ever); return how many."""
+    query = update(DeliveryRow).where(DeliveryRow.site == site, DeliveryRow.status == PENDING)
+    if channels:
+        query = query.where(DeliveryRow.channel.not_in(channels))
+    return connection.execute(query.values(status=GIVEN_UP, done_at=now, last_error="channel removed")).rowcount or 0
+
+
 def purge_done(connection: Connection, before: datetime, limit: int = 5000) -> int:
     """Delete up to `limit` deliveries finished (delivered or given up) before a time; return how many."""
     ids = select(DeliveryRow.id).where(DeliveryRow.status != PENDING, DeliveryRow.done_at < before).limit(limit)

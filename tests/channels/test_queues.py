@@ -155,3 +155,27 @@ def test_two_instances_on_postgresql_deliver_each_message_once(postgres_admin_ur
     assert len(counts) == 60 and max(counts.values()) == 1, counts.most_common(3)
     assert sum(both) == 60
     assert counts.keys() == {delivery_id("test-estate", "ops", p.json()["payload"]["id"]) for p in receiver.delivered()}
+
+
+def test_a_channel_taken_out_of_the_site_file_leaves_nothing_pending(mosquitto, sqlite_url, tmp_path, receiver):
+    """Its waiting deliveries are given up at the next start, so the outbox can purge their messages."""
+    receiver.refuse()
+    first = site_with(tmp_path, f"  - {{id: gone, kind: webhook, url: '{receiver.url}', takes: [alert]}}\n",
+                      name="first.yaml")
+    watcher = Watcher(mosquitto.host, mosquitto.port, client_id=f"watcher-{time.monotonic_ns()}")
+    service = start(mosquitto.url, sqlite_url, first)
+    try:
+        watcher.publish("test-estate/devices/A-LEAK-1/telemetry", {"ts": now_iso(), "seq": 1, "values": {"leak": True}})
+        wait_until(lambda: service.channels.workers["gone"].failed_attempts >= 1, timeout=10, what="a failed try")
+    finally:
+        service.stop()
+        watcher.close()
+    second = site_with(tmp_path, f"  - {{id: kept, kind: webhook, url: '{receiver.url}', takes: [dispatch]}}\n",
+                       name="second.yaml")
+    again = start(mosquitto.url, sqlite_url, second)
+    try:
+        with again.engine.connect() as connection:
+            rows = connection.execute(select(DeliveryRow.channel, DeliveryRow.status, DeliveryRow.last_error)).all()
+    finally:
+        again.stop()
+    assert rows and all(row == ("gone", "given_up", "channel removed") for row in rows), rows
