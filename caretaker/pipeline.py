@@ -146,7 +146,8 @@ class Pipeline:
         for device_id, states in by_device.items():
             if device_id not in self.site.devices:
                 continue  # a device removed from the site file keeps its history, not its timers
-            changed, decisions = tick(self.index, work.view(device_id), states, now)
+            view, at = work.device_clock(device_id, now)
+            changed, decisions = tick(self.index, view, states, at)
             work.take(device_id, changed, decisions)
         work.settle_gaps([d for d, due in self.settling.items() if due <= now])
         work.combine()
@@ -220,6 +221,16 @@ class _Batch:
         # a device never heard from is measured from the service's start, so absence still shows
         return DeviceView(device_id, device.type, snap.values, snap.online is not False, device.overrides,
                           snap.last_seen or self.p.started_at, device.interval_s)
+
+    def device_clock(self, device_id: str, now: datetime) -> tuple[DeviceView, datetime]:
+        """The device as time alone sees it, and its time now: the service's clock less how far the device's
+        readings run behind (a slow clock, a backlog still arriving), so a `for` runs in the device's own
+        time; silence is still measured on the service's clock."""
+        view = self.view(device_id)
+        snap = self.snapshots.get(device_id) or self.p.snapshots.get(device_id)
+        if snap is None or snap.lag <= timedelta(0):
+            return view, now
+        return replace(view, last_seen=view.last_seen - snap.lag if view.last_seen else None), now - snap.lag
 
     def current_states(self) -> dict[tuple[str, str], RuleState]:
         return {**self.p.states, **self.states}
@@ -336,7 +347,7 @@ class _Batch:
             self.telemetry_rows.extend(ingest_store.telemetry_rows(message))
         reading = Reading(message.device, at, values=message.values)
         if not late:
-            snap.last_ts, snap.last_seq = at, message.seq
+            snap.last_ts, snap.last_seq, snap.lag = at, message.seq, self.now - at
             snap.values.update(message.values)
             self._evaluate(reading, False, {})
             return
@@ -384,9 +395,10 @@ class _Batch:
         else:
             if values is not None:
                 view = replace(view, values=values)
+            device_now = self.now - self.snapshot(reading.device).lag  # the device's own time, as for the tick
             changed, decisions, extended = evaluate_late(self.p.index, view, reading, states,
                                                          self.episodes_of(reading.device, rule_ids), superseded or {},
-                                                         self.now)
+                                                         device_now)
             for rule_id, episodes in extended.items():
                 self.episodes[(reading.device, rule_id)] = episodes
         self.take(reading.device, changed, decisions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import delete, insert, select, update
@@ -36,6 +36,9 @@ class DeviceSnapshot:
     event_seq: int | None = None
     event_type: str | None = None
     order: DeviceOrder = field(default_factory=DeviceOrder)
+    # how far the device's clock runs behind the service's (arrival minus ts of its newest reading), so
+    # time alone moves its rules on in its own time; not stored: after a restart it is 0 until it talks
+    lag: timedelta = timedelta(0)
 
     def copy(self) -> "DeviceSnapshot":
         return replace(self, values=dict(self.values))

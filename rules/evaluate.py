@@ -406,6 +406,9 @@ def _late_episode(index: RuleIndex, rule: Rule, device: DeviceView, state: RuleS
     covering = next((e for e in known if e.meets(at, end + rule.hold_for, now)), None)
     if covering is not None:
         return state, [], covering  # the alarm is known: the reading only says it began earlier or held longer
+    if not state.is_active and state.pending_since is not None and at < state.pending_since <= end:
+        # the condition held from this reading on into the pending run: its `for` began earlier
+        return replace(state, pending_since=at), [], None
     if end - at < rule.hold_for:
         return state, [], None  # too short to raise, as it would have been in order
     raised_at = at + rule.hold_for

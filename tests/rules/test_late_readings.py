@@ -105,3 +105,11 @@ def test_a_late_reading_just_before_a_known_alarm_moves_its_known_start_back() -
 def test_idle_is_unchanged_by_nothing() -> None:
     assert late("water_leak", {}, 10, {}, now=100)[:2] == ({}, [])
     assert IDLE == RuleState()
+
+
+def test_a_late_reading_that_held_into_a_pending_for_starts_it_earlier() -> None:
+    # low pressure applied at 30 (pending since 30); the late low reading at 10 was replaced at 30 by it
+    pending = {"low-water-pressure": RuleState(pending_since=at(30))}
+    changed, decisions, _ = late("water_pressure", {"pressure_kpa": 100}, 10, {"pressure_kpa": at(30)}, now=45,
+                                 states=pending)
+    assert decisions == [] and changed == {"low-water-pressure": RuleState(pending_since=at(10))}

@@ -184,3 +184,16 @@ def test_a_backlog_of_two_wet_spells_in_one_batch_gives_two_alarms(pipeline):
     result = pipeline.process(spells)
     assert result.raised == 2 and result.cleared == 1
     assert [r[:2] for r in alert_rows(pipeline)] == [("water-leak", "cleared"), ("water-leak", "raised")]
+
+
+def test_a_device_whose_readings_run_behind_holds_its_for_in_its_own_time(pipeline):
+    # low-water-pressure holds 30 s; the device's clock (or its backlog) is 10 minutes behind the service's
+    behind = timedelta(minutes=10)
+    pipeline.process([message("telemetry", "A-PRESS-1", {"ts": (pipeline.clock.now() - behind).isoformat(),
+                                                         "seq": 1, "values": {"pressure_kpa": 100}})])
+    pipeline.clock.advance(seconds=1)
+    pipeline.process_tick()
+    assert alerts(pipeline) == []  # 1 s of low pressure, not 10 minutes
+    pipeline.clock.advance(seconds=30)
+    pipeline.process_tick()
+    assert alerts(pipeline) == ["low-water-pressure"]
