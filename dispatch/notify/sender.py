@@ -21,6 +21,8 @@ from dispatch.notify.redact import install, uninstall
 log = logging.getLogger(__name__)
 
 IDLE = 0.2  # seconds between looks at the outbox when nothing woke the router
+CHANNEL_IDLE = 1.0  # seconds between looks at a channel's queue when the router did not wake it
+HEAD = 50  # deliveries a channel reads at a time
 ROUTER_LOCK = "caretaker-channels-router"
 READ_ONLY = "caretaker_read_only"  # the engine's execution option for a reader (caretaker/db.py)
 
@@ -92,7 +94,7 @@ class ChannelWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                wait = self._turn.run(self.deliver_some, default=1.0)
+                wait = self._turn.run(self.deliver_some, default=CHANNEL_IDLE)
             except Exception:  # the database hiccuped: the rows stay, try again shortly
                 log.exception("channel %s: its queue could not be read; will retry", self.channel.id)
                 wait = 1.0
@@ -107,7 +109,7 @@ class ChannelWorker:
         # SQLite: read without the write lock (caretaker/db.py's read-only option), and hold none while a
         # receiver takes its time; each record below locks only for its own short commit
         connection.execution_options(**{READ_ONLY: True})
-        queued = store.head(connection, prefix=self._prefix, site=self._site, channel=self.channel.id)
+        queued = store.head(connection, prefix=self._prefix, site=self._site, channel=self.channel.id, limit=HEAD)
         connection.rollback()
         connection.execution_options(**{READ_ONLY: False})
         for item in queued:
@@ -131,7 +133,7 @@ class ChannelWorker:
             self._count(step.status, result, ident, item, attempts)
             if step.status == store.PENDING:
                 return (step.next_at - _now()).total_seconds() if step.next_at else 0.0
-        return None if len(queued) == 50 else IDLE * 5
+        return None if len(queued) == HEAD else CHANNEL_IDLE
 
     def _send(self, message, ident: str) -> Delivery:
         try:
