@@ -48,9 +48,16 @@ def load_snapshots(session: Session) -> dict[str, DeviceSnapshot]:
     return {
         row.device_id: DeviceSnapshot(row.device_id, dict(row.values or {}), row.online, row.last_ts, row.last_seq,
                                       row.last_seen, row.status_at, row.gaps or 0, row.event_ts, row.event_seq,
-                                      row.event_type, DeviceOrder.from_text(row.order_marks))
+                                      row.event_type, _order(row))
         for row in session.scalars(select(DeviceStateRow))
     }
+
+
+def _order(row: DeviceStateRow) -> DeviceOrder:
+    if row.order_marks is None:
+        # a device last heard before device order was kept: the gaps it had counted stay counted as lost
+        return DeviceOrder(lost=row.gaps or 0)
+    return DeviceOrder.from_text(row.order_marks)
 
 
 def save_snapshots(session: Session, changed: Iterable[DeviceSnapshot], existing: set[str]) -> None:

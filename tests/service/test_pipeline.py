@@ -15,7 +15,7 @@ from dispatch.tables import TicketRow
 from estate.site import load_site
 from ingest.client import Inbound
 from ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
-from ingest.tables import DeadLetterRow, TelemetryRow
+from ingest.tables import DeadLetterRow, DeviceStateRow, TelemetryRow
 from rules.evaluate import RuleIndex
 from rules.load import load_rules
 from rules.tables import AlertRow
@@ -197,3 +197,12 @@ def test_a_device_whose_readings_run_behind_holds_its_for_in_its_own_time(pipeli
     pipeline.clock.advance(seconds=30)
     pipeline.process_tick()
     assert alerts(pipeline) == ["low-water-pressure"]
+
+
+def test_gaps_counted_before_the_upgrade_stay_counted(pipeline):
+    # a device state written before device order was kept: its gap count, no order
+    with pipeline.sessions.begin() as session:
+        session.add(DeviceStateRow(device_id="A-LEAK-1", online=True, values={"leak": False}, gaps=3))
+    pipeline.reload()
+    pipeline.process([message("telemetry", "A-LEAK-1", {"ts": ts(pipeline), "seq": 9, "values": {"leak": False}})])
+    assert pipeline.snapshots["A-LEAK-1"].gaps == 3 and pipeline.counters["seq_gaps_filled"] == 0
