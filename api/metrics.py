@@ -16,6 +16,7 @@ from dispatch.tables import OutboxRow, TicketRow
 from dispatch.timers import overdue, shared_now
 from ingest.tables import DeviceStateRow
 from rules.store import alerts_since
+from rules.system import SystemAlarm
 from rules.tables import AlertRow
 
 STATUSES = ("open", "assigned", "accepted", "on_site", "resolved", "verified", "closed", "cancelled")
@@ -62,6 +63,14 @@ def database_families(session: Session, now: datetime,
     backlog = session.scalar(select(func.count()).where(OutboxRow.sent_at.is_(None))) or 0
     offline = session.scalar(select(func.count()).where(DeviceStateRow.online.is_(False))) or 0
     late = overdue(session, shared_now(session, now) - timers_late_after)
+    active = dict(session.execute(select(AlertRow.rule_id, func.count()).where(
+        AlertRow.state == "raised", AlertRow.rule_id.in_([kind.value for kind in SystemAlarm]))
+        .group_by(AlertRow.rule_id)).all())
+    system = GaugeMetricFamily("caretaker_system_alarms_active",
+                               "The service's own alarms raised and not cleared, by kind (docs/operations.md).",
+                               labels=["kind"])
+    for kind in SystemAlarm:
+        system.add_metric([kind.value.removeprefix("system.")], active.get(kind.value, 0))
     tickets = GaugeMetricFamily("caretaker_tickets", "Tickets by status.", labels=["status"])
     for status in STATUSES:
         tickets.add_metric([status], by_status.get(status, 0))
@@ -75,6 +84,7 @@ def database_families(session: Session, now: datetime,
         _gauge("caretaker_outbox_backlog", "Pushes written but not yet published.", backlog),
         _gauge("caretaker_devices_offline", "Devices whose last status is offline.", offline),
         _gauge("caretaker_timers_overdue", "Timers past due by more than a tick and the grace period.", late.count),
+        system,
     ]
 
 
