@@ -1,6 +1,6 @@
 """What residents read, one catalogue per language: the notices' `text` and the progress page's words
-(docs/residents.md). The channels' catalogue (dispatch/notify/texts.py) wraps a resident notice's `text`
-as it is, so every sentence a resident reads is here. Pure."""
+(docs/residents.md). The channels' catalogue (dispatch/notify/texts.py) sends a resident notice's `text`
+as it is and adds the link after it ("… 进度：https://…"), so a text never ends asking for one. Pure."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ ZH: dict[str, str] = {
     "outage.water": "【停水通知】{building}目前停水，工程人员正在处理，恢复供水后将另行通知。",
     "restored.power": "【恢复供电】{building}已恢复供电，感谢您的耐心等待。",
     "restored.water": "【恢复供水】{building}已恢复供水，感谢您的耐心等待。",
-    "received": "您的报修已受理，工单号{ticket}。我们会尽快安排工程师处理，进度可在此查看：",
+    "received": "您的报修已受理，工单号{ticket}，我们会尽快安排工程师处理。",
     "progress.accepted": "工单{ticket}：{tech}已出发{eta}。",
     "progress.on_site": "工单{ticket}：{tech}已到达现场。",
-    "resolved": "工单{ticket}已处理完毕：{note}。欢迎为本次服务评分：",
+    "resolved": "工单{ticket}已处理完毕：{note}。欢迎为本次服务评分。",
     # the progress page's status in words
     "status.open": "已受理，正在安排工程师",
     "status.assigned": "已派给{tech}，等待接单",
@@ -61,10 +61,10 @@ EN: dict[str, str] = {
                     "it is back.",
     "restored.power": "Power is back in {building}. Thank you for your patience.",
     "restored.water": "Water is back in {building}. Thank you for your patience.",
-    "received": "We have your report, ticket {ticket}. An engineer will be sent shortly; follow it here:",
+    "received": "We have your report, ticket {ticket}. An engineer will be sent shortly.",
     "progress.accepted": "Ticket {ticket}: {tech} is on the way{eta}.",
     "progress.on_site": "Ticket {ticket}: {tech} has arrived.",
-    "resolved": "Ticket {ticket} is fixed: {note}. Please rate our service:",
+    "resolved": "Ticket {ticket} is fixed: {note}. Please rate our service.",
     "status.open": "Received; an engineer is being found",
     "status.assigned": "Sent to {tech}, waiting for them to accept",
     "status.accepted": "{tech} is on the way{eta}",
