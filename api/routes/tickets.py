@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Callable
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, status
+from pydantic import AwareDatetime
+
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from api import intake
 from api.deps import ApiContext, Ctx, Operator, Technician, TicketReader, User
 from api.residents import with_check_on
 from api.routes.photos import check_resolve_photos
-from api.schemas import AssignIn, NoteIn, ReportIn, ResolveIn, TicketOut, VerifyIn
-from api.tickets import MAX_LIST, for_technician, get_ticket_or_raise, list_tickets, render, show
+from api.schemas import AssignIn, Category, NoteIn, ReportIn, ResolveIn, TicketOut, VerifyIn
+from api.ticket_search import TicketFilter, search_tickets
+from api.tickets import MAX_LIST, for_technician, get_ticket_or_raise, render, show
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(max_length=32)]
@@ -25,24 +28,34 @@ STEP_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("", response_model=list[TicketOut])
 def get_tickets(
-    ctx: Ctx, user: TicketReader,
+    ctx: Ctx, user: TicketReader, response: Response,
     status_: Annotated[str | None, Query(alias="status", description="one status or several, comma-separated")] = None,
     urgency: Annotated[int | None, Query(ge=1, le=4)] = None,
     building: str | None = None,
     assignee: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
     personal: Annotated[bool, Query(description="false leaves out the reporter (and writes no audit row)")] = True,
+    category: Annotated[Category | None, Query(description="the trade")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="words in the id, title or description")] = None,
+    created_from: Annotated[AwareDatetime | None, Query(alias="from", description="created at or after")] = None,
+    created_to: Annotated[AwareDatetime | None, Query(alias="to", description="created before")] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    """Tickets matching the filters, newest first; a technician sees only the tickets assigned to them."""
+    """Tickets matching every filter, newest first, `limit` from `offset`; the header X-Total-Count says how
+    many match in all. A technician sees only the tickets assigned to them."""
     if user.is_technician:
         assignee = user.subject
     statuses = [s.strip() for s in status_.split(",") if s.strip()] if status_ else []
-    filters = dict(statuses=statuses, urgency=urgency, building=building, assignee=assignee, limit=limit)
+    found = TicketFilter(statuses=statuses, urgency=urgency, category=category, building=building, assignee=assignee,
+                         text=q, created_from=created_from, created_to=created_to, limit=limit, offset=offset)
     if not personal:  # a wall screen needs no resident's number: nothing personal shown, nothing to audit
         with ctx.sessions() as session:
-            return render(session, list_tickets(session, **filters), None)
+            rows, total = search_tickets(session, found)
+            response.headers["X-Total-Count"] = str(total)
+            return render(session, rows, None)
     with ctx.sessions.begin() as session:  # writes the audit rows
-        rows, now = list_tickets(session, **filters), ctx.clock.now()
+        (rows, total), now = search_tickets(session, found), ctx.clock.now()
+        response.headers["X-Total-Count"] = str(total)
         return with_check_on(session, ctx.site, user, rows,
                              for_technician(session, ctx.site, user, show(session, user, rows, "ticket.list", now)), now)
 

@@ -47,7 +47,7 @@ def test_every_text_the_page_asks_for_is_in_both_catalogues():
 
 def test_the_chinese_catalogue_is_chinese():
     zh, en = _catalogue("zh-CN"), _catalogue("en")
-    same = [k for k in zh if zh[k] == en[k] and re.search(r"[A-Za-z]{3,}", zh[k])]
+    same = [k for k in zh if zh[k] == en[k] and re.search(r"[A-Za-z]{3,}", re.sub(r"\{\w+\}", "", zh[k]))]
     assert not same, f"untranslated: {same}"
 
 

@@ -12,6 +12,8 @@ import { renderDevices } from "./panels/devices.js";
 import { renderKpis } from "./panels/kpis.js";
 import { renderSummary, renderTechnicians } from "./panels/people.js";
 import { onTicketsChanged, renderTickets, tickTickets } from "./panels/tickets.js";
+import { runSearch } from "./panels/search.js";
+import { onView, showView, viewFromHash, wireViews } from "./views.js";
 
 const POLL_MS = 3000;            // fallback when the live stream is down
 const REFRESH_MS = 30000;        // full reload even while live, in case an event was missed
@@ -40,9 +42,10 @@ async function chooseLanguage(siteLocale) {
 async function switchLanguage(lang) {
   localStorage.setItem("caretaker.lang", lang);
   const url = new URL(location.href); url.searchParams.delete("lang");
-  history.replaceState(null, "", url.pathname + url.search);
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
   await chooseLanguage(state.meta && state.meta.site.locale);
   renderAll();
+  showView(viewFromHash(location.hash));  // the open view in the new language
 }
 
 // --- loading --------------------------------------------------------------------------------------
@@ -147,6 +150,8 @@ async function start() {
   try { state.meta = await api("/api/v1/meta"); } catch (e) { await chooseLanguage(null); if (e.status !== 401) showError(e.message); return; }
   await chooseLanguage(state.meta.site.locale);
   setLink("polling");
+  wireViews();
+  onView("tickets", runSearch);
   renderAll();  // the frames at once, "—" in each figure, so nothing jumps when the numbers arrive
   loadAll();
   loadKpis();
@@ -158,6 +163,7 @@ async function start() {
   setInterval(() => loadSilences().catch(() => {}), SLOW_REFRESH_MS);
   setInterval(() => loadDevices().catch(() => {}), DEVICE_REFRESH_MS);
   setInterval(() => loadKpis(), KPI_REFRESH_MS);
+  showView(viewFromHash(location.hash));
   document.body.dataset.ready = "1";  // for the browser tests: the page has its data and its language
 }
 document.addEventListener("DOMContentLoaded", start);

@@ -64,6 +64,30 @@ export async function act(id, step, body) {
   } catch (e) { showError(t("error.step", { step, id, error: e.message })); return null; }
 }
 
+/** A history entry as a person reads it: a note is an operator's words, a step is the status it reached. */
+function historyItem(e) {
+  const isNote = e.status === "note";
+  return h("li", { class: isNote ? "note" : "" }, `${at(e.at)} `,
+    h("b", {}, isNote ? t("history.note") : statusLabel(e.status)), " ",
+    t("detail.by", { who: e.by === "system" ? t("who.system") : technicianName(state.meta, e.by) }),
+    e.note ? ` — ${e.note}` : "");
+}
+
+function noteForm(tk) {
+  const text = h("textarea", { rows: 2, maxlength: 4000, "aria-label": t("detail.note"), placeholder: t("detail.note_hint"), name: "note" });
+  const error = h("small", { class: "field-error" });
+  const add = h("button", { type: "button", "data-action": "add-note", onclick: async () => {
+    if (!text.value.trim()) { error.textContent = t("form.missing"); return; }
+    add.disabled = true;
+    try {
+      const after = await api(`/api/v1/tickets/${encodeURIComponent(tk.id)}/notes`, { method: "POST", body: JSON.stringify({ note: text.value }) });
+      text.value = ""; error.textContent = "";
+      $("detail-history").replaceChildren(...after.history.map(historyItem));
+    } catch (e) { error.textContent = e.message; } finally { add.disabled = false; }
+  } }, t("detail.add_note"));
+  return [h("label", { class: "field wide" }, h("span", {}, t("detail.note")), text, error), h("div", { class: "actions left" }, add)];
+}
+
 export async function showDetail(id) {
   try {
     const tk = await api(`/api/v1/tickets/${encodeURIComponent(id)}`);  // audited: it carries the reporter
@@ -71,14 +95,16 @@ export async function showDetail(id) {
     const rows = [["detail.status", statusLabel(tk.status)], ["detail.level", `${level(tk.urgency)} ${categoryLabel(tk.category)}`],
       ["detail.where", where(tk.location, state.meta, t)],
       ["detail.assignee", tk.assignee ? technicianName(state.meta, tk.assignee) : "—"],
+      ["detail.created", at(tk.created_at)],
       ["detail.source", sourceLabel(tk.source)], ["detail.description", tk.description || "—"],
       ["detail.reporter", tk.reporter ? `${tk.reporter.name || ""} ${tk.reporter.phone || ""} ${tk.reporter.unit || ""}` : "—"],
-      ["detail.alerts", tk.alerts.join(", ") || "—"], ["detail.resolution", tk.resolution_note || "—"]];
+      ["detail.alerts", tk.alerts.join(", ") || "—"], ["detail.resolution", tk.resolution_note || "—"],
+      ["detail.rating", tk.satisfaction ? `${tk.satisfaction} / 5` : "—"]];
     $("detail-body").replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
-    $("detail-history").replaceChildren(...tk.history.map((e) => h("li", {}, `${at(e.at)} `,
-      h("b", {}, statusLabel(e.status)), " ", t("detail.by", { who: technicianName(state.meta, e.by) }),
-      e.note ? ` — ${e.note}` : "")));
-    $("detail-dialog").showModal();
+    $("detail-history").replaceChildren(...tk.history.map(historyItem));
+    $("detail-note").replaceChildren(...(state.canOperate ? noteForm(tk) : []));
+    $("detail-dialog").dataset.ticket = tk.id;
+    if (!$("detail-dialog").open) $("detail-dialog").showModal();
   } catch (e) { showError(e.message); }
 }
 
