@@ -15,6 +15,7 @@ from api_support import LEAK_REPORT, place_technician
 from dispatch.tables import TicketRow
 from ingest.tables import DeviceStateRow
 from tests.browser.pictures import TINY_JPEG, png
+from tests.faults.privacy_support import server  # noqa: F401  (the app on a real socket)
 
 OTHER_REPORT = {"reporter_name": "Sun Li", "reporter_phone": "13600136000", "unit": "A-2801",
                 "description": "门禁坏了", "source": "phone"}
@@ -187,3 +188,19 @@ def test_the_tech_page_installs_as_an_app(client, ctx):
     named = set(re.findall(r'data-i18n(?:-placeholder)?="([a-z_.0-9]+)"', shell))
     named |= set(re.findall(r'\bt\("([a-z_.0-9]+)"', shell))
     assert named and not named - set(zh), sorted(named - set(zh))
+
+
+def test_an_oversized_upload_is_refused_before_its_body_is_sent(server, issue, wang_ticket):
+    """Over a real socket: the headers announce 20 MB and no byte of the body follows; 413 comes at once."""
+    import socket
+    from urllib.parse import urlparse
+
+    token = issue("technician", "t-wang")["Authorization"]
+    address = urlparse(server)
+    head = (f"POST /api/v1/tickets/{wang_ticket['id']}/photos HTTP/1.1\r\nHost: {address.netloc}\r\n"
+            f"Authorization: {token}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            f"Content-Length: {20 * 1024 * 1024}\r\n\r\n").encode()
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(head)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
