@@ -121,12 +121,38 @@ class Technician:
     notify: tuple[str, ...] = ()  # channel ids that carry this person's messages
 
 
+SUPERVISOR_ROLES: tuple[str, ...] = ("supervisor", "manager")
+ON_DUTY = "on_duty"  # in an escalation level's `notify`: the supervisors on shift now (docs/site-file.md)
+
+
 @dataclass(frozen=True, slots=True)
 class Supervisor:
     id: str
     name: str
     phone: str
     notify: tuple[str, ...] = ()  # channel ids that carry this person's messages
+    shifts: tuple[ShiftWindow, ...] | None = None  # None: always on duty
+    role: str = "supervisor"  # or "manager": named in a later escalation level, never `on_duty`
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationLevel:
+    """Who hears of a ticket that nobody acts on, `after` the escalation began (docs/site-file.md)."""
+
+    after: timedelta
+    notify: tuple[str, ...]  # supervisor ids, or ON_DUTY
+
+
+@dataclass(frozen=True, slots=True)
+class Contractor:
+    """An outside firm with a rapid-response agreement (DOMAIN: 第三方维修机构), held to `arrive`."""
+
+    id: str
+    name: str
+    phone: str
+    trades: frozenset[str]
+    arrive: timedelta = timedelta(minutes=30)
+    notify: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +222,8 @@ class Site:
     sla: dict[int, Sla]
     channels: dict[str, Channel] = field(default_factory=dict)
     locale: str = DEFAULT_LOCALE
+    escalation: tuple[EscalationLevel, ...] = ()  # empty: every supervisor hears every notice at once
+    contractors: dict[str, Contractor] = field(default_factory=dict)
 
     def technician_by_badge(self, badge: str) -> Technician | None:
         """Return the technician who carries this badge, or None."""

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 from estate.durations import format_duration, parse_duration
-from estate.model import CHANNEL_KINDS, DEVICE_TYPES, LOCALES, MESSAGE_KINDS, SKILLS, ShiftWindow
+from estate.model import (
+    CHANNEL_KINDS, DEVICE_TYPES, LOCALES, MESSAGE_KINDS, SKILLS, SUPERVISOR_ROLES, ShiftWindow,
+)
 from estate.shifts import parse_shift
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -139,6 +141,18 @@ def _check_secret_text(value: Any) -> str:
     return value
 
 
+def _check_delay(value: Any) -> timedelta:
+    # an escalation level may start at once: 0m is allowed here, unlike other durations
+    return parse_duration(value)
+
+
+def _check_supervisor_role(value: Any) -> str:
+    if value not in SUPERVISOR_ROLES:
+        raise ValueError(f"unknown role {value!r}; expected one of {', '.join(SUPERVISOR_ROLES)}")
+    return value
+
+
+SupervisorRole = Annotated[str, PlainValidator(_check_supervisor_role)]
 Id = Annotated[str, PlainValidator(_check_id)]
 Text = Annotated[str, PlainValidator(_check_text)]
 Duration = Annotated[timedelta, PlainValidator(_check_duration)]
@@ -199,6 +213,26 @@ class SupervisorIn(_Strict):
     name: Text
     phone: Phone
     notify: list[Id] = []  # channel ids (docs/channels.md)
+    shifts: Annotated[list[Shift], Field(min_length=1)] | None = None  # absent: always on duty
+    role: SupervisorRole = "supervisor"
+
+
+class EscalationLevelIn(_Strict):
+    """One level of `escalation:` (docs/site-file.md, "Escalation"); ids are checked in estate.site."""
+
+    after: Annotated[timedelta, PlainValidator(_check_delay)]
+    notify: Annotated[list[Id], Field(min_length=1)]
+
+
+class ContractorIn(_Strict):
+    """An outside firm with a rapid-response agreement (docs/site-file.md, "Contractors")."""
+
+    id: Id
+    name: Text
+    phone: Phone
+    trades: Annotated[list[SkillName], Field(min_length=1)]
+    arrive: Duration = timedelta(minutes=30)
+    notify: list[Id] = []  # channel ids (docs/channels.md)
 
 
 class ChannelIn(_Strict):
@@ -253,3 +287,5 @@ class SiteIn(_Strict):
     sla: dict[Level, SlaIn] = {}
     channels: list[ChannelIn] = []
     locale: Locale = "zh-CN"
+    escalation: list[EscalationLevelIn] = []  # absent: every supervisor hears every notice at once
+    contractors: list[ContractorIn] = []

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from estate.model import ShiftWindow, Technician
+from estate.model import ShiftWindow, Supervisor, Technician
 
 DAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAY_INDEX: dict[str, int] = {name.lower(): i for i, name in enumerate(DAY_NAMES)}
@@ -107,7 +107,7 @@ def is_in_window(window: ShiftWindow, local: datetime) -> bool:
     return yesterday in window.weekdays and minute + MINUTES_PER_DAY < window.end_min
 
 
-def is_on_shift(tech: Technician, now: datetime, timezone: str) -> bool:
+def is_on_shift(tech: Technician | Supervisor, now: datetime, timezone: str) -> bool:
     """Return True iff `tech` is on shift at the aware instant `now` in the estate's `timezone`.
 
     A technician with no shifts (None) is always on shift. Raises ValueError on a naive `now`.

@@ -7,13 +7,16 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from estate.errors import SiteError, SiteProblem
+from estate.durations import format_duration, parse_duration
 from estate.model import (
-    DEFAULT_SLA, Building, Channel, Device, Place, Resident, Site, Sla, Supervisor, Technician, TravelRules, Unit,
+    DEFAULT_SLA, ON_DUTY, Building, Channel, Contractor, Device, EscalationLevel, Place, Resident, Site, Sla,
+    Supervisor, Technician, TravelRules, Unit,
 )
 from estate.schema import SiteIn
 from estate.yamllines import Path, format_path, line_of, read_yaml_with_lines
@@ -21,7 +24,8 @@ from estate.yamllines import Path, format_path, line_of, read_yaml_with_lines
 _MAX_SHOWN_INPUT = 60  # characters of a wrong value echoed back in a message
 
 # the lists whose ids are broker usernames (mosquitto/acl); contractors join them when the file has them
-LOGIN_SECTIONS = (("devices", "device id"), ("technicians", "technician id"), ("supervisors", "supervisor id"))
+LOGIN_SECTIONS = (("devices", "device id"), ("technicians", "technician id"), ("supervisors", "supervisor id"),
+                  ("contractors", "contractor id"))
 # the usernames mosquitto/acl gives to the service and to integrations, with what each may do
 RESERVED_LOGINS = {"caretaker": "every topic of every site", "integrator": "every site's alert feed"}
 # the people a channel's `to` may name, and whose `notify` lists name channels (contractors when the file has them)
@@ -58,6 +62,7 @@ def parse_site(text: str, filename: str = "<site>", environ: Mapping[str, str] |
     # cross-references are checked on the raw data too, so they are reported alongside shape errors
     problems.extend(_reference_problems(data, lines))
     problems.extend(_channel_reference_problems(data, lines))
+    problems.extend(_escalation_problems(data, lines))
     secrets, secret_problems = _expand_channels(data, lines, os.environ if environ is None else environ)
     problems.extend(secret_problems)
     if problems or model is None:
@@ -205,7 +210,7 @@ def _login_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[SitePr
             elif value in seen:
                 first, first_noun = seen[value]
                 message = (f"{noun} {value!r} is already a {first_noun} (line {line_of(first, lines)}); ids are "
-                           "broker logins and must be unique across devices, technicians and supervisors")
+                           "broker logins and must be unique across devices, technicians, supervisors and contractors")
             else:
                 seen[value] = (path, noun)
                 continue
@@ -266,6 +271,40 @@ def _reference_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[Si
                                         f"walk {ends[0]}-{ends[1]} is given twice (first on line {seen_pairs[pair]})"))
         else:
             seen_pairs[pair] = line_of(path, lines) or 0
+    return problems
+
+
+# -- escalation: who each level names, and levels later than the one before ---------------------
+
+def _escalation_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[SiteProblem]:
+    """Each level names supervisors (managers are supervisors with `role: manager`) or `on_duty`, and starts
+    later than the level before it (docs/site-file.md, "Escalation")."""
+    problems: list[SiteProblem] = []
+    supervisors = [_raw_id(item.get("id")) for _, item in _entries(data, "supervisors")]
+    known = [s for s in dict.fromkeys(supervisors) if s is not None]
+    shown = ", ".join(known) or "none"
+    previous: tuple[timedelta, Path] | None = None
+    for index, item in _entries(data, "escalation"):
+        notify = item.get("notify")
+        for position, person in enumerate(notify if isinstance(notify, list) else []):
+            person_id = _raw_id(person)
+            if person_id is not None and person_id != ON_DUTY and person_id not in known:
+                path = ("escalation", index, "notify", position)
+                problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                            f"unknown supervisor {person_id!r}: a level names supervisors "
+                                            f"(managers are supervisors with role: manager) or {ON_DUTY} "
+                                            f"(supervisors: {shown})"))
+        try:
+            after = parse_duration(item.get("after"))
+        except ValueError:
+            continue  # the shape check says what is wrong with it
+        path = ("escalation", index, "after")
+        if previous is not None and after <= previous[0]:
+            problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                        f"level {index} starts after {format_duration(after)}, not later than "
+                                        f"the level before it ({format_duration(previous[0])}, line "
+                                        f"{line_of(previous[1], lines)}); levels must be in increasing order"))
+        previous = (after, path)
     return problems
 
 
@@ -394,8 +433,13 @@ def _to_site(model: SiteIn, secrets: dict[int, tuple[str, str | None]] | None = 
                          shifts=tuple(t.shifts) if t.shifts is not None else None, notify=tuple(t.notify))
         for t in model.technicians
     }
-    supervisors = {s.id: Supervisor(id=s.id, name=s.name, phone=s.phone, notify=tuple(s.notify))
+    supervisors = {s.id: Supervisor(id=s.id, name=s.name, phone=s.phone, notify=tuple(s.notify),
+                                    shifts=tuple(s.shifts) if s.shifts is not None else None, role=s.role)
                    for s in model.supervisors}
+    escalation = tuple(EscalationLevel(after=e.after, notify=tuple(e.notify)) for e in model.escalation)
+    contractors = {c.id: Contractor(id=c.id, name=c.name, phone=c.phone, trades=frozenset(c.trades),
+                                    arrive=c.arrive, notify=tuple(c.notify))
+                   for c in model.contractors}
     expanded = secrets or {}
     channels = {
         c.id: Channel(id=c.id, kind=c.kind, url=expanded.get(index, (c.url, c.secret))[0], takes=frozenset(c.takes),
@@ -418,4 +462,4 @@ def _to_site(model: SiteIn, secrets: dict[int, tuple[str, str | None]] | None = 
     )
     return Site(id=model.site, name=model.name, timezone=model.timezone, travel=travel, buildings=buildings,
                 devices=devices, technicians=technicians, supervisors=supervisors, units=units, sla=sla,
-                channels=channels, locale=model.locale)
+                channels=channels, locale=model.locale, escalation=escalation, contractors=contractors)
