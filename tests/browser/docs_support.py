@@ -28,21 +28,10 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    """A headless Chromium of the system's, driven by Playwright."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("playwright (pip install -e '.[test]')")
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        missing(f"Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield browser
-        finally:
-            browser.close()
+def chromium(browser):
+    """The session's one Chromium (tests/browser/conftest.py): a second Playwright in the same process
+    fails with "Sync API inside the asyncio loop"."""
+    return browser
 
 
 @pytest.fixture
