@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from api.schemas import ReportIn
 from dispatch.service import Report
-from estate.model import Site
+from estate.model import SKILLS, Site
 
-# first match wins, so the elevator row sits above power: "电梯" contains "电"
-# (category, urgency, words that point to it); matched case-insensitively anywhere in the text
-SUGGESTIONS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
-    ("elevator", 1, ("trapped", "stuck in", "困", "关人")),  # someone shut in: danger to people
-    ("elevator", 2, ("elevator", "lift", "电梯")),
-    ("plumbing", 1, ("leak", "burst", "flood", "漏水", "爆管", "渗水", "跑水", "水管")),
-    ("plumbing", 2, ("no water", "water pressure", "停水", "没水", "水压")),
-    ("plumbing", 1, ("water",)),
-    ("electrical", 2, ("power", "electric", "outage", "blackout", "停电", "跳闸", "电")),
-    ("security", 3, ("door", "gate", "lock", "门禁", "门")),
-)
-DEFAULT_SUGGESTION = ("general", 4)
-_ELEVATOR_WORDS = ("elevator", "lift", "电梯")
+WORDS_FILE = Path(__file__).resolve().parent / "intake_words.yaml"
+_LATIN = re.compile(r"^[a-z][a-z ]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +22,60 @@ class Suggestion:
     urgency: int
 
 
+@dataclass(frozen=True, slots=True)
+class WordRule:
+    """One row of api/intake_words.yaml: these words point to this trade and level."""
+
+    category: str
+    urgency: int
+    words: tuple[str, ...]
+    with_: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+
+def _found(word: str, text: str) -> bool:
+    """Whether a word is in the (lower-cased) text: anywhere for Chinese, at the start of a word for English."""
+    if _LATIN.match(word):
+        return re.search(r"(?<![a-z])" + re.escape(word), text) is not None
+    return word in text
+
+
+def load_word_rules(path: Path = WORDS_FILE) -> tuple[tuple[WordRule, ...], Suggestion]:
+    """Read the words file: its rules in order and the suggestion when none matches."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules = tuple(WordRule(r["category"], int(r["urgency"]), tuple(str(w).lower() for w in r["words"]),
+                           tuple(str(w).lower() for w in r.get("with", ())),
+                           tuple(str(w).lower() for w in r.get("unless", ())))
+                  for r in data["rules"])
+    for rule in rules:
+        if rule.category not in SKILLS or not 1 <= rule.urgency <= 4:
+            raise ValueError(f"{path}: {rule.category} {rule.urgency} is no trade and level")
+    return rules, Suggestion(data["default"]["category"], int(data["default"]["urgency"]))
+
+
+RULES, DEFAULT = load_word_rules()
+
+
+def suggest_why(description: str, rules: tuple[WordRule, ...] = RULES,
+                default: Suggestion = DEFAULT) -> tuple[Suggestion, str | None]:
+    """Return the category and urgency the description's words point to, with the word that decided
+    (None when no rule matched and the default applies)."""
+    text = description.lower()
+    for rule in rules:
+        word = next((w for w in rule.words if _found(w, text)), None)
+        if word is None:
+            continue
+        if rule.with_ and not any(_found(w, text) for w in rule.with_):
+            continue  # "trapped" alone (a cat up a tree) is not an elevator entrapment
+        if any(_found(w, text) for w in rule.unless):
+            continue
+        return Suggestion(rule.category, rule.urgency), word
+    return default, None
+
+
 def suggest(description: str) -> Suggestion:
     """Return the category and urgency the description's words point to (general 4 when none match)."""
-    text = description.lower()
-    for category, urgency, words in SUGGESTIONS:
-        if category == "elevator" and urgency == 1 and not any(w in text for w in _ELEVATOR_WORDS):
-            continue  # "trapped" alone (a cat up a tree) is not an elevator entrapment
-        if any(word in text for word in words):
-            return Suggestion(category, urgency)
-    return Suggestion(*DEFAULT_SUGGESTION)
+    return suggest_why(description)[0]
 
 
 def _blank(value: object) -> bool:

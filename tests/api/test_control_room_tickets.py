@@ -71,3 +71,25 @@ def test_an_operators_note_joins_the_history_and_changes_no_status(client, opera
     assert client.post("/api/v1/tickets/T-NONE/notes", json={"note": "x"}, headers=operator).status_code == 404
     tech = issue("technician", "t-wang")
     assert client.post(f"/api/v1/tickets/{ticket['id']}/notes", json={"note": "x"}, headers=tech).status_code == 403
+
+
+def test_the_report_form_gets_a_suggestion_and_the_earlier_tickets_of_a_unit_and_a_number(client, operator, engine):
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from api.tables import AuditRow
+
+    got = client.post("/api/v1/reports/suggest", json={"description": "楼道灯不亮"}, headers=operator)
+    assert got.status_code == 200 and got.json() == {"category": "electrical", "urgency": 3, "word": "灯"}
+    assert client.post("/api/v1/reports/suggest", json={"description": "电梯困人"}, headers=operator).json()[
+        "urgency"] == 1
+    unit_ticket = _report(client, operator)  # A-0302, Qian Hui's number
+    other = _report(client, operator, unit="A-2801", reporter_phone="13700137003", description="门禁坏了")
+    found = client.get("/api/v1/reports/earlier", params={"unit": "A-0302", "phone": "13700137003"},
+                       headers=operator).json()
+    assert {t["id"]: t["matched"] for t in found} == {unit_ticket["id"]: ["unit"], other["id"]: ["phone"]}
+    assert all("reporter" not in t and "phone" not in t for t in found)
+    assert client.get("/api/v1/reports/earlier", headers=operator).json() == []
+    with Session(engine) as session:
+        audited = session.scalars(select(AuditRow).where(AuditRow.action == "report.earlier")).all()
+    assert [(a.ticket_id, a.actor) for a in audited] == [(other["id"], "op-1")]

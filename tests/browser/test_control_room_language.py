@@ -69,8 +69,8 @@ def test_the_language_switch_changes_every_text_at_once(open_room, live):
     page = open_room("zh-CN")
     page.wait_for_selector(f"article.ticket[data-id='{live['lift']['id']}']")
     page.select_option("#lang", "en")
-    page.wait_for_function("document.documentElement.lang === 'en'")
-    page.wait_for_function("document.querySelector('section.tickets h2').textContent.includes('Open tickets')")
+    page.wait_for_selector("html[lang=en]")
+    page.wait_for_selector("section.tickets h2 >> text=Open tickets")
     body = page.text_content("body")
     for chinese in ("未完成工单", "最近 10 分钟告警", "维修人员", "服务指标"):
         assert chinese not in body, chinese

@@ -30,12 +30,12 @@ function field(f) {
     input.value = f.value || "";
   } else {
     input = h("input", { id, name: f.name, type: f.type || "text", required: f.required, value: f.value ?? "",
-      min: f.min, max: f.max, placeholder: f.placeholder, autocomplete: "off" });
+      min: f.min, max: f.max, placeholder: f.placeholder, autocomplete: "off", maxlength: f.maxlength, list: f.list });
   }
   if (f.oninput) input.addEventListener("input", () => f.oninput(input.value, input));
   if (f.onchange) input.addEventListener("change", () => f.onchange(input.value, input));
   return h("label", { class: `field${f.wide ? " wide" : ""}`, "data-field": f.name },
-    h("span", {}, f.label, f.required ? h("b", { class: "req" }, " *") : null), input,
+    h("span", {}, f.label, f.required || f.mark ? h("b", { class: "req" }, " *") : null), input,
     h("small", { class: "field-error", "data-error-for": f.name }));
 }
 
@@ -46,6 +46,14 @@ export function formValues(form) {
     out[el.name] = el.type === "number" && el.value !== "" ? Number(el.value) : el.value;
   }
   return out;
+}
+
+/** A field's refusal goes once the operator edits it. */
+export function clearFieldError(fieldEl) {
+  if (!fieldEl) return;
+  fieldEl.classList.remove("bad");
+  const slot = fieldEl.querySelector(".field-error");
+  if (slot) slot.textContent = "";
 }
 
 /** Show the API's 422 in the form: each field it names gets its message; the rest goes to the top. */
@@ -79,6 +87,10 @@ export function openForm({ title, intro = null, fields, submit, onSubmit, extra 
     h("div", { class: "actions" },
       h("button", { type: "button", class: "quiet", "data-action": "close", onclick: () => dialog.close() }, t("form.close")),
       h("button", { type: "submit", "data-action": "submit" }, submit)));
+  form.addEventListener("input", (ev) => {
+    clearFieldError(ev.target.closest(".field"));
+    if (!form.querySelector(".field.bad")) form.querySelector(".form-error").hidden = true;  // all put right
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const button = form.querySelector("[data-action=submit]");

@@ -13,6 +13,7 @@ import { renderKpis } from "./panels/kpis.js";
 import { renderSummary, renderTechnicians } from "./panels/people.js";
 import { onTicketsChanged, renderTickets, tickTickets } from "./panels/tickets.js";
 import { runSearch } from "./panels/search.js";
+import { onFiled, openIntake } from "./panels/intake.js";
 import { onView, showView, viewFromHash, wireViews } from "./views.js";
 
 const POLL_MS = 3000;            // fallback when the live stream is down
@@ -151,6 +152,8 @@ async function start() {
   await chooseLanguage(state.meta.site.locale);
   setLink("polling");
   wireViews();
+  $("new-report").onclick = openIntake;
+  onFiled(upsertTicket);
   onView("tickets", runSearch);
   renderAll();  // the frames at once, "—" in each figure, so nothing jumps when the numbers arrive
   loadAll();
