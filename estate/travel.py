@@ -10,6 +10,15 @@ from threading import Lock
 from estate.model import Place, Site
 
 
+def floors_apart(first: int, second: int) -> int:
+    """Return how many floors lie between two floors. There is no floor 0 (basement 1 is -1, the
+    floor above it is 1), so going from -1 to 1 is one floor, not two (docs/site-file.md, "Travel time")."""
+    apart = abs(first - second)
+    if min(first, second) < 0 < max(first, second):
+        apart -= 1  # the missing floor 0
+    return apart
+
+
 @dataclass(frozen=True, slots=True)
 class TravelTable:
     """Everything a travel-time query needs, precomputed once per site."""
@@ -26,12 +35,12 @@ class TravelTable:
         if origin.building == dest.building:
             if origin.building not in ground:
                 return None
-            return abs(origin.floor - dest.floor) * self.floor_s
+            return floors_apart(origin.floor, dest.floor) * self.floor_s
         walk = self.walks.get((origin.building, dest.building))
         if walk is None:
             return None
-        down = abs(origin.floor - ground[origin.building]) * self.floor_s
-        up = abs(dest.floor - ground[dest.building]) * self.floor_s
+        down = floors_apart(origin.floor, ground[origin.building]) * self.floor_s
+        up = floors_apart(dest.floor, ground[dest.building]) * self.floor_s
         return down + walk + up
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from estate.model import Building, Device, Site
+from estate.travel import floors_apart
 
 from simulators.behaviour import DEFAULT_PERIOD_SECONDS, Values, next_values
 from simulators.broker import Publisher, Will
@@ -142,7 +143,7 @@ class DeviceFleet:
             return None
         b = self.site.buildings.get(building)
         target = floor if floor is not None else (b.ground_floor if b else 1)
-        return min(doors, key=lambda s: (abs(s.device.place.floor - target), s.id))
+        return min(doors, key=lambda s: (floors_apart(s.device.place.floor, target), s.id))
 
     def start(self) -> None:
         for sim in self:

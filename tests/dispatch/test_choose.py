@@ -87,7 +87,7 @@ CASES = [
     # --- shortest travel
     ("same-floor-beats-other-floor", [cand("t-up", Place("A", 11)), cand("t-here", Place("A", 10, "lobby"))], {},
      "t-here", 0),
-    ("basement-to-10", [cand("t-1", Place("A", -2))], {}, "t-1", 12 * FLOOR_S),
+    ("basement-to-10", [cand("t-1", Place("A", -2))], {}, "t-1", 11 * FLOOR_S),  # -2 to 10: no floor 0
     ("cross-building-travel", [cand("t-b", Place("B", 5))], {}, "t-b", 4 * FLOOR_S + WALK_AB + 9 * FLOOR_S),
     ("same-building-far-floor-loses-to-other-building", [cand("t-top", Place("A", 30)), cand("t-b", Place("B", 1))],
      {"place": Place("A", 1)}, "t-b", WALK_AB),

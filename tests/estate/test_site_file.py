@@ -71,7 +71,7 @@ def test_base_site_loads() -> None:
     assert tech.shifts == (ShiftWindow(frozenset({0, 1, 2, 3, 4}), 480, 1080),)
     assert site.supervisors["s-li"].phone == "13900139000"
     assert site.units == {}
-    assert travel_seconds(site, Place("A", -1), Place("B", 3)) == 2 * 15 + 120 + 2 * 15
+    assert travel_seconds(site, Place("A", -1), Place("B", 3)) == 1 * 15 + 120 + 2 * 15  # -1 to 1 is one floor: no floor 0
 
 
 def test_sla_levels_left_out_keep_the_defaults() -> None:

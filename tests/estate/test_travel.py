@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from estate.model import DEFAULT_SLA, Building, Place, Site, TravelRules
-from estate.travel import build_travel_table, get_travel_table, travel_seconds
+from estate.travel import build_travel_table, floors_apart, get_travel_table, travel_seconds
 
 FLOOR_S = 15
 
@@ -40,12 +40,15 @@ SITE = _site({
         (Place("A", 5), Place("A", 5), 0),
         (Place("A", 1), Place("A", 10), 9 * FLOOR_S),
         (Place("A", 10), Place("A", 1), 9 * FLOOR_S),
-        (Place("A", -2), Place("A", 3), 5 * FLOOR_S),
+        # there is no floor 0: basement 1 (-1) is one floor below floor 1
+        (Place("A", -1), Place("A", 1), 1 * FLOOR_S),
+        (Place("A", 1), Place("A", -1), 1 * FLOOR_S),
+        (Place("A", -2), Place("A", 3), 4 * FLOOR_S),
         (Place("A", 3, zone="lobby"), Place("A", 3, zone="riser"), 0),
         # down to A's ground floor (1), walk, up from B's ground floor (1)
         (Place("A", 10), Place("B", 5), 9 * FLOOR_S + 120 + 4 * FLOOR_S),
         (Place("B", 5), Place("A", 10), 4 * FLOOR_S + 120 + 9 * FLOOR_S),
-        (Place("A", -2), Place("B", -1), 3 * FLOOR_S + 120 + 2 * FLOOR_S),
+        (Place("A", -2), Place("B", -1), 2 * FLOOR_S + 120 + 1 * FLOOR_S),
         # shortest path through a third building beats the given direct walk
         (Place("A", 1), Place("C", 1), 120 + 90),
         # two hops, D's ground floor being its lowest (-3)
@@ -53,7 +56,7 @@ SITE = _site({
         (Place("D", -3), Place("C", 12), 50 + 210 + 11 * FLOOR_S),
     ],
     ids=[
-        "same-place", "up", "down", "from-basement", "zones-ignored",
+        "same-place", "up", "down", "b1-to-1", "1-to-b1", "from-basement", "zones-ignored",
         "cross-building", "cross-building-back", "basement-to-basement",
         "via-third-building", "two-hops-underground-ground", "three-buildings",
     ],
@@ -74,6 +77,13 @@ def test_travel_seconds(origin: Place, dest: Place, expected: int) -> None:
 )
 def test_travel_seconds_is_none_without_a_way(origin: Place, dest: Place) -> None:
     assert travel_seconds(SITE, origin, dest) is None
+
+
+@pytest.mark.parametrize(("first", "second", "apart"), [
+    (1, 1, 0), (1, 2, 1), (-1, 1, 1), (1, -1, 1), (-2, -1, 1), (-3, 30, 32), (-2, 3, 4), (5, 12, 7),
+])
+def test_floors_apart_skips_the_missing_floor_0(first: int, second: int, apart: int) -> None:
+    assert floors_apart(first, second) == apart
 
 
 def test_travel_inside_an_unconnected_building_still_counts_floors() -> None:

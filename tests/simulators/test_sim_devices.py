@@ -135,3 +135,12 @@ def test_device_interval_from_the_site_sets_the_period(recorder):
     site = Site("s1", "x", "UTC", TravelRules(15), {"A": Building("A", 1, 3)}, {"D-1": device}, {}, {}, {}, {})
     _run_fleet(site, recorder, seconds=60)
     assert 12 <= len(recorder.on("/telemetry")) <= 14
+
+
+def test_nearest_door_counts_no_floor_0(recorder):
+    """Basement 1 is one floor from floor 1 (there is no floor 0), so it is nearer than floor 3."""
+    doors = {"A-L3-DOOR-1": Device("A-L3-DOOR-1", "access_door", Place("A", 3)),
+             "Z-B1-DOOR-1": Device("Z-B1-DOOR-1", "access_door", Place("A", -1))}
+    site = Site("s1", "Doors", "UTC", TravelRules(15), {"A": Building("A", -2, 20)}, doors, {}, {}, {}, {})
+    fleet = DeviceFleet(site, lambda d: recorder, VirtualScheduler())
+    assert fleet.door_in("A", 1).id == "Z-B1-DOOR-1"
