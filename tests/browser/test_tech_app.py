@@ -180,16 +180,30 @@ def test_a_step_the_server_refuses_shows_its_reason(live, phone, console, shoot)
 def test_chinese_by_default_and_english_with_lang_en(live, phone, shoot):
     page = phone.page
     wang = live.token("technician", "t-wang")
+    live.place("t-wang", "B", 3)
     open_app(live, phone, wang)
     assert page.get_attribute("html", "lang") == "zh-CN"
     assert page.inner_text("h1") == "我的工单" and page.inner_text("#link") == "实时"
     assert "王军" in page.inner_text("#who")
+    assert "暂无待处理工单" in page.inner_text("#empty")
+    live.reading("A-B2-LEAK-1", {"leak": True})
+    item = page.locator('.card[data-status="assigned"]')
+    page.locator(".card .route").wait_for()
+    zh = item.inner_text()
+    assert all(words in zh for words in ("一级", "待接单", "负2层", "距你约", "接单剩余", "漏水", "接单", "拒单")), zh
     shoot(page, "chinese")
+
     open_app(live, phone, wang, "?lang=en")
     assert page.get_attribute("html", "lang") == "en"
     assert page.inner_text("h1") == "My jobs" and page.inner_text("#link") == "live"
-    assert "Nothing to do right now" in page.inner_text("#empty")
+    page.locator(".card .route").wait_for()
+    en = item.inner_text()
+    assert all(words in en for words in ("Level 1", "to accept", "Tower A, basement 2, pump room", "min from you",
+                                         "accept within", "leak", "Accept", "Decline")), en
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en.replace("王军", "")), en  # no Chinese left
     shoot(page, "english")
+    open_app(live, phone, wang)  # the choice is remembered, as on an installed app's next start
+    assert page.inner_text("h1") == "My jobs"
 
 
 def test_decline_asks_for_a_reason_and_the_job_goes_to_the_next_nearest(live, phone, shoot):

@@ -49,7 +49,7 @@ function showNotice(text) {
   $("notice").hidden = !text;
 }
 
-const timeText = (iso) => new Date(iso).toLocaleTimeString(state.locale, { hour: "2-digit", minute: "2-digit",
+const timeText = (iso) => new Date(iso).toLocaleTimeString(state.locale, { hour: "2-digit", minute: "2-digit", hour12: false,
                                                                              timeZone: state.timezone });
 
 // --- the token ---------------------------------------------------------------------------------------
