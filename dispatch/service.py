@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch import lookup, timers
+from dispatch import contractors, lookup, notices, timers
 from dispatch.lookup import ACTIVE, FINAL, FIXED, OPEN
 from dispatch.choose import Candidate, choose_technician, explain_no_choice
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
-from dispatch.outbox import dispatch_topic, enqueue, iso, notify_topic
+from dispatch.outbox import dispatch_topic, enqueue, iso
 from dispatch.privacy import mask_text
 from dispatch.resident_store import ResidentDesk
 from dispatch.sla import deadlines_from, raised_urgency, sla_for
@@ -252,6 +252,7 @@ class Dispatcher:
         if first_time:
             self._history(session, ticket, now, "open", "system", f"unassigned: {why}")
             self.notify_supervisors(session, ticket, "unassigned", why, now)
+        self._contractor_if_nobody(session, ticket, now)
 
     # --- technician steps --------------------------------------------------------------------
 
@@ -273,6 +274,7 @@ class Dispatcher:
         ticket = self._own(session, ticket_id, tech, "accept", ("assigned",))
         ticket.status, ticket.accepted_at, ticket.updated_at = "accepted", now, now
         self._history(session, ticket, now, "accepted", tech, None)
+        notices.stop(session, ticket, now, tech, "accept")  # someone acted: the escalation stops climbing
         self.residents.step(session, ticket, "accepted", now)
 
     def decline(self, session: Session, ticket_id: str, tech: str, now: datetime, note: str | None = None) -> None:
@@ -285,6 +287,7 @@ class Dispatcher:
         ticket = self._own(session, ticket_id, tech, "arrive", ("accepted",))
         ticket.status, ticket.arrived_at, ticket.updated_at = "on_site", now, now
         self._history(session, ticket, now, "on_site", tech, None)
+        notices.stop(session, ticket, now, tech, "arrive")
         self.residents.step(session, ticket, "on_site", now)
         # arriving places them at the ticket's location
         self.record_location(session, tech, Place(ticket.building, ticket.floor, ticket.zone), now, "arrive")
@@ -299,6 +302,7 @@ class Dispatcher:
             ticket.open_key = None  # a new alarm on this device after the fix opens a new ticket
         self._end_assignment(session, ticket, now, "resolved")
         self._history(session, ticket, now, "resolved", tech, note)
+        notices.stop(session, ticket, now, tech, "resolve")
         self.residents.step(session, ticket, "resolved", now)
 
     # --- operator steps ----------------------------------------------------------------------
@@ -377,6 +381,7 @@ class Dispatcher:
             raise StepNotAllowed(ticket_id, "assign", ticket.status)
         self._withdraw(session, ticket, now, "reassigned by the control room")
         self._give(session, ticket, tech, 0, f"assigned by {by}", now, by)
+        notices.stop(session, ticket, now, by, "assign")
 
     def cancel(self, session: Session, ticket_id: str, by: str, now: datetime, note: str | None) -> None:
         ticket = self._locked(session, ticket_id)
@@ -403,9 +408,14 @@ class Dispatcher:
                 self._push(session, ticket, "withdrawn", tech, now, reason="not accepted in time")
                 self._history(session, ticket, now, "assigned", "system", f"{tech} did not accept in time")
                 self._assign_nearest(session, ticket, now)
+                contractors.after_timeout(session, self.site, self.prefix, ticket, now, self.notify_supervisors)
         elif kind == "retry_assign":
             if ticket.status == "open":
                 self._assign_nearest(session, ticket, now)
+        elif notices.is_timer(kind):  # "escalate:<level>": nobody acted, tell the next level
+            notices.on_timer(session, self.site, self.prefix, ticket, timer, now)
+        elif contractors.is_timer(kind):  # the contractor's `arrive` has passed
+            contractors.on_timer(session, self.site, ticket, now, self.notify_supervisors)
         else:
             step, _, phase = kind.partition(":")  # "accept:warn", "arrive:breach", ...
             if timers.step_done(ticket, step) or not timers.is_current(ticket, step, timer):
@@ -478,7 +488,11 @@ class Dispatcher:
         enqueue(session, dispatch_topic(self.prefix, self.site.id, tech), payload, now)
 
     def notify_supervisors(self, session: Session, ticket: TicketRow, kind: str, reason: str, now: datetime) -> None:
-        payload = {"type": kind, "ticket": ticket.id, "urgency": ticket.urgency, "title": ticket.title,
-                   "reason": reason, "ts": iso(now)}
-        for supervisor in self.site.supervisors:
-            enqueue(session, notify_topic(self.prefix, self.site.id, supervisor), payload, now)
+        # level by level when the site file has `escalation`, else every supervisor (dispatch/notices.py)
+        notices.tell(session, self.site, self.prefix, ticket, kind, reason, now)
+
+    def _contractor_if_nobody(self, session: Session, ticket: TicketRow, now: datetime) -> None:
+        # a level 1 or 2 with nobody qualified on site goes to a contractor too (dispatch/contractors.py)
+        if ticket.urgency in contractors.CONTRACTOR_LEVELS and self.site.contractors:
+            contractors.after_unassigned(session, self.site, self.prefix, ticket, self.candidates(session), now,
+                                         self.notify_supervisors)

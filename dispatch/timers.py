@@ -124,3 +124,20 @@ def step_done(ticket: TicketRow, step: str) -> bool:
         return True
     column = _DONE_AT.get(step)
     return column is not None and getattr(ticket, column) is not None
+
+
+def pending_kinds(session: Session, ticket_id: str, prefix: str) -> list[str]:
+    """Return the kinds of the ticket's timers that start with `prefix` and have not fired (escalation's
+    level timers: dispatch/escalation.py)."""
+    return list(session.scalars(
+        select(TimerRow.kind).where(TimerRow.ticket_id == ticket_id, TimerRow.kind.startswith(prefix),
+                                    TimerRow.fired.is_(False))
+    ))
+
+
+def retire(session: Session, ticket_id: str, prefix: str) -> int:
+    """Retire the ticket's pending timers whose kind starts with `prefix`; return how many (a climb stopped)."""
+    return session.execute(
+        update(TimerRow).where(TimerRow.ticket_id == ticket_id, TimerRow.kind.startswith(prefix),
+                               TimerRow.fired.is_(False)).values(fired=True)
+    ).rowcount or 0

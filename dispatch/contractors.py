@@ -1,0 +1,158 @@
+"""Outside contractors (docs/operations.md, "Contractors"): when a level-1 or level-2 piece of work finds
+nobody qualified on site, or is left unaccepted past its accept window twice, the first contractor of its
+trade in the site file is offered it, held to their `arrive`, and the operators are told.
+
+`needs_contractor`, `nobody_qualified_on_site` and `choose_contractor` are pure; `offer_to_contractor` writes
+the offer inside the caller's transaction, for the ticket today and for one assignment when a ticket has
+several (its caller says which trade and why)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatch import timers
+from dispatch.choose import Candidate
+from dispatch.escalation_tables import ContractorOfferRow
+from dispatch.outbox import enqueue, iso
+from dispatch.privacy import mask_text
+from dispatch.tables import AssignmentRow, TicketHistoryRow, TicketRow
+from estate.durations import format_duration
+from estate.model import Contractor, Site
+from estate.shifts import is_on_shift
+
+CONTRACTOR_LEVELS: frozenset[int] = frozenset({1, 2})  # DOMAIN: danger, or basic living disrupted
+TIMEOUTS_BEFORE_CONTRACTOR = 2  # unaccepted past the accept window this many times
+ARRIVE_TIMER = "contractor:arrive"
+
+# (session, ticket, notice type, reason, now): how the operators are told (Dispatcher.notify_supervisors)
+Notify = Callable[[Session, TicketRow, str, str, datetime], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    contractor: str
+    arrive_by: datetime
+    reason: str
+
+
+def contractor_topic(prefix: str, site: str, contractor: str) -> str:
+    return f"{prefix}/{site}/contractors/{contractor}/dispatch"
+
+
+def nobody_qualified_on_site(site: Site, trade: str, candidates: Sequence[Candidate], now: datetime) -> bool:
+    """Return True when no technician of the trade is on shift with a fresh location on the estate (busy or
+    not: a busy one may still be freed, so only an empty estate calls a contractor)."""
+    for candidate in candidates:
+        tech = candidate.technician
+        if trade not in tech.skills or not is_on_shift(tech, now, site.timezone):
+            continue
+        if candidate.located_at is not None and now - candidate.located_at < site.travel.location_ttl:
+            return False
+    return True
+
+
+def needs_contractor(urgency: int, nobody_on_site: bool, timeouts: int) -> str | None:
+    """Return why a piece of work goes to a contractor, or None when it does not."""
+    if urgency not in CONTRACTOR_LEVELS:
+        return None
+    if nobody_on_site:
+        return "nobody qualified on site"
+    if timeouts >= TIMEOUTS_BEFORE_CONTRACTOR:
+        return f"not accepted in time {timeouts} times"
+    return None
+
+
+def choose_contractor(site: Site, trade: str, excluded: Iterable[str] = ()) -> Contractor | None:
+    """Return the first contractor of the trade in the site file's order that was not offered it yet."""
+    skip = frozenset(excluded)
+    for contractor in site.contractors.values():
+        if trade in contractor.trades and contractor.id not in skip:
+            return contractor
+    return None
+
+
+def offered(session: Session, ticket_id: str) -> list[str]:
+    """Return the contractors a ticket was offered to, in order."""
+    return list(session.scalars(select(ContractorOfferRow.contractor).where(ContractorOfferRow.ticket_id == ticket_id)
+                                .order_by(ContractorOfferRow.id)))
+
+
+def current_contractor(session: Session, ticket_id: str) -> str | None:
+    """Return the contractor a ticket was last offered to, or None (ticket JSON's `contractor`)."""
+    names = offered(session, ticket_id)
+    return names[-1] if names else None
+
+
+def offer_to_contractor(session: Session, site: Site, prefix: str, ticket: TicketRow, trade: str, reason: str,
+                        now: datetime, notify: Notify) -> Offer | None:
+    """Offer the work of `trade` on the ticket to the next contractor of that trade: a Dispatch-like push on
+    their topic (and their channels, through the outbox), the `arrive` timer, a history line and a
+    `contractor` notice. Return the offer, or None when no contractor of the trade is left."""
+    already = offered(session, ticket.id)
+    if already:
+        return None  # one contractor per ticket: the operators decide on another
+    contractor = choose_contractor(site, trade, already)
+    if contractor is None:
+        return None
+    arrive_by = now + contractor.arrive
+    session.add(ContractorOfferRow(ticket_id=ticket.id, contractor=contractor.id, trade=trade, reason=reason[:200],
+                                   offered_at=now, arrive_by=arrive_by))
+    # an outside firm sees the job, not the residents: names and units in the title are masked
+    title = mask_text(ticket.title, [ticket.reporter_name or ""], [ticket.unit_id or ""])
+    payload = {
+        "type": "offered", "ticket": ticket.id, "urgency": ticket.urgency, "category": trade, "title": title,
+        "device": ticket.device_id,
+        "location": {"building": ticket.building, "floor": ticket.floor, "zone": ticket.zone},
+        "arrive_by": iso(arrive_by), "resolve_by": iso(ticket.resolve_by), "reason": reason,
+        "contractor": contractor.id, "ts": iso(now),
+    }
+    enqueue(session, contractor_topic(prefix, site.id, contractor.id), payload, now)
+    timers.schedule(session, ticket.id, ARRIVE_TIMER, arrive_by)
+    text = (f"offered to contractor {contractor.id} ({contractor.name}): {reason}; "
+            f"on site within {format_duration(contractor.arrive)}, by {iso(arrive_by)}")
+    session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=text))
+    notify(session, ticket, "contractor", text, now)
+    return Offer(contractor.id, arrive_by, reason)
+
+
+def after_unassigned(session: Session, site: Site, prefix: str, ticket: TicketRow, candidates: Sequence[Candidate],
+                     now: datetime, notify: Notify) -> Offer | None:
+    """The ticket found nobody to take it: offer it to a contractor when nobody qualified is on site."""
+    if ticket.urgency not in CONTRACTOR_LEVELS or site.contractors == {}:
+        return None
+    why = needs_contractor(ticket.urgency, nobody_qualified_on_site(site, ticket.category, candidates, now), 0)
+    return offer_to_contractor(session, site, prefix, ticket, ticket.category, why, now, notify) if why else None
+
+
+def after_timeout(session: Session, site: Site, prefix: str, ticket: TicketRow, now: datetime,
+                  notify: Notify) -> Offer | None:
+    """The ticket's technician let the accept window pass: on the second time, offer it to a contractor."""
+    if ticket.urgency not in CONTRACTOR_LEVELS or site.contractors == {}:
+        return None
+    timeouts = session.scalar(select(func.count()).where(AssignmentRow.ticket_id == ticket.id,
+                                                         AssignmentRow.outcome == "timeout")) or 0
+    why = needs_contractor(ticket.urgency, False, timeouts)
+    return offer_to_contractor(session, site, prefix, ticket, ticket.category, why, now, notify) if why else None
+
+
+def is_timer(kind: str) -> bool:
+    return kind == ARRIVE_TIMER
+
+
+def on_timer(session: Session, site: Site, ticket: TicketRow, now: datetime, notify: Notify) -> None:
+    """The contractor's `arrive` has passed: unless someone is on site (or the work is done), say so on the
+    ticket and tell the supervisors as a breach (it climbs like one)."""
+    if ticket.status in ("on_site", "resolved", "verified", "closed", "cancelled") or ticket.arrived_at is not None:
+        return
+    contractor = current_contractor(session, ticket.id)
+    if contractor is None:
+        return
+    name = site.contractors[contractor].name if contractor in site.contractors else contractor
+    text = f"contractor {contractor} ({name}) not confirmed on site by the agreed time: call them"
+    session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=text))
+    notify(session, ticket, "breach", text, now)

@@ -1,0 +1,133 @@
+"""Notices to supervisors, level by level: sent through the outbox, recorded so they can be acknowledged,
+the next level's timer set, and the climb stopped when someone acts (docs/operations.md, "Escalation").
+The decisions are dispatch/escalation.py's; this module does the writing, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch import escalation, timers
+from dispatch.escalation import CLIMBING, TIMER_PREFIX, Told
+from dispatch.escalation_tables import NoticeRow
+from dispatch.errors import BadRequest
+from dispatch.outbox import enqueue, iso, message_id, notify_topic
+from dispatch.tables import TicketHistoryRow, TicketRow
+from estate.durations import format_duration
+from estate.model import Site
+
+# a ticket in these states needs nobody any more: a level timer that fires then stays quiet
+_DONE = ("resolved", "verified", "closed", "cancelled")
+
+
+class NoticeNotFound(LookupError):
+    def __init__(self, notice_id: str) -> None:
+        super().__init__(f"notice {notice_id} not found")
+        self.notice_id = notice_id
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """A notice as acknowledged: by whom and when (the first acknowledgement counts), and whether a climb
+    stopped."""
+
+    notice: str
+    ticket: str
+    acked_by: str
+    acked_at: datetime
+    stopped: bool
+
+
+def tell(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: str, reason: str,
+         now: datetime) -> Told:
+    """Tell the supervisors of a notice: the level a climb under way has reached, else level 0; a breach or
+    an unassigned ticket starts a climb (its next level's timer)."""
+    reached = escalation.reached(_pending_levels(session, ticket.id))
+    if reached is not None:
+        told = escalation.during(site, reached, now)
+    else:
+        told = escalation.begin(site, now, climbs=kind in CLIMBING)
+    _send(session, site, prefix, ticket, kind, reason, told, now)
+    if told.next_level is not None and told.next_at is not None:
+        timers.schedule(session, ticket.id, escalation.timer_kind(told.next_level), told.next_at)
+    if told.level is not None and (told.next_level is not None or told.note):
+        _history(session, ticket, now, f"escalation level {told.level}: {', '.join(told.people)} told"
+                                       f"{'; ' + told.note if told.note else ''}")
+    return told
+
+
+def is_timer(kind: str) -> bool:
+    return escalation.level_of(kind) is not None
+
+
+def on_timer(session: Session, site: Site, prefix: str, ticket: TicketRow, timer: timers.Due,
+             now: datetime) -> None:
+    """A level's time has come and nobody acted: tell that level, set the next one's timer."""
+    level = escalation.level_of(timer.kind)
+    if level is None or ticket.status in _DONE or level >= len(site.escalation):
+        return  # done, or the site file has fewer levels since the timer was set
+    told = escalation.climb(site, level, timer.due_at, now)
+    waited = format_duration(site.escalation[level].after)
+    reason = f"nobody has acted on the ticket {waited} after it was first escalated"
+    _send(session, site, prefix, ticket, "escalation", reason, told, now)
+    if told.next_level is not None and told.next_at is not None:
+        timers.schedule(session, ticket.id, escalation.timer_kind(told.next_level), told.next_at)
+    _history(session, ticket, now, f"escalation level {told.level}: {', '.join(told.people)} told"
+                                   f"{'; ' + told.note if told.note else ''}")
+
+
+def stop(session: Session, ticket: TicketRow, now: datetime, by: str, step: str) -> bool:
+    """Stop the ticket's climb because someone acted (`step`: accept, arrive, resolve, assign, ack, ...);
+    return whether one was under way."""
+    if not escalation.stops(step) or not timers.retire(session, ticket.id, TIMER_PREFIX):
+        return False
+    _history(session, ticket, now, f"escalation stopped: {step} by {by}")
+    return True
+
+
+def ack(session: Session, notice_id: str, by: str, now: datetime) -> Ack:
+    """Acknowledge a notice (POST /api/v1/notices/{id}/ack): the ticket's climb stops. Acknowledging again
+    changes nothing and answers the first acknowledgement."""
+    notice = session.scalars(select(NoticeRow).where(NoticeRow.id == notice_id).with_for_update()).first()
+    if notice is None:
+        raise NoticeNotFound(notice_id)
+    ticket = session.scalars(select(TicketRow).where(TicketRow.id == notice.ticket_id).with_for_update()).first()
+    if ticket is None:
+        raise BadRequest(f"the ticket of notice {notice_id} no longer exists")
+    if notice.acked_at is not None:
+        return Ack(notice.id, notice.ticket_id, notice.acked_by or "", notice.acked_at, False)
+    notice.acked_at, notice.acked_by = now, by
+    _history(session, ticket, now, f"{notice.type} notice to {notice.supervisor} acknowledged by {by}")
+    stopped = stop(session, ticket, now, by, "ack")
+    return Ack(notice.id, notice.ticket_id, by, now, stopped)
+
+
+def notices_of(session: Session, ticket_id: str) -> list[NoticeRow]:
+    """Return a ticket's notices, oldest first (for the ticket's JSON and the control room)."""
+    return list(session.scalars(select(NoticeRow).where(NoticeRow.ticket_id == ticket_id)
+                                .order_by(NoticeRow.at, NoticeRow.id)))
+
+
+def _pending_levels(session: Session, ticket_id: str) -> list[int]:
+    levels = (escalation.level_of(kind) for kind in timers.pending_kinds(session, ticket_id, TIMER_PREFIX))
+    return [level for level in levels if level is not None]
+
+
+def _send(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: str, reason: str, told: Told,
+          now: datetime) -> None:
+    text = f"{reason} ({told.note})" if told.note else reason
+    for person in told.people:
+        notice_id = message_id()  # the push's `id` is the notice's id: what an acknowledgement names
+        payload = {"id": notice_id, "type": kind, "ticket": ticket.id, "urgency": ticket.urgency,
+                   "title": ticket.title, "reason": text, "ts": iso(now), "level": told.level,
+                   "escalation": escalation.describe(told)}
+        enqueue(session, notify_topic(prefix, site.id, person), payload, now)
+        session.add(NoticeRow(id=notice_id, ticket_id=ticket.id, supervisor=person, type=kind, level=told.level,
+                              at=now))
+
+
+def _history(session: Session, ticket: TicketRow, now: datetime, note: str) -> None:
+    session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=note))
