@@ -93,3 +93,27 @@ def test_the_report_form_gets_a_suggestion_and_the_earlier_tickets_of_a_unit_and
     with Session(engine) as session:
         audited = session.scalars(select(AuditRow).where(AuditRow.action == "report.earlier")).all()
     assert [(a.ticket_id, a.actor) for a in audited] == [(other["id"], "op-1")]
+
+
+def test_candidates_are_ranked_as_dispatch_ranks_them_with_its_reasons(client, ctx, operator):
+    place_technician(ctx, "t-wang", building="A", floor=1)  # plumbing and electrical, day shift: on
+    place_technician(ctx, "t-chen", building="A", floor=3)  # the night plumber: off shift at 10:00
+    place_technician(ctx, "t-liu", building="B", floor=1)  # electrician: no plumbing
+    ticket = _report(client, operator)
+    assert ticket["assignee"] == "t-wang"
+    got = client.get(f"/api/v1/tickets/{ticket['id']}/candidates", headers=operator)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    by_id = {c["technician"]: c for c in body["candidates"]}
+    first = body["candidates"][0]
+    # the assignee is not "busy" with this very ticket: they stay the automatic choice, ranked first
+    assert body["automatic"] == "t-wang" == first["technician"] and first["available"] and first["is_current"]
+    assert first["travel_s"] is not None and first["on_site"] and first["on_shift"] and first["has_trade"]
+    assert (by_id["t-chen"]["available"], by_id["t-chen"]["reason_code"], by_id["t-chen"]["has_trade"]) == (
+        False, "off_shift", True)
+    assert by_id["t-liu"]["reason_code"] == "lacks_trade" and by_id["t-liu"]["on_site"]
+    ranks = [c["rank"] for c in body["candidates"]]
+    assert ranks == sorted(ranks) and len(ranks) == len(ctx.site.technicians)
+    with_trade = [c["has_trade"] for c in body["candidates"] if not c["available"]]
+    assert with_trade == sorted(with_trade, reverse=True)  # those holding the trade before the rest
+    assert client.get("/api/v1/tickets/T-NONE/candidates", headers=operator).status_code == 404

@@ -80,6 +80,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/tickets/{ticket_id}/notes"): Access(403, 403, {"note": "checked"}),
     ("POST", "/api/v1/reports/suggest"): Access(403, 403, {"description": "楼道灯不亮"}),
     ("GET", "/api/v1/reports/earlier"): NOBODY,
+    ("GET", "/api/v1/tickets/{ticket_id}/candidates"): NOBODY,
     ("GET", "/api/v1/buildings/{building_id}/vulnerable"): NOBODY,  # residents to call in an outage
 }
 # the residents' progress page (docs/residents.md): no bearer token, the link's own token is the key; a

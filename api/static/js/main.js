@@ -11,7 +11,8 @@ import { loadSilences, renderSilences, wireSilences } from "./panels/silences.js
 import { renderDevices } from "./panels/devices.js";
 import { renderKpis } from "./panels/kpis.js";
 import { renderSummary, renderTechnicians } from "./panels/people.js";
-import { onTicketsChanged, renderTickets, tickTickets } from "./panels/tickets.js";
+import { onAssign, onTicketsChanged, renderTickets, tickTickets } from "./panels/tickets.js";
+import { openAssign } from "./panels/assign.js";
 import { runSearch } from "./panels/search.js";
 import { onFiled, openIntake } from "./panels/intake.js";
 import { onView, showView, viewFromHash, wireViews } from "./views.js";
@@ -145,6 +146,7 @@ async function start() {
   $("signout").onclick = () => { localStorage.removeItem("caretaker.token"); askToken(); };
   $("lang").onchange = (ev) => switchLanguage(ev.target.value);
   onTicketsChanged(upsertTicket);
+  onAssign(openAssign);
   onSilenced(() => loadSilences().then(() => loadAlerts()).catch((e) => showError(e.message)));
   wireSilences();
   if (!state.token) { await chooseLanguage(null); askToken(); return; }

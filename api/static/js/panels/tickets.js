@@ -7,8 +7,10 @@ import { duration } from "../time.js";
 import { technicianName, where } from "../names.js";
 import { at, categoryLabel, level, now, sourceLabel, state, statusLabel, t } from "../state.js";
 
-const hooks = { changed: () => {} };
+const hooks = { changed: () => {}, assign: () => {} };
 export function onTicketsChanged(callback) { hooks.changed = callback; }
+/** What the Assign button opens (the ranked candidates, panels/assign.js: it imports this module). */
+export function onAssign(callback) { hooks.assign = callback; }
 
 export function deadlineText(step, when) {
   if (step.done) return t("deadline.done");
@@ -35,12 +37,8 @@ function operatorButtons(tk) {
   if (!state.canOperate) return [];
   const out = [h("button", { type: "button", class: "quiet", "data-action": "details", onclick: () => showDetail(tk.id) },
     t("tickets.details"))];
-  if (["open", "assigned", "accepted", "on_site"].includes(tk.status) && state.technicians.length) {
-    const pick = h("select", { "aria-label": t("tickets.assign"), "data-action": "assign" },
-      h("option", { value: "" }, t("tickets.assign")),
-      ...state.technicians.map((x) => h("option", { value: x.id }, `${x.name}${x.on_site ? "" : ` (${t("techs.away")})`}`)));
-    pick.addEventListener("change", () => pick.value && act(tk.id, "assign", { technician: pick.value }));
-    out.push(pick);
+  if (["open", "assigned", "accepted", "on_site"].includes(tk.status)) {
+    out.push(h("button", { type: "button", "data-action": "assign", onclick: () => hooks.assign(tk) }, t("tickets.assign")));
   }
   if (["resolved", "verified"].includes(tk.status)) {
     const score = h("select", { "aria-label": t("tickets.callback_score") }, h("option", { value: "" }, t("tickets.callback_score")),

@@ -1,0 +1,72 @@
+"""Who could take a ticket, best first, with why (docs/api.md#candidates): the control room's ranked list for
+assigning by hand. The order and every reason come from dispatch's own check (dispatch/choose.py), so the
+first available technician here is the one dispatch chooses; pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from dispatch.choose import Candidate, _skip_reason, choose_technician
+from estate.model import Place, Site
+from estate.shifts import is_on_shift
+from estate.travel import travel_seconds
+
+# dispatch's reasons (dispatch/choose.py) as codes the pages translate; an unknown one is "other"
+REASON_CODES = {
+    "lacks the trade": "lacks_trade",
+    "already declined or timed out": "declined",
+    "off shift": "off_shift",
+    "location unknown": "location_unknown",
+    "not on site (location too old)": "not_on_site",
+    "busy with a ticket as urgent or more": "busy",
+    "cannot reach the ticket's building": "unreachable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    candidate: Candidate
+    rank: int  # 1 is best
+    available: bool
+    travel_s: int | None
+    on_shift: bool
+    on_site: bool
+    reason: str  # dispatch's words: why not, or why this one
+    reason_code: str
+
+
+def without_ticket(candidates: Sequence[Candidate], assignee: str | None, others: tuple[int | None, int]) -> list[Candidate]:
+    """The candidates as if the ticket were nobody's: its own assignee's work without it (`others` is that
+    technician's most urgent other active level and count), so they are not "busy" with this very ticket."""
+    return [replace(c, busy_urgency=others[0], open_work=others[1]) if c.technician.id == assignee else c
+            for c in candidates]
+
+
+def rank(site: Site, *, category: str, urgency: int, place: Place, candidates: Sequence[Candidate], now: datetime,
+         excluded: Iterable[str] = ()) -> tuple[list[Ranked], str | None]:
+    """Return every technician ranked for the ticket and the one dispatch would choose (None: nobody).
+    Available ones first in dispatch's order (nearest, then less open work, then id); then those holding the
+    trade, then the rest, each group nearest first."""
+    excluded_ids = frozenset(excluded)
+    rows: list[tuple[tuple, Candidate, bool, int | None, str]] = []
+    for c in candidates:
+        why = _skip_reason(c, site, category, urgency, now, excluded_ids)
+        travel = travel_seconds(site, c.place, place) if c.place is not None else None
+        if why is None and travel is None:
+            why = "cannot reach the ticket's building"
+        available = why is None
+        group = 0 if available else 1 if category in c.technician.skills else 2
+        key = (group, travel if travel is not None else 10**9, c.open_work, c.technician.id)
+        reason = why or f"{travel} s away, {c.open_work} open ticket(s)"
+        rows.append((key, c, available, travel, reason))
+    rows.sort(key=lambda r: r[0])
+    choice = choose_technician(site, category=category, urgency=urgency, place=place, candidates=candidates,
+                               now=now, excluded=excluded_ids)
+    ranked = [Ranked(c, i, available, travel,
+                     is_on_shift(c.technician, now, site.timezone),
+                     c.located_at is not None and now - c.located_at < site.travel.location_ttl,
+                     reason, "available" if available else REASON_CODES.get(reason, "other"))
+              for i, (_key, c, available, travel, reason) in enumerate(rows, 1)]
+    return ranked, choice.technician if choice else None
