@@ -82,6 +82,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/reports/earlier"): NOBODY,
     ("GET", "/api/v1/tickets/{ticket_id}/candidates"): NOBODY,
     ("GET", "/api/v1/buildings/{building_id}/vulnerable"): NOBODY,  # residents to call in an outage
+    ("POST", "/api/v1/notices/{notice_id}/ack"): NOBODY,  # operators acknowledge a supervisor's notice
 }
 # the residents' progress page (docs/residents.md): no bearer token, the link's own token is the key; a
 # token that is no link gets the same bare 404 whoever calls, with whatever header
@@ -139,7 +140,8 @@ def test_no_route_answers_another_caller_with_someone_elses_data(client, ctx, is
     photo = client.post(f"/api/v1/tickets/{ticket['id']}/photos", headers=operator,
                         files={"file": ("site.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")}).json()
     ids = {"ticket_id": ticket["id"], "ident": token_id, "alert_id": "AL-000000000000", "silence_id": "1",
-           "device_id": "A-B2-LEAK-1", "photo_id": photo["id"], "building_id": "A"}
+           "device_id": "A-B2-LEAK-1", "photo_id": photo["id"], "building_id": "A",
+           "notice_id": "M-0"}
     callers = _callers(issue, client)
     answered = 0
     for (method, path), access in ROUTES.items():

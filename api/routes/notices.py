@@ -1,0 +1,39 @@
+"""Acknowledging a supervisor's notice (docs/api.md#notices): someone has it in hand, so the ticket's
+escalation stops climbing to the next level."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, status
+from pydantic import BaseModel
+
+from api.deps import Ctx, Operator
+from dispatch import notices
+
+router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
+
+
+class NoticeAckOut(BaseModel):
+    notice: str  # the Notice's `id`, as pushed
+    ticket: str
+    acked_by: str  # the first to acknowledge it
+    acked_at: datetime
+    stopped: bool  # whether this acknowledgement stopped a climb under way
+
+
+@router.post("/{notice_id}/ack", response_model=NoticeAckOut,
+             responses={404: {"description": "no such notice"}})
+def ack_notice(notice_id: Annotated[str, Path(max_length=40)], ctx: Ctx, user: Operator) -> NoticeAckOut:
+    """Acknowledge a notice by the `id` of its push: the ticket's escalation stops (no further level is told)
+    and its history says who acknowledged it. Acknowledging again answers the first acknowledgement."""
+    now = ctx.clock.now()
+    try:
+        with ctx.sessions.begin() as session:
+            done = notices.ack(session, notice_id, user.subject, now)
+    except notices.NoticeNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    ctx.wake_outbox()
+    return NoticeAckOut(notice=done.notice, ticket=done.ticket, acked_by=done.acked_by, acked_at=done.acked_at,
+                        stopped=done.stopped)
