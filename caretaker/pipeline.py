@@ -57,6 +57,17 @@ class BatchResult:
 TelemetrySink = Callable[[Sequence[Telemetry]], None]
 
 
+def comes_back_online(online: bool | None, status_at: datetime | None, at: datetime) -> bool:
+    """Whether a reading or event applied at device time `at` shows the device online: one whose status was
+    never seen talks, so it is online; one that said offline is back when it sends after that status, while
+    a late reading from before it changes nothing (docs/device-protocol.md, "Status and wills")."""
+    if online is None:
+        return True
+    if online:
+        return False
+    return status_at is None or at > status_at
+
+
 class Pipeline:
     """Owns the in-memory device and rule state; `process` applies a batch in one transaction and only then
     makes the new state current, so a failed commit leaves memory as the database has it."""
@@ -294,8 +305,10 @@ class _Batch:
             self.replies.append((verdict, message))
         elif isinstance(verdict, DeviceStatus):
             known = self.snapshots.get(verdict.device) or self.p.snapshots.get(verdict.device)
-            if message.retain and known is not None and known.online == verdict.online:
-                # the broker replaying a retained status on (re)subscribing is not news from the device
+            if message.retain and known is not None and (
+                    known.online == verdict.online or (known.last_ts is not None and verdict.ts < known.last_ts)):
+                # the broker replaying a retained status on (re)subscribing is not news from the device, nor
+                # is an old retained `offline` that readings since have overtaken (the device is back)
                 self.result.replays += 1
                 self.counts["replays"] += 1
                 return
@@ -328,9 +341,9 @@ class _Batch:
         if late:
             self.counts["late_readings"] += 1
         snap.last_seen = self.now
-        if snap.online is None:
-            snap.online = True  # a device that talks is online even if its status was never seen
         at = placed.at
+        if comes_back_online(snap.online, snap.status_at, at):
+            self._back_online(snap)
         if not late:
             self._catch_up(message.device, at)
         if not is_telemetry:
@@ -355,6 +368,13 @@ class _Batch:
         then = {**snap.values, **message.values}
         snap.values.update({m: v for m, v in message.values.items() if placed.superseded.get(m) is None})
         self._evaluate(reading, True, placed.superseded, then)
+
+    def _back_online(self, snap: DeviceSnapshot) -> None:
+        """The device talks, so it is online: its offline alarm clears as for a status `online`."""
+        was_offline = snap.online is False
+        snap.online = True
+        if was_offline:
+            self._evaluate(Reading(snap.device_id, self.now, online=True))  # news when it arrives, like a status
 
     def _count_gaps(self, snap: DeviceSnapshot) -> None:
         """Set the device's gap figure: messages missing for longer than ingest/order.py GAP_SETTLE (a

@@ -1,0 +1,97 @@
+"""Bugs found in a live run, each shown on the real service (real Mosquitto, SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ingest.tables import DeviceStateRow
+from rules.tables import AlertRow
+from tests.service.harness import Watcher, start_service, wait_until
+
+RULES = """
+version: 1
+rules:
+  - id: device-offline
+    title: Device offline
+    device_types: ["*"]
+    when: {status: offline}
+    for: 1s
+    urgency: 3
+    category: general
+"""
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@pytest.fixture
+def watcher(mosquitto):
+    watcher = Watcher(mosquitto.host, mosquitto.port, client_id=f"watcher-{time.monotonic_ns()}")
+    yield watcher
+    watcher.close()
+
+
+def rules_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    return path
+
+
+def rows(service, table):
+    with service.sessions() as session:
+        return list(session.scalars(select(table)))
+
+
+def device_online(service, device: str) -> bool | None:
+    with service.sessions() as session:
+        row = session.get(DeviceStateRow, device)
+        return row.online if row is not None else None
+
+
+def test_a_device_that_said_offline_and_sends_data_is_online_again(mosquitto, database_url, watcher, tmp_path):
+    """An `offline` status raises device-offline; a late reading from before it changes nothing; a reading
+    sent after it shows the device online and clears the alarm, as a status `online` would."""
+    service = start_service(mosquitto.url, database_url, rules_file=rules_file(tmp_path, RULES))
+    try:
+        now = datetime.now(timezone.utc)
+        topic = "test-estate/devices/A-PRESS-1"
+        watcher.publish(f"{topic}/telemetry", {"ts": iso(now - timedelta(seconds=5)), "seq": 10,
+                                               "values": {"pressure_kpa": 300.0}})
+        watcher.publish(f"{topic}/status", {"ts": iso(now), "state": "offline"})
+        offline = wait_until(lambda: [a for a in rows(service, AlertRow) if a.rule_id == "device-offline"],
+                             timeout=15, what="a device-offline alarm")[0]
+        # a reading from before the status, delivered late (a buffered backlog): still offline
+        late_before = service.pipeline.counters["late_readings"]
+        watcher.publish(f"{topic}/telemetry", {"ts": iso(now - timedelta(seconds=8)), "seq": 9,
+                                               "values": {"pressure_kpa": 301.0}})
+        wait_until(lambda: service.pipeline.counters["late_readings"] > late_before, what="the late reading applied")
+        assert device_online(service, "A-PRESS-1") is False
+        assert rows(service, AlertRow)[0].state == "raised"
+        # a reading sent after the status: the device is back
+        watcher.publish(f"{topic}/telemetry", {"ts": iso(datetime.now(timezone.utc)), "seq": 11,
+                                               "values": {"pressure_kpa": 302.0}})
+        wait_until(lambda: device_online(service, "A-PRESS-1") is True, what="the device online again")
+        cleared = wait_until(lambda: [a for a in rows(service, AlertRow) if a.id == offline.id and a.state == "cleared"],
+                             what="the device-offline alarm cleared")
+        assert cleared[0].cleared_at is not None
+        watcher.wait_for("alerts", lambda body: body["alert"] == offline.id and body["state"] == "cleared")
+    finally:
+        service.stop()
+
+
+@pytest.mark.parametrize(("online", "status_at", "at", "back"), [
+    (None, None, datetime(2026, 1, 1, 8, tzinfo=timezone.utc), True),  # never said anything: it talks
+    (True, None, datetime(2026, 1, 1, 8, tzinfo=timezone.utc), False),  # already online: nothing changes
+    (False, datetime(2026, 1, 1, 8, tzinfo=timezone.utc), datetime(2026, 1, 1, 8, 0, 1, tzinfo=timezone.utc), True),
+    (False, datetime(2026, 1, 1, 8, tzinfo=timezone.utc), datetime(2026, 1, 1, 7, 59, tzinfo=timezone.utc), False),
+    (False, datetime(2026, 1, 1, 8, tzinfo=timezone.utc), datetime(2026, 1, 1, 8, tzinfo=timezone.utc), False),
+])
+def test_which_readings_bring_a_device_back_online(online, status_at, at, back):
+    from caretaker.pipeline import comes_back_online
+    assert comes_back_online(online, status_at, at) is back
