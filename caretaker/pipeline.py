@@ -6,7 +6,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +15,7 @@ from dispatch.outbox import alerts_topic, enqueue, iso
 from dispatch.service import AlertFacts, Dispatcher
 from caretaker.flooding import FloodGate
 from estate.clock import Clock
-from estate.model import Site
+from estate.model import DEVICE_METRICS, Building, Device, Place, Site
 from ingest import store as ingest_store
 from ingest.client import Inbound
 from ingest.flood import FloodPolicy
@@ -55,6 +55,17 @@ class BatchResult:
 
 
 TelemetrySink = Callable[[Sequence[Telemetry]], None]
+
+
+def alarm_place(device: Device, values: Mapping[str, object], building: Building | None) -> Place:
+    """Where a device's alarm is: a lift car at the floor it reports (the site file places it at its lobby),
+    anything else where it is installed. A floor the building does not have is not believed."""
+    floor = values.get("floor")
+    if "floor" not in DEVICE_METRICS.get(device.type, {}) or not isinstance(floor, int) or isinstance(floor, bool):
+        return device.place
+    if floor == 0 or (building is not None and not building.lowest_floor <= floor <= building.highest_floor):
+        return device.place
+    return replace(device.place, floor=floor)
 
 
 def comes_back_online(online: bool | None, status_at: datetime | None, at: datetime) -> bool:
@@ -487,8 +498,11 @@ class _Batch:
                 extra["suppressed_by"] = cause
                 self.counts["alerts_suppressed"] += 1
             else:
+                snap = self.snapshots.get(device.id) or self.p.snapshots.get(device.id)
+                place = alarm_place(device, snap.values if snap else {}, self.p.site.buildings.get(device.place.building))
                 ticket = dispatcher.open_for_alert(session, AlertFacts(
                     decision.alert, rule.id, decision.device, decision.level, rule.category, rule.title, decision.at,
+                    place=place,
                 ), self.now)
             if ticket is not None:
                 rules_store.link_ticket(session, decision.alert, ticket)

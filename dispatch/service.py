@@ -49,6 +49,7 @@ class AlertFacts:
     category: str
     title: str
     at: datetime
+    place: Place | None = None  # where the alarm is, when not the device's install place (a lift car's floor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ class Dispatcher:
             with session.begin_nested():
                 ticket = self._create(
                     session, now, urgency=alert.urgency, category=alert.category,
-                    title=f"{alert.title}: {device.id}", source="sensor", place=device.place,
+                    title=f"{alert.title}: {device.id}", source="sensor", place=alert.place or device.place,
                     device_id=device.id, rule_id=alert.rule_id, open_key=key,
                 )
                 session.flush()  # a second worker opening the same condition meets the unique open_key here

@@ -95,3 +95,54 @@ def test_a_device_that_said_offline_and_sends_data_is_online_again(mosquitto, da
 def test_which_readings_bring_a_device_back_online(online, status_at, at, back):
     from caretaker.pipeline import comes_back_online
     assert comes_back_online(online, status_at, at) is back
+
+
+STUCK_RULES = """
+version: 1
+rules:
+  - id: elevator-stopped-occupied
+    title: Elevator stopped with people inside
+    device_types: [elevator]
+    when:
+      all:
+        - {metric: state, op: "==", value: stopped}
+        - {metric: occupied, op: "==", value: true}
+    for: 1s
+    urgency: 1
+    category: elevator
+"""
+
+
+def test_a_stuck_lift_s_ticket_and_push_show_the_floor_the_car_is_at(mosquitto, database_url, watcher, tmp_path):
+    """The lift is installed at its lobby (floor 1); stuck at floor 7, its ticket and the technician's
+    push say floor 7."""
+    from dispatch.tables import TicketRow
+
+    service = start_service(mosquitto.url, database_url, rules_file=rules_file(tmp_path, STUCK_RULES))
+    try:
+        now = iso(datetime.now(timezone.utc))
+        watcher.publish("test-estate/technicians/t-sec/location", {"ts": now, "building": "A", "floor": 1})
+        watcher.publish("test-estate/devices/A-EL-1/telemetry", {"ts": now, "values": {
+            "state": "stopped", "occupied": True, "floor": 7, "door_open": False}})
+        [ticket] = wait_until(lambda: rows(service, TicketRow), timeout=15, what="a ticket for the stuck car")
+        assert (ticket.building, ticket.floor) == ("A", 7)
+        push = watcher.wait_for("technicians/t-sec/dispatch", lambda body: body.get("type") == "assigned")
+        assert push.json()["location"]["floor"] == 7
+    finally:
+        service.stop()
+
+
+@pytest.mark.parametrize(("device_type", "values", "floor"), [
+    ("elevator", {"floor": 7}, 7),
+    ("elevator", {"floor": -1}, -1),
+    ("elevator", {}, 1),  # no floor reported yet: where it is installed
+    ("elevator", {"floor": 0}, 1),  # there is no floor 0
+    ("elevator", {"floor": 40}, 1),  # not a floor of the building
+    ("water_leak", {"floor": 7}, 1),  # only a device that reports its floor moves
+])
+def test_where_an_alarm_is(device_type, values, floor):
+    from caretaker.pipeline import alarm_place
+    from estate.model import Building, Device, Place
+
+    device = Device("D-1", device_type, Place("A", 1, "lobby"))
+    assert alarm_place(device, values, Building("A", -2, 30)) == Place("A", floor, "lobby")
