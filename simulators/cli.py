@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=1.0,
                         help="divide scenario and technician delays by this (default 1)")
     parser.add_argument("--no-technicians", action="store_true", help="do not run technician bots")
+    parser.add_argument("--leave-offline", action="store_true",
+                        help="on exit, mark every simulated device offline (default: they stay online)")
     parser.add_argument("--shared-client", action="store_true",
                         help="one MQTT connection for all devices (default: one each up to 60)")
     load = parser.add_argument_group("load mode")
@@ -62,7 +64,7 @@ def main(args: argparse.Namespace, site: Site | None, address: BrokerAddress, pr
             return 2
         run_simulation(site, address, prefix=prefix, scenario=args.scenario, loop=args.loop, seed=args.seed,
                        speed=args.speed, stop=stop, technicians=not args.no_technicians,
-                       shared_client=True if args.shared_client else None)
+                       shared_client=True if args.shared_client else None, offline_on_exit=args.leave_offline)
         return 0
     except KeyboardInterrupt:
         stop.set()

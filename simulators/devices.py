@@ -71,7 +71,8 @@ class DeviceSim:
         first = self.rng.uniform(0.0, self.period_s) if first_s is None else first_s
         self._timer = self.scheduler.every(self.period_s, self.send_telemetry, first_s=first)
 
-    def stop(self, publish_offline: bool = True) -> None:
+    def stop(self, publish_offline: bool = False) -> None:
+        """Stop sending; the device stays as it was (online) unless `publish_offline` says it went away."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -149,7 +150,7 @@ class DeviceFleet:
         for sim in self:
             sim.start()
 
-    def stop(self, publish_offline: bool = True) -> None:
+    def stop(self, publish_offline: bool = False) -> None:
         for sim in self:
             sim.stop(publish_offline)
 

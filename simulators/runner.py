@@ -60,7 +60,7 @@ class Simulation:
         for bot in self.bots:
             bot.start(subscriber_for(bot))
 
-    def stop(self, publish_offline: bool = True) -> None:
+    def stop(self, publish_offline: bool = False) -> None:
         for bot in self.bots:
             bot.stop()
         self.fleet.stop(publish_offline)
@@ -134,13 +134,14 @@ def _connect_all(site: Site, address: BrokerAddress, prefix: str, technicians: b
 def run_simulation(site: Site, address: BrokerAddress, prefix: str = DEFAULT_PREFIX,
                    scenario: str | None = None, loop: bool = False, seed: int = 0, speed: float = 1.0,
                    stop: threading.Event | None = None, technicians: bool = True, log: Log = print,
-                   shared_client: bool | None = None, offline_on_exit: bool = True) -> None:
+                   shared_client: bool | None = None, offline_on_exit: bool = False) -> None:
     """Run normal behaviour and technician bots, play `scenario` once (or, with `loop`, all of them
     in turn forever), and return when it is done or `stop` is set, after disconnecting cleanly.
 
     Without a scenario and without `loop`, runs normal behaviour until `stop`. `shared_client`
     None chooses one client per device up to MAX_CLIENTS devices, one shared client above.
-    `offline_on_exit` publishes every device's retained "offline" status when the run ends.
+    A run that ends leaves its devices as it found them, online (a clean disconnect fires no will);
+    `offline_on_exit` publishes every device's retained "offline" status instead, as if they went away.
     Raises UnknownScenario, ScenarioUnavailable, BrokerUnavailable or BrokerRefused."""
     if scenario is not None and scenario not in REGISTRY:
         raise UnknownScenario(scenario)
@@ -167,7 +168,8 @@ def run_simulation(site: Site, address: BrokerAddress, prefix: str = DEFAULT_PRE
     except Stopped:
         pass
     finally:
-        # devices really go away with the simulator: say so instead of staying "online" forever
+        # a scenario played against a running service must not leave every device offline behind it (one
+        # device-offline alarm per device): they go offline only when asked, or if the simulator dies (the will)
         sim.stop(publish_offline=offline_on_exit)
         for pub in opened:
             pub.close()

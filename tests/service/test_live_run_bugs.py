@@ -146,3 +146,39 @@ def test_where_an_alarm_is(device_type, values, floor):
 
     device = Device("D-1", device_type, Place("A", 1, "lobby"))
     assert alarm_place(device, values, Building("A", -2, 30)) == Place("A", floor, "lobby")
+
+
+def test_a_scenario_run_leaves_its_devices_online(mosquitto, database_url, watcher, tmp_path):
+    """`caretaker simulate --scenario door-forced` against a running service, one MQTT client per device
+    as the command makes them (42 devices of the example estate): when it ends, 0 devices are offline and
+    no device-offline alarm is raised or pending (before: all 42, then 42 alarms and their tickets)."""
+    import threading
+
+    from simulators.broker import BrokerAddress
+    from simulators.runner import run_simulation
+    from tests.conftest import EXAMPLE_SITE
+
+    service = start_service(mosquitto.url, database_url, site_file=EXAMPLE_SITE,
+                            rules_file=rules_file(tmp_path, RULES))
+    try:
+        site = service.site
+        run_simulation(site, BrokerAddress(mosquitto.host, mosquitto.port), scenario="door-forced", seed=4,
+                       speed=50.0, technicians=False, log=lambda _text: None, stop=threading.Event())
+        # a reading sent after the run is processed after everything the run sent
+        marker = sorted(site.devices)[0]
+        sent = iso(datetime.now(timezone.utc))
+        watcher.publish(f"{site.id}/devices/{marker}/status", {"ts": sent, "state": "online"})
+        wait_until(lambda: (r := _state(service, marker)) is not None and r.status_at is not None
+                   and iso(r.status_at) == sent, timeout=15, what="the marker processed")
+        states = rows(service, DeviceStateRow)
+        assert len(states) == len(site.devices) == 42
+        assert [s.device_id for s in states if s.online is not True] == []
+        assert [k for k in service.pipeline.states if k[1] == "device-offline"] == []
+        assert [a for a in rows(service, AlertRow) if a.rule_id == "device-offline"] == []
+    finally:
+        service.stop()
+
+
+def _state(service, device: str) -> DeviceStateRow | None:
+    with service.sessions() as session:
+        return session.get(DeviceStateRow, device)

@@ -88,7 +88,7 @@ def test_will_marks_the_device_offline():
     assert will.qos == 1 and will.retain
 
 
-def test_stop_publishes_offline_and_stops_telemetry(recorder):
+def test_stop_stops_telemetry_and_leaves_the_devices_online(recorder):
     scheduler = VirtualScheduler()
     fleet = DeviceFleet(_one_of_each(), lambda d: recorder, scheduler)
     fleet.start()
@@ -96,6 +96,14 @@ def test_stop_publishes_offline_and_stops_telemetry(recorder):
     count = len(recorder.messages)
     scheduler.run_for(600)
     assert len(recorder.messages) == count
+    assert [m for m in recorder.on("/status") if m.body["state"] == "offline"] == []
+
+
+def test_stop_when_asked_publishes_offline(recorder):
+    scheduler = VirtualScheduler()
+    fleet = DeviceFleet(_one_of_each(), lambda d: recorder, scheduler)
+    fleet.start()
+    fleet.stop(publish_offline=True)
     assert recorder.messages[-1].body["state"] == "offline" and recorder.messages[-1].retain
 
 
