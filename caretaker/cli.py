@@ -23,8 +23,16 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(f"CARETAKER_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise SystemExit(f"caretaker: bad settings: {problems}") from exc
+
+
+def _problem(error: dict) -> str:
+    """One settings problem as a person reads it: the variable, then what is wrong (pydantic's "Value error, " cut)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:  # a check across settings names them itself
+        return message
+    return f"CARETAKER_{'_'.join(map(str, error['loc'])).upper()}: {message}"
 
 
 def _logging(verbose: bool, settings: Settings | None = None, site: str | None = None) -> None:
@@ -65,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except DatabaseUnavailable as exc:
         print(f"caretaker: cannot start: {exc}", file=sys.stderr)
         return 1
+    _first_run(service, settings)
     try:
         service.start()
     except (BrokerUnavailable, RuntimeError) as exc:
@@ -76,6 +85,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     _wait_for_signal()
     service.stop()
     return 0
+
+
+def _first_run(service, settings: Settings) -> None:
+    """No admin token anywhere: make one and print it once, to standard output only (never to the log)."""
+    from caretaker.first_run import announcement, first_admin_token
+
+    token = first_admin_token(service.sessions, service.clock.now(), settings.admin_token is not None)
+    if token is not None:
+        print(announcement(token), flush=True)
 
 
 def cmd_check_site(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from caretaker.broker import EmbeddedBroker, free_port
 from caretaker.demo_closer import DemoCloser
-from caretaker.settings import Settings
+from caretaker.settings import Settings, demo_settings
 from caretaker.service import Service, load_configuration
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,12 @@ def run_demo(port: int, broker_port: int, data_dir: Path, seed: int, speed: floa
     if chosen_http != port:
         print(f"port {port} is taken; the control room uses {chosen_http}")
 
-    settings = Settings(
-        mqtt_url=f"mqtt://127.0.0.1:{chosen_broker}", mqtt_protocol=4, database_url=f"sqlite:///{database}",
-        site_file=EXAMPLE_SITE, http_port=chosen_http, http_host="127.0.0.1",
-        admin_token=admin_token or secrets.token_urlsafe(24),
-    )
+    with demo_settings():  # the demo's own loopback estate: any admin token it is given will do
+        settings = Settings(
+            mqtt_url=f"mqtt://127.0.0.1:{chosen_broker}", mqtt_protocol=4, database_url=f"sqlite:///{database}",
+            site_file=EXAMPLE_SITE, http_port=chosen_http, http_host="127.0.0.1",
+            admin_token=admin_token or secrets.token_urlsafe(24),
+        )
     broker = EmbeddedBroker(chosen_broker)
     broker.start()
     service = Service(settings, load_configuration(settings))

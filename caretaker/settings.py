@@ -2,26 +2,68 @@
 
 from __future__ import annotations
 
+import dataclasses
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.limits import rate_items
 from ingest.client import MqttTarget, parse_mqtt_url
 
 BUNDLED_RULES = Path(__file__).resolve().parent.parent / "rules" / "default_rules.yaml"
+ADMIN_TOKEN_MIN_LENGTH = 16
+# what people leave in a secret when they meant to change it (compared without case, spaces or punctuation)
+PLACEHOLDERS = frozenset({"changeme", "changemenow", "changethis", "secret", "password", "passw0rd", "admin",
+                          "administrator", "token", "admintoken", "test", "example", "default", "letmein",
+                          "123456", "12345678", "1234567890", "qwerty", "xxx", "todo", "replaceme", "yoursecret"})
+_IN_DEMO: ContextVar[bool] = ContextVar("caretaker_settings_in_demo", default=False)
+
+
+def is_placeholder(secret: str) -> bool:
+    """True for a secret nobody chose: `change-me`, `secret`, `password`, `admin`, one character repeated; pure."""
+    folded = "".join(c for c in secret.lower() if c.isalnum())
+    return (folded in PLACEHOLDERS or "changeme" in folded or "replaceme" in folded
+            or len(set(folded)) <= 1)
+
+
+def _url_password(url: str | None) -> str | None:
+    try:
+        return urlsplit(url).password if url else None
+    except ValueError:
+        return None
+
+
+@contextmanager
+def demo_settings() -> Iterator[None]:
+    """Settings made inside this block belong to `caretaker demo`, on the loopback with throw-away data: a
+    short or placeholder admin token is accepted there."""
+    marker = _IN_DEMO.set(True)
+    try:
+        yield
+    finally:
+        _IN_DEMO.reset(marker)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CARETAKER_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused secret is never repeated in an error, a traceback or a log line
+    model_config = SettingsConfigDict(env_prefix="CARETAKER_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_prefix: str = Field(default="caretaker", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     # MQTT 5 gives a session expiry and a receive maximum; the demo's embedded broker speaks 3.1.1 only
     mqtt_protocol: int = Field(default=5, description="5 or 4 (3.1.1)")
     mqtt_client_id: str = "caretaker-service"
+    # mqtts:// with a private CA: its certificate (PEM); unset, the system's CAs (or SSL_CERT_FILE) are used
+    mqtt_ca_file: Path | None = None
+    # a client certificate and its key (PEM), for a broker that asks for one (require_certificate true)
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
     database_url: str = "sqlite:///caretaker.db"
     site_file: Path | None = None
     rules_file: Path = BUNDLED_RULES
@@ -65,11 +107,57 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("site_file", "admin_token", "influx_url", "influx_token", "influx_org", "influx_bucket",
-                     "public_url", mode="before")
+                     "public_url", "mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `CARETAKER_SITE_FILE=` in a .env or compose file means "not set", not "the current folder"
         return None if value == "" else value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_a_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or _IN_DEMO.get():
+            return value  # unset: `caretaker run` prints a first-run admin token (docs/deploy.md)
+        raw = value.get_secret_value()
+        if is_placeholder(raw):
+            raise ValueError("is a placeholder, not a secret: set a long random value (python3 -c \"import secrets; "
+                             "print(secrets.token_urlsafe(32))\") or leave it unset for a first-run admin token")
+        if len(raw) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ValueError(f"is {len(raw)} characters long; an admin token needs at least {ADMIN_TOKEN_MIN_LENGTH} "
+                             "(python3 -c \"import secrets; print(secrets.token_urlsafe(32))\")")
+        return value
+
+    @field_validator("influx_token")
+    @classmethod
+    def _influx_token_is_a_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _IN_DEMO.get() and is_placeholder(value.get_secret_value()):
+            raise ValueError("is a placeholder, not a secret: give the InfluxDB API token")
+        return value
+
+    @field_validator("mqtt_url", "database_url")
+    @classmethod
+    def _url_password_is_a_secret(cls, value: str) -> str:
+        password = _url_password(value)
+        if password and not _IN_DEMO.get() and is_placeholder(password):
+            raise ValueError("has a placeholder password (like change-me): set the real one")
+        return value
+
+    @field_validator("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file")
+    @classmethod
+    def _file_is_readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_files_fit_the_url(self) -> "Settings":
+        tls_files = [name for name in ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file") if getattr(self, name)]
+        if tls_files and urlsplit(self.mqtt_url).scheme not in ("mqtts", "ssl"):
+            names = ", ".join(f"CARETAKER_{name.upper()}" for name in tls_files)
+            raise ValueError(f"{names} set, but CARETAKER_MQTT_URL is not mqtts://: the files are used only over TLS")
+        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
+            raise ValueError("CARETAKER_MQTT_CERT_FILE and CARETAKER_MQTT_KEY_FILE go together: set both or neither")
+        return self
 
     @field_validator("http_rate_limit", "http_public_rate_limit")
     @classmethod
@@ -86,8 +174,13 @@ class Settings(BaseSettings):
 
     @property
     def mqtt(self) -> MqttTarget:
-        return parse_mqtt_url(self.mqtt_url)
+        return dataclasses.replace(parse_mqtt_url(self.mqtt_url), ca_file=_str(self.mqtt_ca_file),
+                                   cert_file=_str(self.mqtt_cert_file), key_file=_str(self.mqtt_key_file))
 
     @property
     def influx_enabled(self) -> bool:
         return bool(self.influx_url and self.influx_token and self.influx_org and self.influx_bucket)
+
+
+def _str(path: Path | None) -> str | None:
+    return None if path is None else str(path)

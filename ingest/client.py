@@ -8,7 +8,7 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 from urllib.parse import unquote, urlsplit
 
@@ -32,8 +32,11 @@ class MqttTarget:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line, not even through repr()
     tls: bool = False
+    ca_file: str | None = None  # PEM of a private CA (CARETAKER_MQTT_CA_FILE); None: the system's CAs
+    cert_file: str | None = None  # a client certificate and its key, for a broker that asks for one
+    key_file: str | None = None
 
     def __str__(self) -> str:  # never prints the password
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
@@ -81,9 +84,20 @@ def _new_client(target: MqttTarget, client_id: str, protocol: int, clean: bool, 
     if target.username:
         client.username_pw_set(target.username, target.password)
     if target.tls:
-        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set(ca_certs=target.ca_file, certfile=target.cert_file, keyfile=target.key_file,
+                       cert_reqs=ssl.CERT_REQUIRED)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     return client
+
+
+def refusal(target: MqttTarget, reason: object) -> str:
+    """Say why the broker refused our CONNECT, from its CONNACK reason code (MQTT 5, or 3.1.1's return code
+    as paho names it); pure."""
+    said = str(reason).lower()
+    if "user name or password" in said or "not authori" in said:
+        hint = "check the user and password in CARETAKER_MQTT_URL and the broker's password file"
+        return f"the broker at {target} refused our login: {said} ({hint})"
+    return f"the broker at {target} refused our connection: {said}"
 
 
 def _no_delay(client: mqtt.Client) -> None:
@@ -111,6 +125,8 @@ class IngestClient:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._subscribed = threading.Event()
+        self._answered = threading.Event()  # subscribed, or the broker refused our CONNECT
+        self._refused: str | None = None
         self._connection = 0
         self.connected = False
         self.received = 0
@@ -138,7 +154,11 @@ class IngestClient:
         # to the socket safely from another thread only when it owns the network thread (it then queues
         # the PUBACK and wakes its loop); loop_forever would write inline, racing its own loop
         self._client.loop_start()
-        if not self._subscribed.wait(timeout):
+        self._answered.wait(timeout)
+        if self._refused is not None:
+            self.stop()
+            raise BrokerUnavailable(self._refused)
+        if not self._subscribed.is_set():
             self.stop()
             raise BrokerUnavailable(f"the broker at {self.target} did not accept our subscription within {timeout:.0f} s")
 
@@ -155,6 +175,9 @@ class IngestClient:
     def _on_connect(self, client, _userdata, flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
             log.error("broker %s refused the connection: %s", self.target, reason_code)
+            if not self._subscribed.is_set():  # still starting: start() says so and stops
+                self._refused = refusal(self.target, reason_code)
+                self._answered.set()
             return
         self.session_present = bool(flags.session_present)  # before `connected`: a reader sees the pair in order
         self._connection += 1
@@ -173,6 +196,7 @@ class IngestClient:
             log.error("broker refused subscriptions: %s (check the ACL for our user)", failed)
             return
         self._subscribed.set()
+        self._answered.set()
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self.connected = False
@@ -217,8 +241,9 @@ class Publisher:
     def __init__(self, target: MqttTarget, client_id: str, protocol: int) -> None:
         self.target = target
         self._client = _new_client(target, client_id, protocol, clean=True, manual_ack=False)
-        self._client.on_connect = lambda client, *_: _no_delay(client)
+        self._client.on_connect = self._on_connect
         self._client.max_queued_messages_set(10000)
+        self._refused: str | None = None
 
     def start(self, timeout: float = 10.0) -> None:
         try:
@@ -228,9 +253,20 @@ class Publisher:
         self._client.loop_start()
         deadline = time.monotonic() + timeout
         while not self._client.is_connected():
+            if self._refused is not None:
+                self.stop()
+                raise BrokerUnavailable(self._refused)
             if time.monotonic() > deadline:
                 raise BrokerUnavailable(f"the broker at {self.target} did not answer within {timeout:.0f} s")
             time.sleep(0.01)
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker %s refused the publisher's connection: %s", self.target, reason_code)
+            self._refused = refusal(self.target, reason_code)
+            return
+        self._refused = None
+        _no_delay(client)
 
     @property
     def connected(self) -> bool:

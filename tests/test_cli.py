@@ -63,7 +63,8 @@ def test_json_logs_are_one_object_per_line_naming_the_estate(mosquitto, tmp_path
         [sys.executable, "-m", "caretaker.cli", "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "CARETAKER_SITE_FILE": str(EXAMPLE_SITE), "CARETAKER_LOG_FORMAT": "json",
              "CARETAKER_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "CARETAKER_MQTT_URL": mosquitto.url,
-             "CARETAKER_MQTT_CLIENT_ID": "json-logs-test", "CARETAKER_HTTP_PORT": str(free_port())})
+             "CARETAKER_MQTT_CLIENT_ID": "json-logs-test", "CARETAKER_HTTP_PORT": str(free_port()),
+             "CARETAKER_ADMIN_TOKEN": "json-logs-test-admin-token"})  # else the first line is a first-run token
     try:
         assert proc.stdout.readline().startswith("caretaker: site harbor-view")  # started: logs were written
     finally:
