@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import User
 from api.tables import AuditRow
+from dispatch import contractors
 from dispatch.errors import TicketNotFound
 from dispatch.privacy import has_phone, mask_phone, mask_text
 from dispatch.tables import TechnicianLocationRow, TicketAlertRow, TicketHistoryRow, TicketReporterRow, TicketRow
@@ -144,8 +145,12 @@ def render(session: Session, tickets: Sequence[TicketRow], user: User | None,
            loaded: Loaded | None = None) -> list[dict[str, Any]]:
     """Return the tickets as `user` sees them, with their history, alerts and reporters."""
     loaded = loaded or Loaded.of(session, tickets)
-    return [ticket_json(t, loaded.histories.get(t.id, []), loaded.alerts.get(t.id, []), user,
-                        loaded.reporters.get(t.id, [])) for t in tickets]
+    shown = [ticket_json(t, loaded.histories.get(t.id, []), loaded.alerts.get(t.id, []), user,
+                         loaded.reporters.get(t.id, [])) for t in tickets]
+    offers = contractors.current_contractors(session, [t.id for t in tickets])  # docs/operations.md, "Contractors"
+    for ticket in shown:
+        ticket["contractor"] = offers.get(ticket["id"])
+    return shown
 
 
 def get_ticket_or_raise(session: Session, ticket_id: str) -> TicketRow:

@@ -156,3 +156,12 @@ def on_timer(session: Session, site: Site, ticket: TicketRow, now: datetime, not
     text = f"contractor {contractor} ({name}) not confirmed on site by the agreed time: call them"
     session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=text))
     notify(session, ticket, "breach", text, now)
+
+
+def current_contractors(session: Session, ticket_ids: Sequence[str]) -> dict[str, str]:
+    """Return, per ticket, the contractor it was last offered to (tickets never offered are left out)."""
+    if not ticket_ids:
+        return {}
+    rows = session.execute(select(ContractorOfferRow.ticket_id, ContractorOfferRow.contractor)
+                           .where(ContractorOfferRow.ticket_id.in_(list(ticket_ids))).order_by(ContractorOfferRow.id))
+    return {ticket_id: contractor for ticket_id, contractor in rows}
