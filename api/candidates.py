@@ -1,6 +1,6 @@
 """Who could take a ticket, best first, with why (docs/api.md#candidates): the control room's ranked list for
-assigning by hand. The order and every reason come from dispatch's own check (dispatch/choose.py), so the
-first available technician here is the one dispatch chooses; pure."""
+assigning by hand. The order and every reason come from dispatch's own check (dispatch/choose.py): the
+available ones are dispatch's choice, then its next choice without that one, and so on; pure."""
 
 from __future__ import annotations
 
@@ -47,26 +47,32 @@ def without_ticket(candidates: Sequence[Candidate], assignee: str | None, others
 def rank(site: Site, *, category: str, urgency: int, place: Place, candidates: Sequence[Candidate], now: datetime,
          excluded: Iterable[str] = ()) -> tuple[list[Ranked], str | None]:
     """Return every technician ranked for the ticket and the one dispatch would choose (None: nobody).
-    Available ones first in dispatch's order (nearest, then less open work, then id); then those holding the
-    trade, then the rest, each group nearest first."""
+    The available ones come in the order dispatch itself would give the ticket: its choice, then its choice
+    without that one, and so on, each with dispatch's own reason; then those holding the trade, then the rest,
+    each with the reason dispatch skips them, nearest first."""
     excluded_ids = frozenset(excluded)
-    rows: list[tuple[tuple, Candidate, bool, int | None, str]] = []
+    chosen: list[tuple[Candidate, int, str]] = []
+    taken = set(excluded_ids)
+    by_id = {c.technician.id: c for c in candidates}
+    while (choice := choose_technician(site, category=category, urgency=urgency, place=place, candidates=candidates,
+                                       now=now, excluded=taken)) is not None:
+        chosen.append((by_id[choice.technician], choice.travel_s, choice.reason))
+        taken.add(choice.technician)
+    rest: list[tuple[tuple, Candidate, int | None, str]] = []
     for c in candidates:
-        why = _skip_reason(c, site, category, urgency, now, excluded_ids)
+        if c.technician.id in taken - excluded_ids:
+            continue
         travel = travel_seconds(site, c.place, place) if c.place is not None else None
-        if why is None and travel is None:
-            why = "cannot reach the ticket's building"
-        available = why is None
-        group = 0 if available else 1 if category in c.technician.skills else 2
-        key = (group, travel if travel is not None else 10**9, c.open_work, c.technician.id)
-        reason = why or f"{travel} s away, {c.open_work} open ticket(s)"
-        rows.append((key, c, available, travel, reason))
-    rows.sort(key=lambda r: r[0])
-    choice = choose_technician(site, category=category, urgency=urgency, place=place, candidates=candidates,
-                               now=now, excluded=excluded_ids)
-    ranked = [Ranked(c, i, available, travel,
-                     is_on_shift(c.technician, now, site.timezone),
-                     c.located_at is not None and now - c.located_at < site.travel.location_ttl,
-                     reason, "available" if available else REASON_CODES.get(reason, "other"))
-              for i, (_key, c, available, travel, reason) in enumerate(rows, 1)]
-    return ranked, choice.technician if choice else None
+        why = _skip_reason(c, site, category, urgency, now, excluded_ids) or "cannot reach the ticket's building"
+        key = (category not in c.technician.skills, travel if travel is not None else 10**9, c.technician.id)
+        rest.append((key, c, travel, why))
+    rest.sort(key=lambda r: r[0])
+
+    def ranked(i: int, c: Candidate, available: bool, travel: int | None, reason: str) -> Ranked:
+        return Ranked(c, i, available, travel, is_on_shift(c.technician, now, site.timezone),
+                      c.located_at is not None and now - c.located_at < site.travel.location_ttl, reason,
+                      "available" if available else REASON_CODES.get(reason, "other"))
+
+    out = [ranked(i, c, True, travel, reason) for i, (c, travel, reason) in enumerate(chosen, 1)]
+    out += [ranked(i, c, False, travel, why) for i, (_k, c, travel, why) in enumerate(rest, len(out) + 1)]
+    return out, chosen[0][0].technician.id if chosen else None

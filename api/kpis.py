@@ -10,6 +10,7 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.callbacks import callback_due, needs_callback
 from dispatch.tables import TicketHistoryRow, TicketRow
 from rules.tables import AlertRow
 
@@ -39,6 +40,10 @@ class KpiTicket:
     repeated: bool = False  # the same problem was reported again within 7 days and joined this ticket
     device_id: str | None = None
     unit_id: str | None = None
+    category: str = "general"
+    needs_callback: bool = False  # a person reported it and left a number (api/callbacks.py)
+    called_back_at: datetime | None = None  # the first verify or operator's reopen after it was resolved
+    first_resolved_at: datetime | None = None  # a reopen clears resolved_at; the call-back's clock started here
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,21 @@ def _repeats(tickets: Sequence[KpiTicket], start: datetime) -> list[str]:
     return sorted(found)
 
 
+def _callbacks(window: Sequence[KpiTicket], now: datetime) -> tuple[int, int]:
+    """Return (call-backs due, made by their deadline): due once made or once the deadline passed."""
+    due = on_time = 0
+    for t in window:
+        resolved = t.first_resolved_at or t.resolved_at
+        if not t.needs_callback or resolved is None:
+            continue
+        deadline = callback_due(resolved, t.category)
+        if t.called_back_at is None and deadline > now:
+            continue
+        due += 1
+        on_time += t.called_back_at is not None and t.called_back_at <= deadline
+    return due, on_time
+
+
 def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start: datetime, end: datetime,
                  now: datetime) -> dict:
     """Return the KPIs of tickets created and alerts raised in [start, end); `tickets` may also hold the
@@ -102,6 +122,7 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
     buckets = Counter(int((a.raised_at - start) / ALARM_BUCKET) for a in in_window)
     n_buckets = max(1, -(-(end - start) // ALARM_BUCKET))  # ceiling division of timedeltas
     repeats = _repeats([t for t in tickets if t.created_at < end], start)
+    callbacks_due, callbacks_on_time = _callbacks(window, now)
     return {
         "from": start, "to": end, "tickets": len(window),
         "response_compliance_pct": _pct(on_time, due), "steps_due": due, "steps_on_time": on_time,
@@ -118,6 +139,8 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
         "alarms": len(in_window),
         "alarms_per_10min": round(len(in_window) / n_buckets, 2),
         "alarms_peak_10min": max(buckets.values(), default=0),
+        "callback_rate_pct": _pct(callbacks_on_time, callbacks_due), "callbacks_due": callbacks_due,
+        "callbacks_on_time": callbacks_on_time,
     }
 
 
@@ -127,18 +150,36 @@ def load_kpi_rows(session: Session, start: datetime, end: datetime) -> tuple[lis
                                                          TicketRow.created_at < end)))
     reopened = set(session.scalars(
         select(TicketHistoryRow.ticket_id).where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
-                                                 TicketHistoryRow.note.like("reopened%"))
+                                                 TicketHistoryRow.note.like("reopened%"),
+                                                 TicketHistoryRow.status != "note")  # an operator's note is no step
     )) if rows else set()
     repeated = set(session.scalars(
         select(TicketHistoryRow.ticket_id).where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
                                                  TicketHistoryRow.note.like("%reported again within 7 days%"),
                                                  TicketHistoryRow.at >= start, TicketHistoryRow.at < end)
     )) if rows else set()
+    callbacks: dict[str, datetime] = {}
+    resolved: dict[str, datetime] = {}  # the first resolution of each ticket, from its history
+    if rows:
+        for ticket_id, at, status, by, note in session.execute(
+                select(TicketHistoryRow.ticket_id, TicketHistoryRow.at, TicketHistoryRow.status, TicketHistoryRow.by,
+                       TicketHistoryRow.note)
+                .where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
+                       TicketHistoryRow.status.in_(("resolved", "verified", "assigned", "open")))
+                .order_by(TicketHistoryRow.at, TicketHistoryRow.id)):
+            if status == "resolved":
+                resolved.setdefault(ticket_id, at)
+                continue
+            call = status == "verified" or (by != "system" and (note or "").startswith("reopened"))
+            if call and ticket_id in resolved and ticket_id not in callbacks:
+                callbacks[ticket_id] = at
     tickets = [KpiTicket(
         id=r.id, urgency=r.urgency, status=r.status, created_at=r.created_at, accept_by=r.accept_by,
         arrive_by=r.arrive_by, resolve_by=r.resolve_by, accepted_at=r.accepted_at, arrived_at=r.arrived_at,
         resolved_at=r.resolved_at, closed_at=r.closed_at, satisfaction=r.satisfaction, breached=bool(r.breached),
         reopened=r.id in reopened, repeated=r.id in repeated, device_id=r.device_id, unit_id=r.unit_id,
+        category=r.category, needs_callback=needs_callback(r.source, r.reporter_phone),
+        called_back_at=callbacks.get(r.id), first_resolved_at=resolved.get(r.id),
     ) for r in rows]
     alerts = [KpiAlert(device_id, raised_at) for device_id, raised_at in session.execute(
         select(AlertRow.device_id, AlertRow.raised_at).where(AlertRow.raised_at >= start, AlertRow.raised_at < end)

@@ -19,6 +19,14 @@ from estate.model import Place
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
 
+def _refused(session, ticket: TicketRow, since) -> set[str]:
+    """Who declined the ticket or let it time out lately, as dispatch reads it (dispatch/lookup.py); its
+    read is being reshaped for several assignments per ticket (issue 7), so either shape is taken."""
+    if hasattr(lookup, "refusals"):
+        return {tech for tech, *_ in lookup.refusals(session, ticket.id, ticket.category, since)}
+    return set(lookup.recently_refused(session, ticket.id, since))
+
+
 @router.get("/{ticket_id}/candidates", responses={404: {"description": "no such ticket"}})
 def get_candidates(ticket_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _user: Operator) -> dict[str, Any]:
     """Every technician ranked for the ticket as dispatch ranks them (dispatch/choose.py): available ones
@@ -33,7 +41,7 @@ def get_candidates(ticket_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _us
         others = [a for a in active if a.assignee == ticket.assignee and a.id != ticket.id]
         candidates = without_ticket(lookup.candidates(session, ctx.site), ticket.assignee,
                                     (min((a.urgency for a in others), default=None), len(others)))
-        excluded = lookup.recently_refused(session, ticket.id, now - ASK_AGAIN_AFTER)
+        excluded = _refused(session, ticket, now - ASK_AGAIN_AFTER)
     ranked, automatic = rank(ctx.site, category=ticket.category, urgency=ticket.urgency,
                              place=Place(ticket.building, ticket.floor, ticket.zone), candidates=candidates, now=now,
                              excluded=excluded)

@@ -44,6 +44,9 @@ class KpisOut(BaseModel):
     alarms: int
     alarms_per_10min: float
     alarms_peak_10min: int
+    callback_rate_pct: float | None  # call-backs made by their deadline (24 h repair, 48 h other) / due
+    callbacks_due: int
+    callbacks_on_time: int
 
 
 def _bad(name: str, value: object, msg: str) -> RequestValidationError:

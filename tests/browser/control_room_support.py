@@ -68,11 +68,24 @@ class Room:
                                               token=self.technician(tech) if name != "assign" else None, json=body)
         if ticket.get("assignee") != tech:
             assert step("assign", technician=tech).status_code == 200
+        self.place(tech, ticket["location"]["building"], ticket["location"]["floor"])  # arriving needs a location
         for name, body in (("accept", {}), ("arrive", {}),
                            ("resolve", {"note": "换了阀门 / valve replaced", "photos": [PHOTO]})):
             response = step(name, **body)
             assert response.status_code == 200, response.text
         return response.json()
+
+    def place(self, tech: str, building: str, floor: int) -> None:
+        """The technician's phone reports where they are; returns once the service has it."""
+        sent = now_iso()
+        self.watcher.publish(f"{SITE}/technicians/{tech}/location", {"ts": sent, "building": building, "floor": floor})
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            seen = next(x for x in self.call("GET", "/api/v1/technicians").json() if x["id"] == tech)
+            if seen["seen_at"] and seen["seen_at"][:19] >= sent[:19] and seen["location"]["building"] == building:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{tech}'s location never arrived")
 
     def reading(self, device: str, values: dict[str, Any]) -> None:
         """A device's reading over MQTT, in its own order (seq)."""

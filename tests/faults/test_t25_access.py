@@ -81,6 +81,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/reports/suggest"): Access(403, 403, {"description": "楼道灯不亮"}),
     ("GET", "/api/v1/reports/earlier"): NOBODY,
     ("GET", "/api/v1/tickets/{ticket_id}/candidates"): NOBODY,
+    ("GET", "/api/v1/callbacks"): NOBODY,
     ("GET", "/api/v1/buildings/{building_id}/vulnerable"): NOBODY,  # residents to call in an outage
     ("POST", "/api/v1/notices/{notice_id}/ack"): NOBODY,  # operators acknowledge a supervisor's notice
 }

@@ -15,6 +15,7 @@ import { onAssign, onTicketsChanged, renderTickets, tickTickets } from "./panels
 import { openAssign } from "./panels/assign.js";
 import { runSearch } from "./panels/search.js";
 import { onFiled, openIntake } from "./panels/intake.js";
+import { loadCallbacks, tickCallbacks } from "./panels/callbacks.js";
 import { onView, showView, viewFromHash, wireViews } from "./views.js";
 
 const POLL_MS = 3000;            // fallback when the live stream is down
@@ -127,6 +128,7 @@ async function keepStreaming() {
 function tick() {
   $("clock").textContent = at(now(), { seconds: true });
   tickTickets();
+  if (document.body.dataset.view === "callbacks") tickCallbacks();
   renderAlerts(); renderSummary(); renderDevices();
 }
 
@@ -157,6 +159,7 @@ async function start() {
   $("new-report").onclick = openIntake;
   onFiled(upsertTicket);
   onView("tickets", runSearch);
+  onView("callbacks", loadCallbacks);
   renderAll();  // the frames at once, "—" in each figure, so nothing jumps when the numbers arrive
   loadAll();
   loadKpis();

@@ -43,6 +43,8 @@ export function renderKpis() {
       t("kpi.within_7"), has && k.repeat_tickets.length ? k.repeat_tickets.join(", ") : ""),
     kpiTile(t("kpi.alarms10"), perTen === null ? DASH : String(perTen), perTen === null ? "none"
       : perTen >= FLOOD ? "bad" : perTen > 1 ? "warn" : "good", t("kpi.calm"), has ? t("kpi.alarms_all", { n: k.alarms }) : ""),
+    kpiTile(t("kpi.callbacks"), pct(k.callback_rate_pct), k.callback_rate_pct === null || k.callback_rate_pct === undefined ? "none" : against(k.callback_rate_pct, 95),
+      t("kpi.callback_window"), has ? t("kpi.callbacks_n", { on: k.callbacks_on_time, due: k.callbacks_due }) : ""),
     kpiTile(t("kpi.busiest"), peak === null ? DASH : String(peak), peak === null ? "none" : peak >= FLOOD ? "bad" : "plain",
       t("kpi.flood"), ""),
     h("div", { class: "kpi wide" }, h("span", { class: "kpi-label" }, t("kpi.top")),

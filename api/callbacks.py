@@ -1,0 +1,40 @@
+"""Call-backs (回访, docs/operators.md#call-backs): every resolved ticket a person reported is called back,
+a repair within 24 hours of its resolution, any other request within 48; the outcome closes it with the
+resident's rating or reopens it. The deadlines are pure; the queue is one read."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.tables import TicketRow
+
+REPAIR_TRADES = frozenset({"plumbing", "electrical", "elevator", "security"})
+REPAIR_WINDOW = timedelta(hours=24)
+REQUEST_WINDOW = timedelta(hours=48)
+QUEUE = 500
+
+
+def callback_window(category: str) -> timedelta:
+    """24 hours for a repair, 48 for any other request (cleaning, general)."""
+    return REPAIR_WINDOW if category in REPAIR_TRADES else REQUEST_WINDOW
+
+
+def callback_due(resolved_at: datetime, category: str) -> datetime:
+    """When the call-back of a ticket resolved at `resolved_at` is due."""
+    return resolved_at + callback_window(category)
+
+
+def needs_callback(source: str, reporter_phone: str | None) -> bool:
+    """A person reported it and left a number: a sensor's ticket has nobody to call."""
+    return source != "sensor" and bool(reporter_phone)
+
+
+def callback_queue(session: Session) -> list[TicketRow]:
+    """Resolved tickets waiting for their call-back, the earliest due first."""
+    rows = [r for r in session.scalars(select(TicketRow).where(TicketRow.status == "resolved").limit(QUEUE * 4))
+            if needs_callback(r.source, r.reporter_phone) and r.resolved_at is not None]
+    rows.sort(key=lambda r: (callback_due(r.resolved_at, r.category), r.id))
+    return rows[:QUEUE]

@@ -1,0 +1,38 @@
+"""GET /api/v1/callbacks: the call-back queue (回访), each ticket with its deadline; the outcome is recorded
+with the ticket's own steps: verify with the rating (satisfied) or reopen (not fixed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.callbacks import callback_due, callback_queue, callback_window
+from api.deps import Ctx, Operator
+from api.schemas import TicketOut, UtcTime
+from api.tickets import show
+
+router = APIRouter(prefix="/api/v1/callbacks", tags=["call-backs"])
+
+
+class CallbackOut(BaseModel):
+    ticket: TicketOut = Field(description="with the reporter to call (audited)")
+    due_at: UtcTime
+    window_h: int = Field(description="24 for a repair, 48 for another request")
+    overdue: bool
+
+
+@router.get("", response_model=list[CallbackOut])
+def get_callbacks(ctx: Ctx, user: Operator) -> list[dict[str, Any]]:
+    """Resolved tickets a person reported, waiting for their call-back, the earliest due first."""
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:  # writes the audit rows: the list carries the numbers to call
+        rows = callback_queue(session)
+        shown = show(session, user, rows, "callback.list", now)
+    out = []
+    for row, ticket in zip(rows, shown):
+        due = callback_due(row.resolved_at, row.category)
+        out.append({"ticket": ticket, "due_at": due, "window_h": int(callback_window(row.category).total_seconds() // 3600),
+                    "overdue": now > due})
+    return out
