@@ -1,31 +1,28 @@
 """/docs in a real browser: Swagger UI 5, served from the service's own files, renders the OpenAPI 3.1 document
-(Swagger UI 4 said "Unable to render this definition"), and "Try it out" really calls the API."""
+(Swagger UI 4 said "Unable to render this definition"), and "Try it out" really calls the API. The shared
+fixtures of tests/browser/conftest.py: Debian's Chromium, the console guard, screenshots, the live service."""
 
 from __future__ import annotations
 
 import pytest
-
-from tests.browser.docs_support import ADMIN, chromium, served  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
 TIMEOUT_MS = 20_000  # a busy two-core machine parses the 1.5 MB bundle slowly; the test waits for elements
 
 
-def open_docs(chromium, base: str):  # noqa: F811
-    page = chromium.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+def open_docs(browser, console, base: str):
+    page = browser.new_page()
+    console.watch(page)
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, "data:")) else None)
     page.goto(f"{base}/docs", timeout=TIMEOUT_MS)
     page.locator('.opblock-tag[data-tag="tickets"]').wait_for(timeout=TIMEOUT_MS)
-    return page, errors, outside
+    return page, outside
 
 
-def test_docs_render_every_tag_without_errors_or_the_internet(chromium, served):  # noqa: F811
-    page, errors, outside = open_docs(chromium, served.base)
+def test_docs_render_every_tag_without_errors_or_the_internet(browser, console, shoot, live):
+    page, outside = open_docs(browser, console, live.url)
     body = page.inner_text("body")
     assert "Unable to render" not in body and "Could not render" not in body
     for tag in ("tickets", "alerts", "health"):
@@ -34,12 +31,14 @@ def test_docs_render_every_tag_without_errors_or_the_internet(chromium, served):
     assert "Open a ticket" in body or page.locator(".opblock-summary-description").count() >= 20
     assert page.locator(".version-stamp").first.inner_text().strip().startswith("OAS 3.1")  # the 3.1 document, read
     assert outside == [], outside  # nothing fetched from a CDN
-    assert errors == [], errors
+    assert console.unexpected() == []
+    shoot(page, "docs")
     page.close()
 
 
-def test_try_it_out_calls_the_api(chromium, served):  # noqa: F811
-    page, errors, _ = open_docs(chromium, served.base)
+def test_try_it_out_calls_the_api(browser, console, shoot, live):
+    token = live.token("operator", "docs-reader")
+    page, _ = open_docs(browser, console, live.url)
     # GET /healthz without a token: the service answers with its checks
     health = page.locator("#operations-health-healthz_healthz_get")
     health.locator(".opblock-summary").click()
@@ -50,10 +49,10 @@ def test_try_it_out_calls_the_api(chromium, served):  # noqa: F811
     assert status.inner_text().strip() == "200"
     assert '"status": "ok"' in health.locator(".live-responses-table .microlight, .live-responses-table pre").first.inner_text()
 
-    # an authorised call: the admin token through "Authorize", then GET /api/v1/tickets
+    # an authorised call: an operator's token through "Authorize", then GET /api/v1/tickets
     page.get_by_role("button", name="Authorize").first.click()
     dialog = page.locator(".dialog-ux")
-    dialog.locator("input").first.fill(ADMIN)
+    dialog.locator("input").first.fill(token)
     dialog.locator("button.modal-btn.authorize").click()
     dialog.locator("button.modal-btn.btn-done").click()
     tickets = page.locator('[id^="operations-tickets-"][id$="_get"]').filter(has_text="/api/v1/tickets").first
@@ -63,5 +62,6 @@ def test_try_it_out_calls_the_api(chromium, served):  # noqa: F811
     status = tickets.locator(".live-responses-table .response .response-col_status").first
     status.wait_for(timeout=TIMEOUT_MS)
     assert status.inner_text().strip() == "200", tickets.locator(".live-responses-table").inner_text()
-    assert errors == [], errors
+    shoot(page, "try-it-out")
+    assert console.unexpected() == []
     page.close()
