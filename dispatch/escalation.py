@@ -88,10 +88,11 @@ def during(site: Site, reached: int, now: datetime) -> Told:
     return _tell_from(site, min(reached, len(site.escalation) - 1), now, now, climbs=False)
 
 
-def reached(pending_levels: list[int]) -> int | None:
-    """Return the level a climb has reached from its pending level timers (the lowest one, less one), or
-    None when no climb is under way."""
-    return min(pending_levels) - 1 if pending_levels else None
+def timer_acts(reached: int | None, stopped: bool, level: int) -> bool:
+    """Return whether a level's timer still has something to do: the climb is under way (not stopped) and
+    has not reached that level yet (a level passed over at once, or a timer of an earlier climb, stays
+    quiet)."""
+    return reached is not None and not stopped and reached < level
 
 
 def _tell_from(site: Site, level: int, start: datetime, now: datetime, climbs: bool) -> Told:

@@ -1,5 +1,6 @@
-"""Escalation's tables: every notice a supervisor was sent (so it can be acknowledged), and contractors'
-offers (so the control room and the KPIs see who was called)."""
+"""Escalation's tables: every notice a supervisor was sent (so it can be acknowledged), each ticket's climb
+(the level reached, whether someone stopped it), and contractors' offers (so the control room and the KPIs
+see who was called)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,18 @@ class NoticeRow(DispatchBase):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     acked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class EscalationRow(DispatchBase):
+    """A ticket's climb: started by a breach or an unassigned ticket, the level reached, stopped when someone
+    acted. One row per ticket: a new breach after a stop starts the climb again from level 0."""
+
+    __tablename__ = "escalations"
+    ticket_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    level: Mapped[int] = mapped_column(Integer)
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    stopped_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ContractorOfferRow(DispatchBase):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from dispatch import escalation, timers
 from dispatch.escalation import CLIMBING, TIMER_PREFIX, Told
-from dispatch.escalation_tables import NoticeRow
+from dispatch.escalation_tables import EscalationRow, NoticeRow
 from dispatch.errors import BadRequest
 from dispatch.outbox import enqueue, iso, message_id, notify_topic
 from dispatch.tables import TicketHistoryRow, TicketRow
@@ -45,17 +45,19 @@ def tell(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: str
          now: datetime) -> Told:
     """Tell the supervisors of a notice: the level a climb under way has reached, else level 0; a breach or
     an unassigned ticket starts a climb (its next level's timer)."""
-    reached = escalation.reached(_pending_levels(session, ticket.id))
-    if reached is not None:
-        told = escalation.during(site, reached, now)
+    climb = _climb(session, ticket.id)
+    if climb is not None and climb.stopped_at is None:
+        told = escalation.during(site, climb.level, now)
     else:
         told = escalation.begin(site, now, climbs=kind in CLIMBING)
+        if told.level is not None and kind in CLIMBING:
+            if climb is None:
+                climb = EscalationRow(ticket_id=ticket.id, started_at=now, level=told.level)
+                session.add(climb)
+            climb.started_at, climb.level, climb.stopped_at, climb.stopped_by = now, told.level, None, None
+            _next_timer(session, ticket, told)
+            _history(session, ticket, now, _line(told))
     _send(session, site, prefix, ticket, kind, reason, told, now)
-    if told.next_level is not None and told.next_at is not None:
-        timers.schedule(session, ticket.id, escalation.timer_kind(told.next_level), told.next_at)
-    if told.level is not None and (told.next_level is not None or told.note):
-        _history(session, ticket, now, f"escalation level {told.level}: {', '.join(told.people)} told"
-                                       f"{'; ' + told.note if told.note else ''}")
     return told
 
 
@@ -67,24 +69,29 @@ def on_timer(session: Session, site: Site, prefix: str, ticket: TicketRow, timer
              now: datetime) -> None:
     """A level's time has come and nobody acted: tell that level, set the next one's timer."""
     level = escalation.level_of(timer.kind)
-    if level is None or ticket.status in _DONE or level >= len(site.escalation):
+    climb = _climb(session, ticket.id)
+    if level is None or ticket.status in _DONE or level >= len(site.escalation) or climb is None:
         return  # done, or the site file has fewer levels since the timer was set
+    if not escalation.timer_acts(climb.level, climb.stopped_at is not None, level):
+        return
     told = escalation.climb(site, level, timer.due_at, now)
+    climb.level = told.level if told.level is not None else level
     waited = format_duration(site.escalation[level].after)
     reason = f"nobody has acted on the ticket {waited} after it was first escalated"
     _send(session, site, prefix, ticket, "escalation", reason, told, now)
-    if told.next_level is not None and told.next_at is not None:
-        timers.schedule(session, ticket.id, escalation.timer_kind(told.next_level), told.next_at)
-    _history(session, ticket, now, f"escalation level {told.level}: {', '.join(told.people)} told"
-                                   f"{'; ' + told.note if told.note else ''}")
+    _next_timer(session, ticket, told)
+    _history(session, ticket, now, _line(told))
 
 
 def stop(session: Session, ticket: TicketRow, now: datetime, by: str, step: str) -> bool:
     """Stop the ticket's climb because someone acted (`step`: accept, arrive, resolve, assign, ack, ...);
     return whether one was under way."""
-    if not escalation.stops(step) or not timers.retire(session, ticket.id, TIMER_PREFIX):
+    climb = _climb(session, ticket.id)
+    if not escalation.stops(step) or climb is None or climb.stopped_at is not None:
         return False
-    _history(session, ticket, now, f"escalation stopped: {step} by {by}")
+    climb.stopped_at, climb.stopped_by = now, by
+    timers.retire(session, ticket.id, TIMER_PREFIX)
+    _history(session, ticket, now, f"escalation stopped at level {climb.level}: {step} by {by}")
     return True
 
 
@@ -111,9 +118,17 @@ def notices_of(session: Session, ticket_id: str) -> list[NoticeRow]:
                                 .order_by(NoticeRow.at, NoticeRow.id)))
 
 
-def _pending_levels(session: Session, ticket_id: str) -> list[int]:
-    levels = (escalation.level_of(kind) for kind in timers.pending_kinds(session, ticket_id, TIMER_PREFIX))
-    return [level for level in levels if level is not None]
+def _climb(session: Session, ticket_id: str) -> EscalationRow | None:
+    return session.get(EscalationRow, ticket_id)
+
+
+def _next_timer(session: Session, ticket: TicketRow, told: Told) -> None:
+    if told.next_level is not None and told.next_at is not None:
+        timers.schedule(session, ticket.id, escalation.timer_kind(told.next_level), told.next_at)
+
+
+def _line(told: Told) -> str:
+    return f"escalation level {told.level}: {', '.join(told.people)} told{'; ' + told.note if told.note else ''}"
 
 
 def _send(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: str, reason: str, told: Told,

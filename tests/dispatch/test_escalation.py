@@ -86,7 +86,6 @@ def test_a_notice_that_does_not_climb_goes_to_level_0_and_sets_no_timer():
 
 
 def test_a_notice_during_a_climb_goes_to_the_level_reached_without_a_new_timer():
-    assert escalation.reached([2]) == 1 and escalation.reached([]) is None
     told = escalation.during(SITE, 1, MON_10 + timedelta(minutes=20))
     assert (told.level, told.people, told.next_level) == (1, ("s-zhang",), None)
 
@@ -105,6 +104,17 @@ def test_without_an_escalation_section_every_supervisor_hears_at_once_as_before(
 ])
 def test_someone_acting_stops_the_climb_and_nothing_else_does(step, stops):
     assert escalation.stops(step) is stops
+
+
+@pytest.mark.parametrize(("reached", "stopped", "level", "acts"), [
+    (0, False, 1, True), (1, False, 2, True),
+    (1, False, 1, False),  # a second timer for a level already told: no repeat
+    (2, False, 1, False),  # level 1 was passed over at once
+    (0, True, 1, False),  # someone acted
+    (None, False, 1, False),  # no climb at all
+])
+def test_a_level_timer_acts_only_on_a_climb_under_way_below_its_level(reached, stopped, level, acts):
+    assert escalation.timer_acts(reached, stopped, level) is acts
 
 
 @pytest.mark.parametrize(("kind", "level"), [

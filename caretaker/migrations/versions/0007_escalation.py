@@ -1,4 +1,4 @@
-"""escalation: the notices supervisors were sent (acknowledged or not), and contractors' offers
+"""escalation: the notices supervisors were sent (acknowledged or not), each ticket's climb, contractors' offers
 
 Revision ID: 0007_escalation
 Revises: 0006
@@ -28,6 +28,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_notices_ticket', 'notices', ['ticket_id', 'at'])
+    op.create_table('escalations',
+    sa.Column('ticket_id', sa.String(length=32), nullable=False),
+    sa.Column('started_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('stopped_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('stopped_by', sa.String(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('ticket_id'),
+    )
     op.create_table('contractor_offers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('ticket_id', sa.String(length=32), nullable=False),
@@ -43,4 +51,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('contractor_offers')
+    op.drop_table('escalations')
     op.drop_table('notices')
