@@ -1,0 +1,70 @@
+"""Outside contractors on a real Mosquitto and a real database, by a fake clock: a level-1 leak with no
+plumber on site is offered to the first plumbing contractor of the site file (c-fix) on its own topic, held
+to its 30 minutes, and the operators are told; a leak let pass by two plumbers in turn goes to it too."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.dispatch.escalation_site import escalation_site_text
+from tests.fakes import FakeClock
+from tests.service.escalation_support import (
+    MONDAY_10, leak, notices, operator_client, place, start, sweep_at, write_site,
+)
+from tests.service.harness import Watcher
+
+
+@pytest.fixture
+def estate(tmp_path, mosquitto, database_url):
+    clock = FakeClock(MONDAY_10)
+    service = start(mosquitto.url, database_url, write_site(tmp_path, escalation_site_text()), clock)
+    watcher = Watcher(mosquitto.host, mosquitto.port, client_id=f"watcher-{time.monotonic_ns()}")
+    yield service, clock, watcher
+    watcher.close()
+    service.stop()
+
+
+def test_nobody_qualified_on_site_offers_a_level_1_leak_to_the_contractor_and_tells_the_operator(estate):
+    service, clock, watcher = estate
+    leak(watcher, clock)  # B-LEAK-1: no plumber has been seen on the estate
+    offer = watcher.wait_for("contractors/c-fix/dispatch", lambda p: p["type"] == "offered").json()
+    assert (offer["category"], offer["urgency"], offer["contractor"]) == ("plumbing", 1, "c-fix")
+    assert offer["arrive_by"] == "2027-01-04T02:30:00.000Z"  # c-fix's agreement: on site within 30 minutes
+    assert offer["location"] == {"building": "B", "floor": 1, "zone": None}
+    assert offer["reason"] == "nobody qualified on site" and offer["id"].startswith("M-")
+    told = watcher.wait_for("supervisors/s-li/notify", lambda n: n["type"] == "contractor").json()
+    assert told["ticket"] == offer["ticket"] and "c-fix (QuickFix)" in told["reason"]
+    assert not watcher.on("contractors/c-pipe/dispatch")  # one contractor, the first of the trade
+
+    client, operator = operator_client(service)
+    ticket = client.get(f"/api/v1/tickets/{offer['ticket']}", headers=operator).json()
+    assert ticket["contractor"] == "c-fix" and ticket["status"] == "open"
+    assert any(h["note"].startswith("offered to contractor c-fix (QuickFix): nobody qualified on site")
+               for h in ticket["history"])
+
+    clock.advance(minutes=30)  # nobody confirmed on site by the agreed time
+    assert "contractor:arrive" in sweep_at(service, clock.now())
+    late = watcher.wait_for("supervisors/s-zhang/notify", lambda n: "not confirmed on site" in n["reason"]).json()
+    assert late["type"] == "breach" and late["level"] == 1  # the climb had reached s-zhang at 15 minutes
+    assert len(watcher.on("contractors/c-fix/dispatch")) == 1  # offered once, however many retries
+
+
+def test_a_leak_let_pass_by_two_plumbers_goes_to_the_contractor(estate):
+    service, clock, watcher = estate
+    place(watcher, clock, "t-near", "A", 1)
+    place(watcher, clock, "t-far", "B", 1)
+    watcher.wait_for("technicians/t-far/location")
+    time.sleep(0.3)
+    leak(watcher, clock, "A-LEAK-1")
+    watcher.wait_for("technicians/t-near/dispatch", lambda p: p["type"] == "assigned")
+    clock.advance(seconds=4)  # the small site's level-1 accept window is 3 s
+    sweep_at(service, clock.now())
+    watcher.wait_for("technicians/t-far/dispatch", lambda p: p["type"] == "assigned")
+    assert not watcher.on("contractors/c-fix/dispatch")  # one timeout is not enough
+    clock.advance(seconds=4)
+    sweep_at(service, clock.now())
+    offer = watcher.wait_for("contractors/c-fix/dispatch", lambda p: p["type"] == "offered").json()
+    assert offer["reason"] == "not accepted in time 2 times"
+    assert any(n["type"] == "contractor" for n in notices(watcher, "s-li"))
