@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.errors import DispatchError
 from dispatch.outbox import alerts_topic, enqueue, iso
+from dispatch import lookup as dispatch_lookup
 from dispatch.service import AlertFacts, Dispatcher
 from caretaker.flooding import FloodGate
 from estate.clock import Clock
 from estate.model import DEVICE_METRICS, Building, Device, Place, Site
+from estate.supply import site_supply_chains
 from ingest import store as ingest_store
 from ingest.client import Inbound
 from ingest.flood import FloodPolicy
@@ -105,6 +107,7 @@ class Pipeline:
         # a device never heard from counts as silent since the service started (off for replays)
         self.started_at = clock.now() if watch_unheard else None
         self.causes = frozenset(cause for rule in index.rules.values() for cause in rule.suppressed_by)
+        self.supply = site_supply_chains(site)  # a plant building's outage explains the towers it feeds
         self.reload()
 
     def reload(self) -> None:
@@ -462,7 +465,7 @@ class _Batch:
             if dispatcher.assign_waiting(session, now, trades):
                 self.result.outbox_added = True  # a technician came on site and took a waiting ticket
         if self.decisions:
-            active = ActiveAlerts(self.current_states().items(), self.p.site.devices)
+            active = ActiveAlerts(self.current_states().items(), self.p.site.devices, self.p.supply, self.p.index.rules)
             # an outage raised in this batch gets its ticket before the alarms it explains look for it
             causes = self.p.causes
             for decision in sorted(self.decisions, key=lambda d: d.rule.id not in causes):
@@ -483,6 +486,8 @@ class _Batch:
         if isinstance(decision, Raise):
             silence = silencing(self.p.silences, rule.id, device, self.now)
             cause = explaining_alert(rule, device, active)
+            if cause is not None and self._incident_of_trade_open(session, rule.category, device.place.building, cause):
+                cause = None  # a real incident of its own trade is open here: the alarm is its evidence
             rules_store.record_raise(session, decision, device.place.building,
                                      suppressed_by=cause, silence_id=silence.id if silence else None)
             if silence is not None:
@@ -533,6 +538,17 @@ class _Batch:
         # a building's supply cut is told to its residents once, and its end (docs/residents.md)
         self.p.dispatcher.residents.on_alert(session, state, rule.id, decision.alert, device.place.building,
                                              ticket, self.now, silenced="silence" in extra)
+
+    def _incident_of_trade_open(self, session: Session, category: str, building: str, cause: str) -> bool:
+        """Whether the building has an open sensor ticket of this trade, other than the cause's own, with an
+        alert in the incident window (a leak's ticket after the leak sensor dried): suppression must not
+        move another trade's evidence."""
+        window = self.p.dispatcher.incident_window
+        outage = session.get(AlertRow, cause)
+        if not window or (outage is not None and outage.category == category):
+            return False  # an alarm of the outage's own trade stays with the outage
+        ticket = dispatch_lookup.open_incident(session, building, category, self.now - window)
+        return ticket is not None and ticket.id != rules_store.ticket_of(session, cause)
 
     def _reply(self, session: Session, reply: TechnicianReply, message: Inbound) -> None:
         steps = {"accept": self.p.dispatcher.accept, "decline": self.p.dispatcher.decline,

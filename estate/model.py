@@ -64,6 +64,7 @@ class Building:
     lowest_floor: int
     highest_floor: int
     name: str = ""
+    fed_by: str | None = None  # the building whose supply feeds this one (estate/supply.py)
 
     @property
     def ground_floor(self) -> int:

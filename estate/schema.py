@@ -186,6 +186,8 @@ class BuildingIn(_Strict):
     id: Id
     floors: Floors
     name: str = ""
+    supplies: list[Id] = []  # the buildings this one's supply feeds (docs/site-file.md, "Supplies")
+    fed_by: Id | None = None  # the building whose supply feeds this one
 
 
 class DeviceIn(_Strict):

@@ -19,6 +19,7 @@ from estate.model import (
     Supervisor, Technician, TravelRules, Unit,
 )
 from estate.schema import SiteIn
+from estate.supply import feeders, supply_problems
 from estate.yamllines import Path, format_path, line_of, read_yaml_with_lines
 
 _MAX_SHOWN_INPUT = 60  # characters of a wrong value echoed back in a message
@@ -63,6 +64,7 @@ def parse_site(text: str, filename: str = "<site>", environ: Mapping[str, str] |
     problems.extend(_reference_problems(data, lines))
     problems.extend(_channel_reference_problems(data, lines))
     problems.extend(_escalation_problems(data, lines))
+    problems.extend(supply_problems(data, lines))
     secrets, secret_problems = _expand_channels(data, lines, os.environ if environ is None else environ)
     problems.extend(secret_problems)
     if problems or model is None:
@@ -418,7 +420,9 @@ def _apprise_accepts(url: str) -> bool:
 # -- building the immutable Site ------------------------------------------------------------------
 
 def _to_site(model: SiteIn, secrets: dict[int, tuple[str, str | None]] | None = None) -> Site:
-    buildings = {b.id: Building(id=b.id, lowest_floor=b.floors[0], highest_floor=b.floors[1], name=b.name)
+    feeder_of = feeders((b.id, b.supplies, b.fed_by) for b in model.buildings)
+    buildings = {b.id: Building(id=b.id, lowest_floor=b.floors[0], highest_floor=b.floors[1], name=b.name,
+                                fed_by=feeder_of.get(b.id))
                  for b in model.buildings}
     devices = {
         d.id: Device(

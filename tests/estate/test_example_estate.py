@@ -79,3 +79,10 @@ def test_example_has_day_and_night_shifts(site: Site) -> None:
     windows = [w for t in site.technicians.values() for w in (t.shifts or ())]
     assert any(w.end_min > 1440 for w in windows)
     assert any(w.start_min >= 6 * 60 and w.end_min <= 20 * 60 for w in windows)
+
+
+def test_example_plant_room_supplies_every_tower(site: Site) -> None:
+    from estate.supply import site_supply_chains
+
+    assert {b.id: b.fed_by for b in site.buildings.values()} == {"A": "P", "B": "P", "C": "P", "P": None}
+    assert site_supply_chains(site)["B"] == ("B", "P")

@@ -190,3 +190,60 @@ def test_active_alerts_index_by_building_and_zone() -> None:
 def test_an_unknown_device_is_left_out() -> None:
     alerts = ActiveAlerts([(("GONE-1", "pump-fault"), RuleState(alert="AL-9"))], DEVICES)
     assert alerts.on_device == {} and not alerts.by_building
+
+
+# -- suppression along the supply: a plant building's mains loss reaches the towers it feeds ------------
+
+SUPPLIED = {**DEVICES, "P-METER": Device("P-METER", "power_meter", Place("P", -1, "substation")),
+            "A-PRESS-1": Device("A-PRESS-1", "water_pressure", Place("A", -1, "plant")),
+            "A-LEAK-1": Device("A-LEAK-1", "water_leak", Place("A", -1, "plant")),
+            "B-LEAK-1": Device("B-LEAK-1", "water_leak", Place("B", -1, "plant"))}
+SUPPLY = {"P": ("P",), "A": ("A", "P"), "B": ("B",)}  # P feeds A; B has its own supply
+OUTAGE_P = ("P-METER", "mains-power-lost", "AL-outage-P")
+ALONG_SUPPLY = [
+    # (id, rule, device, active alerts, the explaining alert)
+    ("plant-outage-explains-the-tower-it-feeds", "pump-fault", "A-PUMP-1", [OUTAGE_P], "AL-outage-P"),
+    ("plant-outage-explains-a-stopped-lift", "elevator-stopped", "A-LIFT-1", [OUTAGE_P], "AL-outage-P"),
+    ("plant-outage-explains-falling-pressure", "pressure-falling-fast", "A-PRESS-1", [OUTAGE_P], "AL-outage-P"),
+    ("plant-outage-not-a-tower-it-does-not-feed", "pump-fault", "B-PUMP-1", [OUTAGE_P], None),
+    ("the-tower-s-own-outage-comes-first", "pump-fault", "A-PUMP-1", [OUTAGE_P, OUTAGE_A], "AL-outage-A"),
+    # a real incident of the alarm's own trade in its building keeps its evidence
+    ("a-leak-keeps-falling-pressure-in-its-incident", "pressure-falling-fast", "A-PRESS-1",
+     [OUTAGE_A, ("A-LEAK-1", "water-leak", "AL-leak")], None),
+    ("a-leak-fed-from-the-plant-keeps-it-too", "pressure-falling-fast", "A-PRESS-1",
+     [OUTAGE_P, ("A-LEAK-1", "water-leak", "AL-leak")], None),
+    ("a-leak-in-another-building-does-not", "pressure-falling-fast", "A-PRESS-1",
+     [OUTAGE_A, ("B-LEAK-1", "water-leak", "AL-leak")], "AL-outage-A"),
+    ("another-trade-s-incident-does-not", "pump-fault", "A-PUMP-1",
+     [OUTAGE_A, ("A-LIFT-1", "elevator-stopped-occupied", "AL-trapped")], "AL-outage-A"),
+    ("an-explained-alarm-of-the-trade-is-no-incident", "pressure-falling-fast", "A-PRESS-1",
+     [OUTAGE_A, ("A-PUMP-1", "pump-fault", "AL-pump")], "AL-outage-A"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "device_id", "alerts", "expected"), [s[1:] for s in ALONG_SUPPLY],
+                         ids=[s[0] for s in ALONG_SUPPLY])
+def test_explaining_alert_along_the_supply(rule_id: str, device_id: str, alerts: list, expected: str | None) -> None:
+    states = [((device, rule), RuleState(alert=alert)) for device, rule, alert in alerts]
+    found = ActiveAlerts(states, SUPPLIED, supply=SUPPLY, rules=BY_ID)
+    assert explaining_alert(BY_ID[rule_id], SUPPLIED[device_id], found) == expected
+
+
+def test_the_outage_itself_is_not_another_incident_of_its_trade() -> None:
+    """A UPS on battery is electrical like the outage: the outage explains it, it is not a second incident."""
+    states = [(("A-METER", "mains-power-lost"), RuleState(alert="AL-outage-A"))]
+    ups = Device("A-UPS-1", "ups", Place("A", -1, "plant"))
+    found = ActiveAlerts(states, {**SUPPLIED, ups.id: ups}, supply=SUPPLY, rules=BY_ID)
+    assert "mains-power-lost" in BY_ID["ups-on-battery"].suppressed_by
+    assert explaining_alert(BY_ID["ups-on-battery"], ups, found) == "AL-outage-A"
+
+
+def test_an_alarm_of_the_outage_s_own_trade_stays_with_the_outage() -> None:
+    """A generator that failed to start is a real electrical alarm, but a UPS on battery still belongs to
+    the electrician's outage: nothing moves to another trade."""
+    states = [(("A-METER", "mains-power-lost"), RuleState(alert="AL-outage-A")),
+              (("A-GEN-1", "generator-start-failed"), RuleState(alert="AL-gen"))]
+    more = {d.id: d for d in (Device("A-UPS-1", "ups", Place("A", -1)), Device("A-GEN-1", "generator", Place("A", -1)))}
+    found = ActiveAlerts(states, {**SUPPLIED, **more}, supply=SUPPLY, rules=BY_ID)
+    assert BY_ID["generator-start-failed"].category == BY_ID["ups-on-battery"].category == "electrical"
+    assert explaining_alert(BY_ID["ups-on-battery"], more["A-UPS-1"], found) == "AL-outage-A"

@@ -182,3 +182,129 @@ def test_a_scenario_run_leaves_its_devices_online(mosquitto, database_url, watch
 def _state(service, device: str) -> DeviceStateRow | None:
     with service.sessions() as session:
         return session.get(DeviceStateRow, device)
+
+
+OUTAGE_RULES = """
+version: 1
+rules:
+  - id: mains-power-lost
+    title: Mains power lost
+    device_types: [power_meter]
+    when: {metric: mains_ok, op: "==", value: false}
+    for: 1s
+    urgency: 2
+    category: electrical
+  - id: pump-fault
+    title: Water pump fault
+    device_types: [water_pump]
+    when: {metric: fault, op: "==", value: true}
+    urgency: 3
+    category: plumbing
+    suppressed_by: [mains-power-lost]
+  - id: low-water-pressure
+    title: Low water pressure
+    device_types: [water_pressure]
+    when: {metric: pressure_kpa, op: "<", value: 150}
+    urgency: 2
+    category: plumbing
+    suppressed_by: [mains-power-lost]
+  - id: pressure-falling-fast
+    title: Water pressure falling fast
+    device_types: [water_pressure]
+    when: {metric: pressure_kpa, drop: 50, within: 60s}
+    urgency: 2
+    category: plumbing
+    suppressed_by: [mains-power-lost]
+  - id: water-leak
+    title: Water leak
+    device_types: [water_leak]
+    when: {metric: leak, op: "==", value: true}
+    urgency: 1
+    category: plumbing
+"""
+
+
+def telemetry(watcher: Watcher, device: str, **values) -> None:
+    watcher.publish(f"test-estate/devices/{device}/telemetry",
+                    {"ts": iso(datetime.now(timezone.utc)), "values": values})
+
+
+def alerts_by_rule(service) -> dict[str, AlertRow]:
+    return {a.rule_id: a for a in rows(service, AlertRow)}
+
+
+def test_a_plant_building_s_outage_explains_the_alarms_of_the_towers_it_supplies(mosquitto, database_url,
+                                                                                 watcher, tmp_path):
+    """Plant building P `supplies: [A]`: P's mains lost explains A's pump fault (on P's outage ticket, no
+    ticket of its own), while B, which P does not feed, gets its own ticket for its low pressure."""
+    from tests.service.harness import SMALL_SITE
+
+    text = SMALL_SITE.read_text()
+    text = text.replace("  - {id: A, floors: [-1, 10]}\n",
+                        "  - {id: A, floors: [-1, 10]}\n  - {id: P, floors: [-1, 1], supplies: [A]}\n")
+    text = text.replace("devices:\n", "devices:\n  - {id: P-METER-1, type: power_meter, building: P, floor: -1}\n", 1)
+    site = tmp_path / "site.yaml"
+    site.write_text(text)
+    service = start_service(mosquitto.url, database_url, site_file=site, rules_file=rules_file(tmp_path, OUTAGE_RULES))
+    try:
+        telemetry(watcher, "P-METER-1", mains_ok=False, voltage_v=0.0)
+        outage = wait_until(lambda: alerts_by_rule(service).get("mains-power-lost"), timeout=15, what="P's outage")
+        wait_until(lambda: outage.ticket_id or alerts_by_rule(service)["mains-power-lost"].ticket_id, what="its ticket")
+        outage = alerts_by_rule(service)["mains-power-lost"]
+        telemetry(watcher, "A-PUMP-1", running=False, fault=True)
+        telemetry(watcher, "B-PRESS-1", pressure_kpa=90.0)
+        found = wait_until(lambda: (a := alerts_by_rule(service)).keys() >= {"pump-fault", "low-water-pressure"}
+                           and a["low-water-pressure"].ticket_id and a, what="A's pump and B's pressure alarms")
+        pump, pressure = found["pump-fault"], found["low-water-pressure"]
+        assert pump.suppressed_by == outage.id and pump.ticket_id == outage.ticket_id
+        assert pressure.suppressed_by is None and pressure.ticket_id != outage.ticket_id
+    finally:
+        service.stop()
+
+
+def test_with_mains_lost_falling_pressure_stays_with_the_leak_s_plumbing_ticket(mosquitto, database_url, watcher,
+                                                                                tmp_path):
+    """Mains lost in A, then a leak in A, then the pressure falls fast: the pressure alarm is evidence of the
+    burst pipe and joins the plumbing ticket, not the electrician's outage ticket."""
+    from dispatch.tables import TicketRow
+
+    service = start_service(mosquitto.url, database_url, rules_file=rules_file(tmp_path, OUTAGE_RULES))
+    try:
+        telemetry(watcher, "A-PRESS-1", pressure_kpa=310.0)
+        telemetry(watcher, "A-METER-1", mains_ok=False, voltage_v=0.0)
+        wait_until(lambda: (a := alerts_by_rule(service).get("mains-power-lost")) and a.ticket_id, timeout=15,
+                   what="the outage and its ticket")
+        telemetry(watcher, "A-LEAK-1", leak=True)
+        wait_until(lambda: (a := alerts_by_rule(service).get("water-leak")) and a.ticket_id, what="the leak's ticket")
+        telemetry(watcher, "A-PRESS-1", pressure_kpa=200.0)  # a 110 kPa fall within a minute
+        found = wait_until(lambda: (a := alerts_by_rule(service)).get("pressure-falling-fast") and a,
+                           what="the pressure alarm")
+        outage, leak, falling = found["mains-power-lost"], found["water-leak"], found["pressure-falling-fast"]
+        assert falling.suppressed_by is None
+        assert falling.ticket_id == leak.ticket_id != outage.ticket_id
+        with service.sessions() as session:
+            assert session.get(TicketRow, falling.ticket_id).category == "plumbing"
+    finally:
+        service.stop()
+
+
+def test_with_mains_lost_falling_pressure_joins_a_leak_s_open_ticket_after_the_sensor_dried(
+        mosquitto, database_url, watcher, tmp_path):
+    """The leak's alarm has cleared but its plumbing ticket is open: the pressure alarm still joins it."""
+    service = start_service(mosquitto.url, database_url, rules_file=rules_file(tmp_path, OUTAGE_RULES))
+    try:
+        telemetry(watcher, "A-PRESS-1", pressure_kpa=310.0)
+        telemetry(watcher, "A-LEAK-1", leak=True)
+        telemetry(watcher, "A-LEAK-1", leak=False)
+        wait_until(lambda: (a := alerts_by_rule(service).get("water-leak")) and a.state == "cleared" and a.ticket_id,
+                   what="the leak raised and cleared, its ticket open")
+        telemetry(watcher, "A-METER-1", mains_ok=False, voltage_v=0.0)
+        wait_until(lambda: (a := alerts_by_rule(service).get("mains-power-lost")) and a.ticket_id, timeout=15,
+                   what="the outage and its ticket")
+        telemetry(watcher, "A-PRESS-1", pressure_kpa=200.0)
+        found = wait_until(lambda: (a := alerts_by_rule(service)).get("pressure-falling-fast") and a,
+                           what="the pressure alarm")
+        assert found["pressure-falling-fast"].suppressed_by is None
+        assert found["pressure-falling-fast"].ticket_id == found["water-leak"].ticket_id
+    finally:
+        service.stop()
