@@ -94,8 +94,8 @@ def alert_rules() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, mosquitto) -> Iterator[set[str]]:
-    """Every sample name a real started service's /metrics serves (histograms' _bucket, _sum and _count)."""
+def scraped(tmp_path_factory, mosquitto) -> Iterator[str]:
+    """What a real started service's /metrics serves."""
     folder = tmp_path_factory.mktemp("monitoring")
     # a channel, so that its per-channel series exist (nothing is sent to it: no alarm is raised)
     site = site_with(folder, f"  - {{id: ops, kind: webhook, url: 'http://127.0.0.1:{free_port()}/hook', takes: [alert]}}\n")
@@ -115,7 +115,20 @@ def served(tmp_path_factory, mosquitto) -> Iterator[set[str]]:
     finally:
         watcher.close()
         service.stop()
-    yield {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+    yield text
+
+
+@pytest.fixture(scope="module")
+def served(scraped: str) -> set[str]:
+    """Every sample name /metrics serves (histograms' _bucket, _sum and _count)."""
+    return {sample.name for family in text_string_to_metric_families(scraped) for sample in family.samples}
+
+
+def test_metrics_pass_promtool_lint(scraped):
+    """Prometheus's own linter: names, types, help texts and units as Prometheus expects them."""
+    checked = subprocess.run([promtool(), "check", "metrics"], input=scraped, capture_output=True, text=True,
+                             timeout=60)
+    assert checked.returncode == 0 and not checked.stdout.strip(), checked.stdout + checked.stderr
 
 
 def promtool() -> str:
