@@ -107,10 +107,15 @@ class ResidentDesk:
                 row.ticket_id = row.ticket_id or ticket
         if change.notice is None:
             return False
-        units = residents.units_of(self.site, building)
-        text = residents.cut_text(self.site, change.notice, supply, building)
-        for unit in units:
-            self._send(session, unit, change.notice, building, text, now, ticket=row.ticket_id if row else ticket)
+        # a unit another open cut of this supply already reaches was told, and is not back yet
+        session.flush()
+        others = session.scalars(select(SupplyCutRow.building).where(
+            SupplyCutRow.site == self.site.id, SupplyCutRow.supply == supply, SupplyCutRow.ended_at.is_(None),
+            SupplyCutRow.id != row.id)).all() if row is not None else []
+        units = residents.units_to_tell(self.site, building, others)
+        for unit, where in units:
+            text = residents.cut_text(self.site, change.notice, supply, where)
+            self._send(session, unit, change.notice, where, text, now, ticket=row.ticket_id if row else ticket)
         if row is not None and change.notice is NoticeType.OUTAGE:
             row.units = len(units)
         return bool(units)

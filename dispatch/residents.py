@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dispatch.resident_texts import building_name, eta_words, tech_name, words
 from estate.model import Site
+from estate.supply import site_supply_chains
 
 # the default rules (rules/default_rules.yaml) whose alarm means a building has lost a supply; a rules file
 # that renames them keeps the tickets, and residents are not told (docs/residents.md)
@@ -88,6 +89,25 @@ def on_cleared(cut: Cut | None, alert: str) -> CutChange:
     return CutChange(None, NoticeType.RESTORED)
 
 
+def reached(site: Site, building: str) -> list[str]:
+    """The buildings a supply cut in `building` leaves without: itself and every building its supply feeds,
+    down the chain (the site file's `supplies`/`fed_by`: a plant room's outage darkens the towers)."""
+    return [b for b, chain in site_supply_chains(site).items() if building in chain]
+
+
+def still_cut(site: Site, others: Iterable[str]) -> set[str]:
+    """The buildings that other cuts of the same supply still reach (their residents already know)."""
+    return {b for other in others for b in reached(site, other)}
+
+
+def units_to_tell(site: Site, building: str, others: Iterable[str]) -> list[tuple[str, str]]:
+    """(unit, its building) for every unit a cut in `building` reaches that no other open cut of the same
+    supply reaches: told once when the first cut starts, and `restored` only when the last one ends."""
+    covered = still_cut(site, others)
+    buildings = [b for b in reached(site, building) if b not in covered]
+    return [(u.id, u.building) for b in buildings for u in site.units.values() if u.building == b]
+
+
 def units_of(site: Site, building: str) -> list[str]:
     """Every unit of a building, in the site file's order."""
     return [u.id for u in site.units.values() if u.building == building]
@@ -112,8 +132,10 @@ class CheckOn:
 
 
 def check_on(site: Site, building: str) -> list[CheckOn]:
-    """The vulnerable residents of a building, lowest floor last (the stairs are longest from the top)."""
-    found = [CheckOn(u.id, u.floor, r.name, r.phone) for u in site.units.values() if u.building == building
+    """The vulnerable residents a supply cut in `building` reaches (it and the buildings it feeds), highest
+    floor first (the stairs are longest from the top)."""
+    buildings = set(reached(site, building))
+    found = [CheckOn(u.id, u.floor, r.name, r.phone) for u in site.units.values() if u.building in buildings
              for r in u.residents if r.vulnerable]
     return sorted(found, key=lambda c: (-c.floor, c.unit))
 

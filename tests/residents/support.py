@@ -24,10 +24,14 @@ VULNERABLE = {"unit": "A-1001", "floor": 10, "name": "Zhao Min", "phone": "13700
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
 
-def site_with_units(folder: Path, locale: str = "zh-CN") -> Path:
-    """Write the residents' copy of the small site into `folder` and return its path."""
+def site_with_units(folder: Path, locale: str = "zh-CN", plant: bool = False) -> Path:
+    """Write the residents' copy of the small site into `folder` and return its path; `plant`: a plant
+    building P whose supply feeds A and B, with a meter of its own."""
     data = yaml.safe_load(SMALL_SITE.read_text(encoding="utf-8"))
     data["locale"] = locale
+    if plant:
+        data["buildings"].append({"id": "P", "floors": [-1, 1], "supplies": ["A", "B"]})
+        data["devices"].append({"id": "P-METER-1", "type": "power_meter", "building": "P", "floor": -1})
     data["devices"].append({"id": "A-METER-2", "type": "power_meter", "building": "A", "floor": 1})
     for tech in data["technicians"]:
         if tech["id"] == "t-near":

@@ -8,7 +8,7 @@ from api.residents import check_on_json
 from dispatch import residents
 from dispatch.residents import NoticeType, on_cleared, on_raised
 from estate.site import load_site
-from tests.residents.support import VULNERABLE, site_with_units
+from tests.residents.support import UNITS_A, UNITS_B, VULNERABLE, site_with_units
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 
@@ -53,3 +53,13 @@ def test_words_in_both_languages(tmp_path):
     assert residents.status_words("en", "on_site", None, None) == "An engineer has arrived and is working on it"
     site = load_site(site_with_units(tmp_path))
     assert residents.cut_text(site, NoticeType.OUTAGE, "power", "A").startswith("【停电通知】A栋目前停电")
+
+
+def test_a_plant_rooms_cut_reaches_the_buildings_it_feeds_and_each_unit_hears_once(tmp_path):
+    site = load_site(site_with_units(tmp_path, plant=True))
+    everyone = [(u, "A") for u in UNITS_A] + [(u, "B") for u in UNITS_B]
+    assert residents.units_to_tell(site, "P", []) == everyone  # P has no units; A and B go dark
+    assert residents.units_to_tell(site, "A", ["P"]) == []  # A's residents already know
+    assert residents.units_to_tell(site, "P", ["A"]) == [(u, "B") for u in UNITS_B]
+    assert residents.units_to_tell(site, "B", []) == [(u, "B") for u in UNITS_B]  # B feeds nobody
+    assert residents.check_on(site, "P") == residents.check_on(site, "A") != []

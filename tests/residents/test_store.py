@@ -12,7 +12,7 @@ from dispatch.resident_store import ResidentDesk
 from dispatch.residents import ResidentNotice
 from dispatch.tables import OutboxRow
 from estate.site import load_site
-from tests.residents.support import UNITS_A, site_with_units
+from tests.residents.support import UNITS_A, UNITS_B, site_with_units
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 
@@ -55,4 +55,24 @@ def test_a_link_is_absolute_with_a_public_address_and_only_its_hash_is_kept(sqli
     with engine.connect() as connection:
         stored = connection.exec_driver_sql("SELECT token_hash, ticket_id FROM resident_links").all()
     assert stored and token not in str(stored) and stored[0][1] == "T-1"
+    engine.dispose()
+
+
+def test_a_tower_and_its_plant_room_both_cut_tell_each_unit_once_and_restore_it_when_both_are_back(sqlite_url,
+                                                                                                    tmp_path):
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    sessions = make_sessions(engine)
+    desk = ResidentDesk(load_site(site_with_units(tmp_path, plant=True)), "caretaker")
+
+    def step(state: str, alert: str, building: str) -> list[tuple[str, str]]:
+        before = len(_queued(sessions))
+        with sessions.begin() as session:
+            desk.on_alert(session, state, "mains-power-lost", alert, building, "T-1", NOW)
+        return [(topic.split("/")[3], body["type"]) for topic, body in _queued(sessions)[before:]]
+
+    assert step("raised", "AL-A", "A") == [(u, "outage") for u in UNITS_A]
+    assert step("raised", "AL-P", "P") == [(u, "outage") for u in UNITS_B]  # A's residents already know
+    assert step("cleared", "AL-A", "A") == []  # A's own meter is back, but A is still fed from P
+    assert step("cleared", "AL-P", "P") == [(u, "restored") for u in UNITS_A + UNITS_B]
     engine.dispose()
