@@ -19,7 +19,7 @@ from api.inputs import RefuseUnstorableInput
 from api.limits import ApiLimits, VolumeGuard
 from api.routes import (alerts, audit, deadletters, devices, health, kpis, photos, silences, stream, tech,
                         technicians, tickets, tokens)
-from api.routes import callbacks, candidates, meta, notes, reports  # the control room's routes (docs/operators.md)
+from api.routes import callbacks, candidates, exports, meta, notes, reports  # the control room's routes (docs/operators.md)
 from api.routes import progress, residents  # residents' progress page, who to call in an outage
 from api.routes import notices  # acknowledging a supervisor's notice stops its escalation (docs/api.md#notices)
 from api.schemas import ErrorOut, ValidationErrorOut
@@ -124,6 +124,7 @@ def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
     app.include_router(reports.router, responses=API_REQUEST)
     app.include_router(candidates.router, responses=API_REQUEST)
     app.include_router(callbacks.router, responses=API_REQUEST)
+    app.include_router(exports.router, responses=API_REQUEST)
     app.include_router(residents.router, responses=API_REQUEST)
     app.include_router(progress.router, responses=ANY_REQUEST)  # /r/{token}: no login (docs/residents.md)
 

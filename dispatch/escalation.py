@@ -1,7 +1,7 @@
 """Escalation with levels (docs/operations.md, "Escalation"): who is told of a notice, and when the next level
 is; pure: the site, the level and `now` in, a decision out.
 
-A breach, or a ticket nobody qualified could take (`unassigned`), *climbs*: level 0 is told at once, each
+A breach, or a level-1 or level-2 ticket nobody qualified could take (`unassigned`), *climbs*: level 0 is told at once, each
 later level at its `after` counted from the start of the climb, until someone acts (a technician accepts,
 arrives or resolves, an operator assigns, or a supervisor acknowledges a notice). Other notices (a warning at
 80%, a repeat, a contractor called) are told to the level the ticket has reached (level 0 when nothing
@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from estate.model import ON_DUTY, Site
 from estate.shifts import is_on_shift
 
-# the notices that climb the levels until someone acts
+# the notices that climb the levels until someone acts (`unassigned` only for levels 1 and 2: see `climbs`)
 CLIMBING: frozenset[str] = frozenset({"breach", "unassigned"})
 # the steps that stop a climb: someone acted on the ticket
 STOPPING_STEPS: frozenset[str] = frozenset({"accept", "arrive", "resolve", "assign", "ack", "cancel", "close"})
@@ -116,6 +116,12 @@ def _tell_from(site: Site, level: int, start: datetime, now: datetime, climbs: b
         return Told(here, people_at(site, here, now), note, count)
     next_at = max(now, start + site.escalation[following].after)
     return Told(here, people_at(site, here, now), note, count, following, next_at)
+
+
+def climbs(kind: str, urgency: int) -> bool:
+    """Return whether a notice starts a climb: a breach always; a ticket nobody could take when it is level 1
+    or 2 (an ordinary repair waiting for the morning shift is told to level 0 and climbs only if it breaches)."""
+    return kind == "breach" or (kind in CLIMBING and urgency <= 2)
 
 
 def stops(step: str) -> bool:

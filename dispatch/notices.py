@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch import escalation, timers
-from dispatch.escalation import CLIMBING, TIMER_PREFIX, Told
+from dispatch.escalation import TIMER_PREFIX, Told
 from dispatch.escalation_tables import EscalationRow, NoticeRow
 from dispatch.errors import BadRequest
 from dispatch.outbox import enqueue, iso, message_id, notify_topic
@@ -44,13 +44,14 @@ class Ack:
 def tell(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: str, reason: str,
          now: datetime) -> Told:
     """Tell the supervisors of a notice: the level a climb under way has reached, else level 0; a breach or
-    an unassigned ticket starts a climb (its next level's timer)."""
+    an unassigned level-1 or level-2 ticket starts a climb (its next level's timer)."""
     climb = _climb(session, ticket.id)
     if climb is not None and climb.stopped_at is None:
         told = escalation.during(site, climb.level, now)
     else:
-        told = escalation.begin(site, now, climbs=kind in CLIMBING)
-        if told.level is not None and kind in CLIMBING:
+        climbs = escalation.climbs(kind, ticket.urgency)
+        told = escalation.begin(site, now, climbs=climbs)
+        if told.level is not None and climbs:
             if climb is None:
                 climb = EscalationRow(ticket_id=ticket.id, started_at=now, level=told.level)
                 session.add(climb)

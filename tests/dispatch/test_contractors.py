@@ -67,3 +67,23 @@ def test_the_contractor_is_the_first_of_the_trade_in_the_site_file(trade, exclud
 def test_the_offer_goes_on_the_contractors_own_topic():
     assert contractor_topic("caretaker", "test-estate", "c-fix") == "caretaker/test-estate/contractors/c-fix/dispatch"
     assert SITE.contractors["c-pipe"].arrive == timedelta(minutes=20)
+
+
+def test_the_offer_reaches_the_contractors_own_channels_and_no_one_elses():
+    from dispatch.notify.model import MessageKind, classify
+    from dispatch.notify.router import audiences, route
+    from estate import parse_site
+    from tests.dispatch.escalation_site import SUPERVISORS, escalation_site_text
+
+    text = SUPERVISORS.replace("arrive: 30m}", "arrive: 30m, notify: [fix-hook]}") + """channels:
+  - {id: fix-hook, kind: webhook, url: "http://quickfix.example/caretaker", takes: [dispatch]}
+  - {id: desk-hook, kind: webhook, url: "http://desk.example/caretaker", takes: [dispatch], to: [t-near]}
+"""
+    site = parse_site(escalation_site_text(text))
+    offer = classify(7, "caretaker/test-estate/contractors/c-fix/dispatch", '{"id": "M-1", "type": "offered"}',
+                     "caretaker", "test-estate")
+    assert offer is not None and (offer.kind, offer.person) == (MessageKind.DISPATCH, "c-fix")
+    assert route(offer, site.channels, audiences(site)) == ["fix-hook"]
+    other = classify(8, "caretaker/test-estate/contractors/c-pipe/dispatch", '{"id": "M-2", "type": "offered"}',
+                     "caretaker", "test-estate")
+    assert route(other, site.channels, audiences(site)) == []

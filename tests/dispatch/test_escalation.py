@@ -98,6 +98,15 @@ def test_without_an_escalation_section_every_supervisor_hears_at_once_as_before(
     assert escalation.describe(told) is None
 
 
+@pytest.mark.parametrize(("kind", "urgency", "climbs"), [
+    ("breach", 1, True), ("breach", 4, True), ("unassigned", 1, True), ("unassigned", 2, True),
+    ("unassigned", 3, False), ("unassigned", 4, False), ("warning", 1, False), ("escalation", 1, False),
+    ("contractor", 1, False),
+])
+def test_a_breach_climbs_and_so_does_an_urgent_ticket_nobody_can_take(kind, urgency, climbs):
+    assert escalation.climbs(kind, urgency) is climbs
+
+
 @pytest.mark.parametrize(("step", "stops"), [
     ("accept", True), ("arrive", True), ("resolve", True), ("assign", True), ("ack", True), ("cancel", True),
     ("close", True), ("decline", False), ("timeout", False), ("note", False), ("retry_assign", False),
