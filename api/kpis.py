@@ -44,12 +44,15 @@ class KpiTicket:
     needs_callback: bool = False  # a person reported it and left a number (api/callbacks.py)
     called_back_at: datetime | None = None  # the first verify or operator's reopen after it was resolved
     first_resolved_at: datetime | None = None  # a reopen clears resolved_at; the call-back's clock started here
+    building: str | None = None
+    assignee: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class KpiAlert:
     device_id: str
     raised_at: datetime
+    building: str | None = None
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -179,9 +182,11 @@ def load_kpi_rows(session: Session, start: datetime, end: datetime) -> tuple[lis
         resolved_at=r.resolved_at, closed_at=r.closed_at, satisfaction=r.satisfaction, breached=bool(r.breached),
         reopened=r.id in reopened, repeated=r.id in repeated, device_id=r.device_id, unit_id=r.unit_id,
         category=r.category, needs_callback=needs_callback(r.source, r.reporter_phone),
-        called_back_at=callbacks.get(r.id), first_resolved_at=resolved.get(r.id),
+        called_back_at=callbacks.get(r.id), first_resolved_at=resolved.get(r.id), building=r.building,
+        assignee=r.assignee,
     ) for r in rows]
-    alerts = [KpiAlert(device_id, raised_at) for device_id, raised_at in session.execute(
-        select(AlertRow.device_id, AlertRow.raised_at).where(AlertRow.raised_at >= start, AlertRow.raised_at < end)
+    alerts = [KpiAlert(device_id, raised_at, building) for device_id, raised_at, building in session.execute(
+        select(AlertRow.device_id, AlertRow.raised_at, AlertRow.building)
+        .where(AlertRow.raised_at >= start, AlertRow.raised_at < end)
     )]
     return tickets, alerts

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from api.deps import Ctx, Operator
+from api.kpi_breakdown import breakdown, trends
 from api.kpis import compute_kpis, load_kpi_rows
 from api.schemas import UtcTime
 
@@ -53,12 +54,8 @@ def _bad(name: str, value: object, msg: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("query", name), "input": str(value), "msg": msg}])
 
 
-@router.get("", response_model=KpisOut)
-def get_kpis(ctx: Ctx, _user: Operator,
-             from_: Annotated[datetime | None, Query(alias="from", description="RFC 3339")] = None,
-             to: Annotated[datetime | None, Query(description="RFC 3339")] = None) -> dict[str, Any]:
-    """Response-time compliance, first-time fix, satisfaction, mean times, breaches, repeats, faulty devices, alarm rate."""
-    now = ctx.clock.now()
+def window(from_: datetime | None, to: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    """The half-open range [from, to) a request asks for: the last 7 days by default, at most 366 days."""
     for name, value in (("from", from_), ("to", to)):
         if value is not None and value.tzinfo is None:
             raise _bad(name, value, "an RFC 3339 time with a zone, e.g. 2026-11-23T02:00:00Z")
@@ -69,6 +66,47 @@ def get_kpis(ctx: Ctx, _user: Operator,
         raise _bad("from", start, "must be before to")
     if end - start > MAX_RANGE:
         raise _bad("from", start, "the range may span at most 366 days")
+    return start, end
+
+
+From = Annotated[datetime | None, Query(alias="from", description="RFC 3339")]
+To = Annotated[datetime | None, Query(description="RFC 3339")]
+
+
+@router.get("", response_model=KpisOut)
+def get_kpis(ctx: Ctx, _user: Operator, from_: From = None, to: To = None) -> dict[str, Any]:
+    """Response-time compliance, first-time fix, satisfaction, mean times, breaches, repeats, faulty devices,
+    alarm rate, call-backs on time."""
+    now = ctx.clock.now()
+    start, end = window(from_, to, now)
     with ctx.sessions() as session:
         tickets, alerts = load_kpi_rows(session, start, end)
     return compute_kpis(tickets, alerts, start, end, now)
+
+
+class GroupOut(BaseModel):
+    key: str = Field(description="the trade, building id, technician id (empty: nobody took it) or month (2026-11)")
+    kpis: KpisOut
+
+
+@router.get("/breakdown", response_model=list[GroupOut])
+def get_breakdown(ctx: Ctx, _user: Operator, by: Literal["trade", "building", "technician", "month"],
+                  from_: From = None, to: To = None) -> list[dict[str, Any]]:
+    """The same figures for each trade, building, technician or calendar month (in the estate's time zone);
+    alarms count by building and by month only."""
+    now = ctx.clock.now()
+    start, end = window(from_, to, now)
+    with ctx.sessions() as session:
+        tickets, alerts = load_kpi_rows(session, start, end)
+    return breakdown(tickets, alerts, start, end, now, by, ctx.site.timezone)
+
+
+@router.get("/trends")
+def get_trends(ctx: Ctx, _user: Operator, from_: From = None, to: To = None) -> dict[str, Any]:
+    """The charts' series: response on time per week, alarms per day, the top faulty devices, satisfaction
+    per trade (weeks from Monday and days in the estate's time zone)."""
+    now = ctx.clock.now()
+    start, end = window(from_, to, now)
+    with ctx.sessions() as session:
+        tickets, alerts = load_kpi_rows(session, start, end)
+    return {"from": start, "to": end, **trends(tickets, alerts, start, end, now, ctx.site.timezone)}

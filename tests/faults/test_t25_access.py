@@ -82,6 +82,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/reports/earlier"): NOBODY,
     ("GET", "/api/v1/tickets/{ticket_id}/candidates"): NOBODY,
     ("GET", "/api/v1/callbacks"): NOBODY,
+    ("GET", "/api/v1/kpis/breakdown"): NOBODY,
+    ("GET", "/api/v1/kpis/trends"): NOBODY,
+    ("GET", "/api/v1/exports/tickets.{fmt}"): NOBODY,
+    ("GET", "/api/v1/exports/alerts.{fmt}"): NOBODY,
+    ("GET", "/api/v1/exports/report.{fmt}"): NOBODY,
     ("GET", "/api/v1/buildings/{building_id}/vulnerable"): NOBODY,  # residents to call in an outage
     ("POST", "/api/v1/notices/{notice_id}/ack"): NOBODY,  # operators acknowledge a supervisor's notice
 }

@@ -16,6 +16,7 @@ import { openAssign } from "./panels/assign.js";
 import { runSearch } from "./panels/search.js";
 import { onFiled, openIntake } from "./panels/intake.js";
 import { loadCallbacks, tickCallbacks } from "./panels/callbacks.js";
+import { loadFigures } from "./panels/figures.js";
 import { onView, showView, viewFromHash, wireViews } from "./views.js";
 
 const POLL_MS = 3000;            // fallback when the live stream is down
@@ -160,6 +161,7 @@ async function start() {
   onFiled(upsertTicket);
   onView("tickets", runSearch);
   onView("callbacks", loadCallbacks);
+  onView("figures", loadFigures);
   renderAll();  // the frames at once, "—" in each figure, so nothing jumps when the numbers arrive
   loadAll();
   loadKpis();
