@@ -3,15 +3,19 @@ prints it once (docs/deploy.md, "First installation"); later starts find it and 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.tables import TokenRow
 from api.tokens import issue_token
+from caretaker.leases import take_turn
+from dispatch.timers import shared_now
 
 SUBJECT = "first-run"
+# instances starting together take turns: the first makes the token, the others then find it
+TURN = timedelta(minutes=1)
 
 
 def needs_first_admin(admin_token_set: bool, usable_admin_tokens: int) -> bool:
@@ -30,6 +34,9 @@ def first_admin_token(sessions: sessionmaker, now: datetime, admin_token_set: bo
     if admin_token_set:
         return None
     with sessions.begin() as session:
+        now = shared_now(session, now)
+        if not take_turn(session, "first-run-admin", TURN, now):
+            return None  # another instance is making it, or just did
         if not needs_first_admin(admin_token_set, usable_admin_tokens(session, now)):
             return None
         token, _row = issue_token(session, role="admin", subject=SUBJECT, now=now)

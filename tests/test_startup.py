@@ -273,3 +273,50 @@ def test_a_broker_that_wants_a_client_certificate_gets_ours(login_broker):
         connect(Settings(mqtt_url=url, mqtt_ca_file=ca))  # no certificate of ours: the handshake fails
     connect(Settings(mqtt_url=url, mqtt_ca_file=ca, mqtt_cert_file=login_broker.folder / "client.crt",
                      mqtt_key_file=login_broker.folder / "client.key"))
+
+
+def test_instances_starting_together_make_one_first_run_token(database_url):
+    """Two instances on one database, at the same moment: one prints a token, the other none; a later start finds
+    it; with every admin token revoked, the next start makes a new one."""
+    import threading
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from api.tables import TokenRow
+    from caretaker.db import make_engine, make_sessions, migrate
+    from caretaker.first_run import first_admin_token, usable_admin_tokens
+    from caretaker.leases import NEVER, JobLeaseRow
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = make_sessions(engine)
+    now = datetime.now(timezone.utc)
+    together = threading.Barrier(2)
+    made: list[str | None] = []
+
+    def start() -> None:
+        together.wait()
+        made.append(first_admin_token(sessions, now, admin_token_set=False))
+
+    def turn_over() -> None:  # a minute later (on PostgreSQL the turn is by the database's clock)
+        with sessions.begin() as session:
+            session.execute(update(JobLeaseRow).values(ran_at=NEVER))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    try:
+        assert len(made) == 2 and len([t for t in made if t]) == 1, made
+        with sessions() as session:
+            assert usable_admin_tokens(session, now) == 1
+        turn_over()  # past the instances' turn: the token itself is what stops a second one
+        assert first_admin_token(sessions, now, admin_token_set=False) is None
+        with sessions.begin() as session:  # every admin token revoked: the next start makes a new one
+            session.execute(update(TokenRow).where(TokenRow.role == "admin").values(revoked=True))
+        turn_over()
+        assert first_admin_token(sessions, now, admin_token_set=False)
+    finally:
+        engine.dispose()
