@@ -127,7 +127,11 @@ class TextLines:
         return []
 
     def collect(self) -> Iterator[Metric]:
-        text = "\n".join(self._lines()) + "\n"
+        try:  # the channels read the database: while it is away, the other metrics still serve
+            text = "\n".join(self._lines()) + "\n"
+        except Exception:
+            log.exception("the channels' metrics could not be read")
+            return
         yield from text_string_to_metric_families(text)
 
 

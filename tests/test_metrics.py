@@ -124,3 +124,23 @@ def test_each_service_counts_in_its_own_registry(mosquitto, sqlite_url, tmp_path
         watcher.close()
         first.stop()
         second.stop()
+
+
+def test_a_part_whose_lines_fail_leaves_the_other_metrics_served():
+    """The channels read the database at scrape time; while it is away the counters must still be scraped."""
+    from prometheus_client import CollectorRegistry
+
+    from api.metrics import exposition
+    from caretaker.metrics import BuildInfo, TextLines
+
+    def lines() -> list[str]:
+        raise ConnectionError("the database is away")
+
+    registry = CollectorRegistry()
+    registry.register(TextLines(lines))
+    registry.register(BuildInfo())
+    text = exposition(registry)
+    assert "caretaker_build_info{" in text and "caretaker_channel" not in text
+    registry = CollectorRegistry()
+    registry.register(TextLines(lambda: ["# TYPE caretaker_channel_unrouted gauge", "caretaker_channel_unrouted 3"]))
+    assert "caretaker_channel_unrouted 3\n" in exposition(registry)
