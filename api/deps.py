@@ -20,7 +20,7 @@ from dispatch.service import Dispatcher
 from estate.clock import Clock
 from estate.model import Site
 
-ROLES: tuple[str, ...] = ("admin", "operator", "technician", "integrator")
+ROLES: tuple[str, ...] = ("admin", "operator", "technician", "integrator", "supervisor")
 # a token's last use is written at most this often: a client polling every second must not write the
 # database on every request (docs/api.md, "Tokens")
 TOUCH_EVERY = timedelta(minutes=1)

@@ -17,7 +17,7 @@ UtcTime = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
-Role = Literal["admin", "operator", "technician", "integrator"]
+Role = Literal["admin", "operator", "technician", "integrator", "supervisor"]
 Source = Literal["phone", "app", "wechat", "desk"]
 Category = Literal["plumbing", "electrical", "elevator", "security", "cleaning", "general"]
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"

@@ -29,6 +29,11 @@ class NoticeNotFound(LookupError):
         self.notice_id = notice_id
 
 
+class NotYourNotice(PermissionError):
+    def __init__(self, notice_id: str, supervisor: str) -> None:
+        super().__init__(f"notice {notice_id} was not sent to {supervisor!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Ack:
     """A notice as acknowledged: by whom and when (the first acknowledgement counts), and whether a climb
@@ -96,12 +101,15 @@ def stop(session: Session, ticket: TicketRow, now: datetime, by: str, step: str)
     return True
 
 
-def ack(session: Session, notice_id: str, by: str, now: datetime) -> Ack:
+def ack(session: Session, notice_id: str, by: str, now: datetime, sent_to: str | None = None) -> Ack:
     """Acknowledge a notice (POST /api/v1/notices/{id}/ack): the ticket's climb stops. Acknowledging again
-    changes nothing and answers the first acknowledgement."""
+    changes nothing and answers the first acknowledgement. `sent_to`: a supervisor acknowledging for
+    themselves may acknowledge only the notices sent to them."""
     notice = session.scalars(select(NoticeRow).where(NoticeRow.id == notice_id).with_for_update()).first()
     if notice is None:
         raise NoticeNotFound(notice_id)
+    if sent_to is not None and notice.supervisor != sent_to:
+        raise NotYourNotice(notice_id, sent_to)
     ticket = session.scalars(select(TicketRow).where(TicketRow.id == notice.ticket_id).with_for_update()).first()
     if ticket is None:
         raise BadRequest(f"the ticket of notice {notice_id} no longer exists")

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from pydantic import BaseModel
 
-from api.deps import Ctx, Operator
+from api.deps import Ctx, User, require
 from dispatch import notices
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
+# operators acknowledge any notice; a supervisor's own token, the notices sent to them
+Acknowledger = Annotated[User, Depends(require("operator", "supervisor"))]
 
 
 class NoticeAckOut(BaseModel):
@@ -25,15 +27,19 @@ class NoticeAckOut(BaseModel):
 
 @router.post("/{notice_id}/ack", response_model=NoticeAckOut,
              responses={404: {"description": "no such notice"}})
-def ack_notice(notice_id: Annotated[str, Path(max_length=40)], ctx: Ctx, user: Operator) -> NoticeAckOut:
+def ack_notice(notice_id: Annotated[str, Path(max_length=40)], ctx: Ctx, user: Acknowledger) -> NoticeAckOut:
     """Acknowledge a notice by the `id` of its push: the ticket's escalation stops (no further level is told)
-    and its history says who acknowledged it. Acknowledging again answers the first acknowledgement."""
+    and its history says who acknowledged it. Acknowledging again answers the first acknowledgement. A
+    supervisor's token acknowledges only the notices sent to them (403 otherwise)."""
     now = ctx.clock.now()
     try:
         with ctx.sessions.begin() as session:
-            done = notices.ack(session, notice_id, user.subject, now)
+            done = notices.ack(session, notice_id, user.subject, now,
+                               sent_to=user.subject if user.role == "supervisor" else None)
     except notices.NoticeNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except notices.NotYourNotice as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     ctx.wake_outbox()
     return NoticeAckOut(notice=done.notice, ticket=done.ticket, acked_by=done.acked_by, acked_at=done.acked_at,
                         stopped=done.stopped)

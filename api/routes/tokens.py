@@ -49,6 +49,11 @@ def issue_token(body: TokenIn, ctx: Ctx, _admin: Admin) -> TokenOut:
             "type": "unknown", "loc": ("body", "subject"), "input": body.subject,
             "msg": f"technician {body.subject!r} is not in the site file",
         }])
+    if body.role == "supervisor" and body.subject not in ctx.site.supervisors:  # acknowledges their notices
+        raise RequestValidationError([{
+            "type": "unknown", "loc": ("body", "subject"), "input": body.subject,
+            "msg": f"supervisor {body.subject!r} is not in the site file",
+        }])
     now = ctx.clock.now()
     expires_at = _expiry(body, now)
     with ctx.sessions.begin() as session:

@@ -68,7 +68,12 @@ def notices(watcher: Watcher, supervisor: str) -> list[dict]:
 def operator_client(service: Service) -> tuple[TestClient, dict[str, str]]:
     """Return an in-process API client and an operator's headers (a token issued by the admin)."""
     client = TestClient(create_app(api_context(service)))
+    return client, token_for(client, "operator", "op-wang")
+
+
+def token_for(client: TestClient, role: str, subject: str) -> dict[str, str]:
+    """Return the headers of a new token for the role and subject, issued by the admin."""
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    answer = client.post("/api/v1/tokens", json={"role": "operator", "subject": "op-wang"}, headers=admin)
+    answer = client.post("/api/v1/tokens", json={"role": role, "subject": subject}, headers=admin)
     assert answer.status_code in (200, 201), answer.text
-    return client, {"Authorization": f"Bearer {answer.json()['token']}"}
+    return {"Authorization": f"Bearer {answer.json()['token']}"}

@@ -1,6 +1,6 @@
 """Escalation with levels on a real Mosquitto and a real database, by a fake clock: a level-1 leak nobody
 can take climbs from the supervisor on duty (s-li) to s-zhang after 15 minutes and to the manager (m-chen)
-after an hour; an operator's acknowledgement stops the climb; a restart between levels neither repeats nor
+after an hour; s-zhang's acknowledgement (their own token; s-li's may not) stops the climb; a restart between levels neither repeats nor
 skips one."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from tests.dispatch.escalation_site import SUPERVISORS, escalation_site_text
 from tests.fakes import FakeClock
 from tests.service.escalation_support import (
-    MONDAY_10, leak, notices, operator_client, start, sweep_at, write_site,
+    MONDAY_10, leak, notices, operator_client, start, sweep_at, token_for, write_site,
 )
 from tests.service.harness import Watcher, wait_until
 
@@ -68,11 +68,15 @@ def test_an_unaccepted_breach_climbs_the_levels_in_order_and_stops_when_a_superv
     assert told(watcher, "s-wu") == [] and told(watcher, "m-chen") == []  # s-wu works nights
 
     client, operator = operator_client(service)
-    answer = client.post(f"/api/v1/notices/{level_1['id']}/ack", headers=operator)
+    # a supervisor's token acknowledges only what was sent to them
+    not_theirs = client.post(f"/api/v1/notices/{level_1['id']}/ack", headers=token_for(client, "supervisor", "s-li"))
+    assert not_theirs.status_code == 403
+    answer = client.post(f"/api/v1/notices/{level_1['id']}/ack", headers=token_for(client, "supervisor", "s-zhang"))
     assert answer.status_code == 200, answer.text
-    assert answer.json()["stopped"] is True and answer.json()["acked_by"] == "op-wang"
+    assert answer.json()["stopped"] is True and answer.json()["acked_by"] == "s-zhang"
     again = client.post(f"/api/v1/notices/{level_1['id']}/ack", headers=operator).json()
     assert again["stopped"] is False and again["acked_at"] == answer.json()["acked_at"]
+    assert again["acked_by"] == "s-zhang"  # the first acknowledgement counts
     assert client.post("/api/v1/notices/M-nope/ack", headers=operator).status_code == 404
 
     clock.advance(hours=1)
@@ -81,7 +85,7 @@ def test_an_unaccepted_breach_climbs_the_levels_in_order_and_stops_when_a_superv
     assert told(watcher, "m-chen") == []  # the manager is never called
     ticket = client.get(f"/api/v1/tickets/{first['ticket']}", headers=operator).json()
     notes = [h["note"] for h in ticket["history"]]
-    assert "escalation stopped at level 1: ack by op-wang" in notes
+    assert "escalation stopped at level 1: ack by s-zhang" in notes
     assert "escalation level 1: s-zhang told" in notes
 
 
