@@ -100,8 +100,9 @@ def test_metrics_keep_their_names_and_add_latency_steps_process_and_build(runnin
     assert value(steps, "caretaker_ticket_time_to_accept_seconds_count", level="1") == 1
     assert value(steps, "caretaker_ticket_time_to_arrive_seconds_count") == 0
     watcher.publish("test-estate/technicians/t-near/reply", {"ts": now_iso(), "ticket": ticket, "action": "arrive"})
+    # one scrape reads the database's gauges a moment before the histograms: wait for both to show the step
     steps = wait_until(lambda: (s := scrape(port)) and value(s, "caretaker_ticket_time_to_arrive_seconds_count")
-                       >= 1 and s, what="the arrival counted")
+                       >= 1 and value(s, "caretaker_tickets", status="on_site") == 1 and s, what="the arrival counted")
     accept_s = value(steps, "caretaker_ticket_time_to_accept_seconds_sum")
     arrive_s = value(steps, "caretaker_ticket_time_to_arrive_seconds_sum")
     assert 0 < accept_s <= arrive_s < 60, (accept_s, arrive_s)
