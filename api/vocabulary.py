@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from api.deps import ROLES
 from dispatch.lookup import ACTIVE, FINAL, FIXED, OPEN
 from estate.model import DEVICE_TYPES, LOCALES, SKILLS
 
@@ -47,4 +48,5 @@ def vocabulary() -> dict[str, Any]:
         "sources": [{"id": s, "label": labels(f"source.{s}")} for s in SOURCES],
         "urgencies": [{"id": u, "label": labels(f"urgency.{u}")} for u in URGENCIES],
         "device_types": [{"id": d, "label": labels(f"device_type.{d}")} for d in DEVICE_TYPES],
+        "roles": [{"id": r, "label": labels(f"role.{r}")} for r in ROLES],
     }

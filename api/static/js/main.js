@@ -17,6 +17,7 @@ import { runSearch } from "./panels/search.js";
 import { onFiled, openIntake } from "./panels/intake.js";
 import { loadCallbacks, tickCallbacks } from "./panels/callbacks.js";
 import { loadFigures } from "./panels/figures.js";
+import { loadTokens } from "./panels/admin.js";
 import { onView, showView, viewFromHash, wireViews } from "./views.js";
 
 const POLL_MS = 3000;            // fallback when the live stream is down
@@ -153,15 +154,17 @@ async function start() {
   onSilenced(() => loadSilences().then(() => loadAlerts()).catch((e) => showError(e.message)));
   wireSilences();
   if (!state.token) { await chooseLanguage(null); askToken(); return; }
-  try { state.meta = await api("/api/v1/meta"); } catch (e) { await chooseLanguage(null); if (e.status !== 401) showError(e.message); return; }
+  try { [state.meta, state.me] = await Promise.all([api("/api/v1/meta"), api("/api/v1/me")]); } catch (e) { await chooseLanguage(null); if (e.status !== 401) showError(e.message); return; }
   await chooseLanguage(state.meta.site.locale);
   setLink("polling");
+  $("admin-tab").hidden = state.me.role !== "admin";  // tokens are the admin's (docs/operators.md#admin)
   wireViews();
   $("new-report").onclick = openIntake;
   onFiled(upsertTicket);
   onView("tickets", runSearch);
   onView("callbacks", loadCallbacks);
   onView("figures", loadFigures);
+  onView("admin", loadTokens);
   renderAll();  // the frames at once, "—" in each figure, so nothing jumps when the numbers arrive
   loadAll();
   loadKpis();
