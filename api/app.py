@@ -21,6 +21,7 @@ from api.routes import (alerts, audit, deadletters, devices, health, kpis, photo
                         technicians, tickets, tokens)
 from api.routes import callbacks, candidates, exports, meta, notes, reports  # the control room's routes (docs/operators.md)
 from api.routes import progress, residents  # residents' progress page, who to call in an outage
+from api.routes import assignments  # one trade's work on a ticket (docs/api.md, "Assignments")
 from api.routes import notices  # acknowledging a supervisor's notice stops its escalation (docs/api.md#notices)
 from api.schemas import ErrorOut, ValidationErrorOut
 from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
@@ -121,6 +122,7 @@ def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
     app.include_router(meta.router, responses=API_REQUEST)
     app.include_router(notes.router, responses=API_REQUEST)
     app.include_router(notices.router, responses=API_REQUEST)
+    app.include_router(assignments.router, responses=API_REQUEST)
     app.include_router(reports.router, responses=API_REQUEST)
     app.include_router(candidates.router, responses=API_REQUEST)
     app.include_router(callbacks.router, responses=API_REQUEST)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.callbacks import callback_due, needs_callback
+from dispatch import lookup
 from dispatch.tables import TicketHistoryRow, TicketRow
 from rules.tables import AlertRow
 
@@ -19,6 +20,21 @@ ALARM_BUCKET = timedelta(minutes=10)
 TOP_DEVICES = 5
 # step -> (its deadline, when it was done)
 STEPS = (("accept_by", "accepted_at"), ("arrive_by", "arrived_at"), ("resolve_by", "resolved_at"))
+
+
+@dataclass(frozen=True, slots=True)
+class KpiCycle:
+    """An earlier cycle of a reopened ticket as it stood when reopened (dispatch keeps them): its steps,
+    times and rating still count."""
+
+    created_at: datetime  # when the cycle started
+    accept_by: datetime
+    arrive_by: datetime | None
+    resolve_by: datetime
+    accepted_at: datetime | None = None
+    arrived_at: datetime | None = None
+    resolved_at: datetime | None = None
+    satisfaction: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +62,7 @@ class KpiTicket:
     first_resolved_at: datetime | None = None  # a reopen clears resolved_at; the call-back's clock started here
     building: str | None = None
     assignee: str | None = None
+    cycles: tuple[KpiCycle, ...] = ()  # the cycles before a reopening, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +132,15 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
     due = on_time = 0
     breaches: Counter[int] = Counter()
     for t in window:
-        d, o = _late_steps(t, now)
-        due, on_time = due + d, on_time + o
-        if t.breached or o < d:
+        late = False
+        for cycle in (*t.cycles, t):  # every cycle's steps count, not only the last one's
+            d, o = _late_steps(cycle, now)
+            due, on_time, late = due + d, on_time + o, late or o < d
+        if t.breached or late:
             breaches[t.urgency] += 1
     closed = [t for t in window if t.status == "closed"]
-    scores = [t.satisfaction for t in window if t.satisfaction is not None]
+    cycles = [c for t in window for c in (*t.cycles, t)]
+    scores = [c.satisfaction for c in cycles if c.satisfaction is not None]
     in_window = [a for a in alerts if start <= a.raised_at < end]
     buckets = Counter(int((a.raised_at - start) / ALARM_BUCKET) for a in in_window)
     n_buckets = max(1, -(-(end - start) // ALARM_BUCKET))  # ceiling division of timedeltas
@@ -129,11 +149,12 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
     return {
         "from": start, "to": end, "tickets": len(window),
         "response_compliance_pct": _pct(on_time, due), "steps_due": due, "steps_on_time": on_time,
-        "first_time_fix_pct": _pct(sum(not t.reopened for t in closed), len(closed)), "closed": len(closed),
+        "first_time_fix_pct": _pct(sum(not (t.reopened or t.cycles) for t in closed), len(closed)),
+        "closed": len(closed),
         "satisfaction": round(20.0 * sum(scores) / len(scores), 1) if scores else None, "rated": len(scores),
-        "mean_accept_s": _mean([(t.accepted_at - t.created_at).total_seconds() for t in window if t.accepted_at]),
-        "mean_arrive_s": _mean([(t.arrived_at - t.created_at).total_seconds() for t in window if t.arrived_at]),
-        "mean_resolve_s": _mean([(t.resolved_at - t.created_at).total_seconds() for t in window if t.resolved_at]),
+        "mean_accept_s": _mean([(c.accepted_at - c.created_at).total_seconds() for c in cycles if c.accepted_at]),
+        "mean_arrive_s": _mean([(c.arrived_at - c.created_at).total_seconds() for c in cycles if c.arrived_at]),
+        "mean_resolve_s": _mean([(c.resolved_at - c.created_at).total_seconds() for c in cycles if c.resolved_at]),
         "breaches_by_level": {str(level): breaches.get(level, 0) for level in (1, 2, 3, 4)},
         "repeat_reports": len(repeats), "repeat_tickets": repeats,
         "top_faulty_devices": [{"device": d, "alerts": n}
@@ -176,6 +197,7 @@ def load_kpi_rows(session: Session, start: datetime, end: datetime) -> tuple[lis
             call = status == "verified" or (by != "system" and (note or "").startswith("reopened"))
             if call and ticket_id in resolved and ticket_id not in callbacks:
                 callbacks[ticket_id] = at
+    cycles = lookup.cycles_of(session, [r.id for r in rows])
     tickets = [KpiTicket(
         id=r.id, urgency=r.urgency, status=r.status, created_at=r.created_at, accept_by=r.accept_by,
         arrive_by=r.arrive_by, resolve_by=r.resolve_by, accepted_at=r.accepted_at, arrived_at=r.arrived_at,
@@ -184,6 +206,8 @@ def load_kpi_rows(session: Session, start: datetime, end: datetime) -> tuple[lis
         category=r.category, needs_callback=needs_callback(r.source, r.reporter_phone),
         called_back_at=callbacks.get(r.id), first_resolved_at=resolved.get(r.id), building=r.building,
         assignee=r.assignee,
+        cycles=tuple(KpiCycle(c.started_at, c.accept_by, c.arrive_by, c.resolve_by, c.accepted_at, c.arrived_at,
+                              c.resolved_at, c.satisfaction) for c in cycles.get(r.id, [])),
     ) for r in rows]
     alerts = [KpiAlert(device_id, raised_at, building) for device_id, raised_at, building in session.execute(
         select(AlertRow.device_id, AlertRow.raised_at, AlertRow.building)

@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.lifecycle import FINAL, TicketStatus
 from dispatch.tables import OutboxRow, TicketRow
 from dispatch.timers import overdue, shared_now
 from ingest.tables import DeviceStateRow
@@ -19,7 +20,7 @@ from rules.store import alerts_since
 from rules.system import SystemAlarm
 from rules.tables import AlertRow
 
-STATUSES = ("open", "assigned", "accepted", "on_site", "resolved", "verified", "closed", "cancelled")
+STATUSES = tuple(s.value for s in TicketStatus)
 FLOOD_WINDOW = timedelta(minutes=10)
 FLOOD_ALARMS = 10  # DOMAIN.md §6: 10 or more in 10 minutes is more than one operator can handle
 TIMERS_LATE_AFTER = timedelta(seconds=61)  # a tick and a grace minute (CARETAKER_TIMERS_OVERDUE_S)
@@ -57,7 +58,7 @@ def database_families(session: Session, now: datetime,
     the sweep: a sweep that stopped still shows."""
     by_status = dict(session.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status)).all())
     open_breached = session.scalar(select(func.count()).where(
-        TicketRow.breached.is_(True), TicketRow.status.not_in(("closed", "cancelled")))) or 0
+        TicketRow.breached.is_(True), TicketRow.status.not_in(FINAL))) or 0
     open_alerts = session.scalar(select(func.count()).where(AlertRow.state == "raised")) or 0
     recent = alerts_since(session, now - FLOOD_WINDOW)
     backlog = session.scalar(select(func.count()).where(OutboxRow.sent_at.is_(None))) or 0

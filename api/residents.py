@@ -14,6 +14,7 @@ from api.tables import AuditRow, PhotoRow
 from api.tickets import view_for
 from dispatch import residents
 from dispatch.privacy import mask_phone, mask_text
+from dispatch.lifecycle import ACTIVE, FIXED
 from dispatch.resident_store import eta_seconds
 from dispatch.resident_texts import building_name, floor_name, words
 from dispatch.tables import TechnicianLocationRow, TicketRow
@@ -68,8 +69,7 @@ def progress_json(session: Session, site: Site, ticket: TicketRow, token: str, l
     the note and photos once resolved, and whether a rating may be given. Nothing of another resident and
     no technician's number: only the technician's name as the site file gives it."""
     w = words(locale)
-    tech = site.technicians.get(ticket.assignee or "") if ticket.status in ("assigned", "accepted", "on_site",
-                                                                               "resolved", "verified", "closed") else None
+    tech = site.technicians.get(ticket.assignee or "") if ticket.status in (*ACTIVE, *FIXED) else None
     origin = session.get(TechnicianLocationRow, tech.id) if tech is not None else None
     travel = eta_seconds(site, ticket, origin, now)
     building = site.buildings.get(ticket.building)
@@ -80,7 +80,7 @@ def progress_json(session: Session, site: Site, ticket: TicketRow, token: str, l
         b = site.buildings.get(origin.building)
         last_seen = {"place": w["place"].format(building=building_name(w, origin.building, b.name if b else ""),
                                                 floor=floor_name(w, origin.floor)), "at": origin.ts}
-    fixed = ticket.status in ("resolved", "verified", "closed")
+    fixed = ticket.status in FIXED
     return {
         "ticket": ticket.id, "status": ticket.status, "locale": locale,
         "words": residents.status_words(locale, ticket.status, tech.name if tech else None, travel),

@@ -223,6 +223,33 @@ class CheckOnOut(BaseModel):
     phone: str | None
 
 
+class AssignmentOut(BaseModel):
+    """One trade's work on a ticket (docs/api.md, "Assignments")."""
+
+    id: str = Field(description="AS-…")
+    technician: str | None = Field(description="null while waiting for someone qualified on site")
+    trade: str
+    role: Literal["owner", "support"]
+    status: Literal["waiting", "offered", "accepted", "on_site", "done", "declined", "timed_out", "withdrawn"]
+    cycle: int = 1
+    offered_at: UtcTime | None = None
+    accept_by: UtcTime | None = None
+    accepted_at: UtcTime | None = None
+    arrived_at: UtcTime | None = None
+    done_at: UtcTime | None = None
+    ended_at: UtcTime | None = None
+    travel_s: int = 0
+    reason: str = ""
+
+
+class AssignmentStepIn(BaseModel):
+    """An assignment step's body: a decline's or a done's note; an operator's confirmation of an arrival."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=2000)
+    confirmed_by_operator: bool = False
+
+
 class TicketOut(BaseModel):
     id: str
     status: str
@@ -252,6 +279,8 @@ class TicketOut(BaseModel):
     photos: list[str] = []
     satisfaction: int | None = None
     history: list[HistoryEntry] = []
+    # the owner's and each support trade's work, every cycle (docs/api.md, "Assignments")
+    assignments: list[AssignmentOut] = []
     # for a technician only (docs/api.md, "What a technician's ticket adds"); null for everyone else
     route: TechRoute | None = None
     device_values: DeviceValues | None = None

@@ -15,6 +15,7 @@ from api.deps import User
 from api.schemas import AlertOut, TicketOut
 from api.tables import AuditRow
 from api.tickets import Loaded, audit_rows, may_read, render
+from dispatch.lifecycle import FINAL
 from dispatch.tables import TicketRow
 from rules.tables import AlertRow
 
@@ -75,7 +76,7 @@ class ChangeFeed:
         self._poll(session, now, send=False)
         if self.technician:  # a ticket taken away before the stream began is no news; one later is
             assigned = select(TicketRow.id).where(TicketRow.assignee == self.technician,
-                                                  TicketRow.status.notin_(("closed", "cancelled")))
+                                                  TicketRow.status.notin_(FINAL))
             self._theirs = set(session.scalars(assigned))
 
     def poll(self, session: Session, now: datetime) -> Batch:

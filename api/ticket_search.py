@@ -10,6 +10,7 @@ from typing import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from dispatch import lookup
 from dispatch.tables import TicketRow
 
 MAX_PAGE = 500
@@ -44,7 +45,8 @@ def _where(f: TicketFilter) -> list:
     if f.building:
         clauses.append(TicketRow.building == f.building)
     if f.assignee:
-        clauses.append(TicketRow.assignee == f.assignee)
+        # the tickets the technician owns or holds a support assignment of (dispatch/lookup.py)
+        clauses.append(or_(TicketRow.assignee == f.assignee, TicketRow.id.in_(lookup.held_tickets(f.assignee))))
     if f.created_from is not None:
         clauses.append(TicketRow.created_at >= f.created_from)
     if f.created_to is not None:

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from api.deps import User
 from api.tables import AuditRow
 from dispatch import contractors
+from dispatch import lookup
 from dispatch.errors import TicketNotFound
+from dispatch.messages import assignment_ref
+from dispatch.lifecycle import ACTIVE
 from dispatch.privacy import has_phone, mask_phone, mask_text
-from dispatch.tables import TechnicianLocationRow, TicketAlertRow, TicketHistoryRow, TicketReporterRow, TicketRow
+from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketAlertRow, TicketHistoryRow, TicketReporterRow, TicketRow
 from estate.model import Place, Site
 from estate.travel import travel_seconds
 from ingest.tables import DeviceStateRow
 
 # a technician needs the resident's number, name and unit only while working the ticket (docs/api.md, "Personal data")
-WORKING = ("assigned", "accepted", "on_site")
+WORKING = ACTIVE
 MAX_LIST = 500
 
 # what a reader is shown of a ticket's personal data (docs/api.md, "Personal data"):
@@ -31,9 +34,20 @@ MAX_LIST = 500
 View = Literal["full", "masked", "none"]
 
 
+def _holds(user: User, ticket: TicketRow) -> bool:
+    """Whether the technician holds one of the ticket's assignments now (a support's too), read through
+    dispatch (dispatch/lookup.py)."""
+    session = object_session(ticket)
+    return session is not None and lookup.holds(session, ticket.id, user.subject)
+
+
 def is_working(user: User, ticket: TicketRow) -> bool:
-    """Return whether `user` is the technician holding the ticket's active assignment now."""
-    return user.is_technician and ticket.assignee == user.subject and ticket.status in WORKING
+    """Return whether `user` is a technician holding an assignment of the ticket now (owner or support)."""
+    if not user.is_technician:
+        return False
+    if ticket.assignee == user.subject and ticket.status in WORKING:
+        return True
+    return _holds(user, ticket)
 
 
 def view_for(user: User | None, ticket: TicketRow) -> View:
@@ -48,7 +62,7 @@ def view_for(user: User | None, ticket: TicketRow) -> View:
 def may_read(user: User, ticket: TicketRow) -> bool:
     """Return whether `user` may read the ticket at all: staff always, a technician while it is assigned
     to them (the REST read and the stream ask the same question)."""
-    return not user.is_technician or ticket.assignee == user.subject
+    return not user.is_technician or ticket.assignee == user.subject or _holds(user, ticket)
 
 
 def _reporters(ticket: TicketRow, more: Sequence[TicketReporterRow]) -> list[dict[str, Any]]:
@@ -67,8 +81,17 @@ def _shown(reporter: dict[str, Any], view: View) -> dict[str, Any]:
     return {**reporter, "name": None, "unit": None, "phone": mask_phone(reporter["phone"])}
 
 
+def assignment_json(row: AssignmentRow) -> dict[str, Any]:
+    """One assignment as CONTRACT §7 shows it (docs/api.md, "Assignments"); no personal data."""
+    return {"id": assignment_ref(row.id), "technician": row.technician, "trade": row.trade, "role": row.role,
+            "status": row.status, "cycle": row.cycle, "offered_at": row.offered_at, "accept_by": row.accept_by,
+            "accepted_at": row.accepted_at, "arrived_at": row.arrived_at, "done_at": row.done_at,
+            "ended_at": row.ended_at, "travel_s": row.travel_s, "reason": row.reason}
+
+
 def ticket_json(ticket: TicketRow, history: Sequence[TicketHistoryRow], alerts: Sequence[str],
-                user: User | None, more_reporters: Sequence[TicketReporterRow] = ()) -> dict[str, Any]:
+                user: User | None, more_reporters: Sequence[TicketReporterRow] = (),
+                assignments: Sequence[AssignmentRow] = ()) -> dict[str, Any]:
     """Return the ticket as CONTRACT.md §3 shows it to `user`, masked by `view_for`; `user` None leaves
     out the reporters and masks the free text (a read that shows nothing personal)."""
     view = view_for(user, ticket)
@@ -96,6 +119,7 @@ def ticket_json(ticket: TicketRow, history: Sequence[TicketHistoryRow], alerts: 
         "resolution_note": text(ticket.resolution_note), "photos": list(ticket.photos or []),
         "satisfaction": ticket.satisfaction,
         "history": [{"at": h.at, "status": h.status, "by": h.by, "note": text(h.note)} for h in history],
+        "assignments": [assignment_json(a) for a in assignments],
     }
 
 
@@ -134,11 +158,13 @@ class Loaded:
     histories: dict[str, list[TicketHistoryRow]]
     alerts: dict[str, list[str]]
     reporters: dict[str, list[TicketReporterRow]]
+    assignments: dict[str, list[AssignmentRow]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, session: Session, tickets: Sequence[TicketRow]) -> "Loaded":
         ids = [t.id for t in tickets]
-        return cls(_histories(session, ids), _alerts(session, ids), _more_reporters(session, ids))
+        return cls(_histories(session, ids), _alerts(session, ids), _more_reporters(session, ids),
+                   lookup.assignments_of(session, ids))
 
 
 def render(session: Session, tickets: Sequence[TicketRow], user: User | None,
@@ -146,7 +172,7 @@ def render(session: Session, tickets: Sequence[TicketRow], user: User | None,
     """Return the tickets as `user` sees them, with their history, alerts and reporters."""
     loaded = loaded or Loaded.of(session, tickets)
     shown = [ticket_json(t, loaded.histories.get(t.id, []), loaded.alerts.get(t.id, []), user,
-                         loaded.reporters.get(t.id, [])) for t in tickets]
+                         loaded.reporters.get(t.id, []), loaded.assignments.get(t.id, [])) for t in tickets]
     offers = contractors.current_contractors(session, [t.id for t in tickets])  # docs/operations.md, "Contractors"
     for ticket in shown:
         ticket["contractor"] = offers.get(ticket["id"])

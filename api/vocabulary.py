@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from api.deps import ROLES
-from dispatch.lookup import ACTIVE, FINAL, FIXED, OPEN
+from dispatch import lifecycle
+from dispatch.lifecycle import ACTIVE, FINAL, FIXED, OPEN
 from estate.model import DEVICE_TYPES, LOCALES, SKILLS
 
 CATALOGUES = Path(__file__).resolve().parent / "static" / "i18n"
-TICKET_STATUSES: tuple[str, ...] = ("open", "assigned", "accepted", "on_site", "resolved", "verified", "closed",
-                                    "cancelled")
+TICKET_STATUSES: tuple[str, ...] = tuple(s.value for s in lifecycle.TicketStatus)
 ALERT_STATES: tuple[str, ...] = ("raised", "cleared")
 SOURCES: tuple[str, ...] = ("phone", "desk", "app", "wechat", "sensor")
 URGENCIES: tuple[int, ...] = (1, 2, 3, 4)
@@ -48,5 +48,7 @@ def vocabulary() -> dict[str, Any]:
         "sources": [{"id": s, "label": labels(f"source.{s}")} for s in SOURCES],
         "urgencies": [{"id": u, "label": labels(f"urgency.{u}")} for u in URGENCIES],
         "device_types": [{"id": d, "label": labels(f"device_type.{d}")} for d in DEVICE_TYPES],
+        # the statuses and which step is allowed from which, as dispatch decides them (dispatch/lifecycle.py)
+        "lifecycle": lifecycle.vocabulary(),
         "roles": [{"id": r, "label": labels(f"role.{r}")} for r in ROLES],
     }

@@ -16,7 +16,7 @@ from caretaker.logs import configure_logging
 from caretaker.settings import Settings
 from estate.errors import SiteError
 from estate.site import load_site, summarize_site
-from rules.load import RulesError, load_rules
+from rules.load import RulesError, load_playbooks, load_rules
 
 
 def _settings() -> Settings:
@@ -120,7 +120,8 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
         return 1
-    print(f"{args.file}: {len(rules)} rules — OK")
+    books = load_playbooks(args.file)  # checked with the rules above; the defaults when the file has none
+    print(f"{args.file}: {len(rules)} rules, {len(books)} playbooks — OK")
     return 0
 
 

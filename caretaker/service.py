@@ -41,7 +41,8 @@ from ingest.payloads import Rejection
 from ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
 from ingest.topics import deadletter_topic, inbound_subscriptions
 from rules.evaluate import RuleIndex
-from rules.load import load_rules
+from rules.load import load_playbooks, load_rules
+from rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
 from rules import store as rules_store
 from rules.model import Rule
 
@@ -60,13 +61,14 @@ class DatabaseUnavailable(Exception):
 class Loaded:
     site: Site
     rules: list[Rule]
+    playbooks: tuple[Playbook, ...] = DEFAULT_PLAYBOOKS  # which trades an incident needs (rules file)
 
 
 def load_configuration(settings: Settings) -> Loaded:
     """Return the site and rules the settings name; raises SiteError/RulesError naming every problem."""
     if settings.site_file is None:
         raise ValueError("CARETAKER_SITE_FILE is not set: point it at your site file (see docs/site-file.md)")
-    return Loaded(load_site(settings.site_file), load_rules(settings.rules_file))
+    return Loaded(load_site(settings.site_file), load_rules(settings.rules_file), load_playbooks(settings.rules_file))
 
 
 class Service:
@@ -83,7 +85,8 @@ class Service:
             where = self.engine.url.render_as_string(hide_password=True)
             raise DatabaseUnavailable(f"cannot reach the database at {where}: {exc.orig or exc}") from exc
         self.sessions: sessionmaker = make_sessions(self.engine)
-        self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix, timedelta(seconds=settings.incident_window_s))
+        self.dispatcher = Dispatcher(self.site, settings.mqtt_prefix, timedelta(seconds=settings.incident_window_s),
+                                     loaded.playbooks)
         self.dispatcher.residents = ResidentDesk(self.site, settings.mqtt_prefix, settings.public_url,
                                                  timedelta(days=settings.resident_link_days))
         self.pipeline = Pipeline(self.site, RuleIndex(loaded.rules, self.site.devices, self.site.timezone), self.dispatcher, self.sessions,

@@ -28,6 +28,15 @@ class Choice:
     technician: str
     travel_s: int
     reason: str  # human text: why this technician
+    preempts: bool = False  # a level 1 takes them off level-3 or level-4 work (which goes to the next nearest)
+
+
+PREEMPTED_LEVELS = frozenset({3, 4})
+
+
+def preempts(candidate: Candidate, urgency: int) -> bool:
+    """Return whether giving a level-`urgency` job to the candidate takes them off work they hold."""
+    return urgency == 1 and candidate.busy_urgency in PREEMPTED_LEVELS
 
 
 def _skip_reason(candidate: Candidate, site: Site, category: str, urgency: int, now: datetime,
@@ -58,9 +67,10 @@ def choose_technician(
     now: datetime,
     excluded: Iterable[str] = (),
 ) -> Choice | None:
-    """Return the nearest available technician for the ticket, ties to the one with less open work, or None."""
+    """Return the nearest available technician for the ticket, ties to the one with less open work, or None.
+    A level 1 takes someone off a level-3 or level-4 job only when nobody qualified is free."""
     excluded_ids = frozenset(excluded)
-    best: tuple[int, int, str] | None = None
+    best: tuple[bool, int, int, str] | None = None
     best_candidate: Candidate | None = None
     for candidate in candidates:
         if _skip_reason(candidate, site, category, urgency, now, excluded_ids) is not None:
@@ -68,7 +78,7 @@ def choose_technician(
         travel = travel_seconds(site, candidate.place, place)  # type: ignore[arg-type]
         if travel is None:
             continue
-        key = (travel, candidate.open_work, candidate.technician.id)
+        key = (preempts(candidate, urgency), travel, candidate.open_work, candidate.technician.id)
         if best is None or key < best:
             best, best_candidate = key, candidate
     if best is None or best_candidate is None:
@@ -76,11 +86,14 @@ def choose_technician(
     where = best_candidate.place
     assert where is not None
     zone = f" {where.zone}" if where.zone else ""
+    taken, travel = best[0], best[1]
     reason = (
-        f"nearest on-site {category} technician: {best[0]} s away "
+        f"nearest on-site {category} technician: {travel} s away "
         f"(at {where.building} floor {where.floor}{zone}), {best_candidate.open_work} open ticket(s)"
     )
-    return Choice(best_candidate.technician.id, best[0], reason)
+    if taken:
+        reason += f"; nobody else free: taken off level-{best_candidate.busy_urgency} work"
+    return Choice(best_candidate.technician.id, travel, reason, taken)
 
 
 def explain_no_choice(

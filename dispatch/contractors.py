@@ -1,6 +1,7 @@
 """Outside contractors (docs/operations.md, "Contractors"): when a level-1 or level-2 piece of work finds
 nobody qualified on site, or is left unaccepted past its accept window twice, the first contractor of its
-trade in the site file is offered it, held to their `arrive`, and the operators are told.
+trade in the site file is offered it (once per trade of a ticket), held to their `arrive`, and the
+operators are told.
 
 `needs_contractor`, `nobody_qualified_on_site` and `choose_contractor` are pure; `offer_to_contractor` writes
 the offer inside the caller's transaction, for the ticket today and for one assignment when a ticket has
@@ -76,10 +77,12 @@ def choose_contractor(site: Site, trade: str, excluded: Iterable[str] = ()) -> C
     return None
 
 
-def offered(session: Session, ticket_id: str) -> list[str]:
-    """Return the contractors a ticket was offered to, in order."""
-    return list(session.scalars(select(ContractorOfferRow.contractor).where(ContractorOfferRow.ticket_id == ticket_id)
-                                .order_by(ContractorOfferRow.id)))
+def offered(session: Session, ticket_id: str, trade: str | None = None) -> list[str]:
+    """Return the contractors a ticket was offered to (for one trade, or any), in order."""
+    query = select(ContractorOfferRow.contractor).where(ContractorOfferRow.ticket_id == ticket_id)
+    if trade is not None:
+        query = query.where(ContractorOfferRow.trade == trade)
+    return list(session.scalars(query.order_by(ContractorOfferRow.id)))
 
 
 def current_contractor(session: Session, ticket_id: str) -> str | None:
@@ -93,9 +96,9 @@ def offer_to_contractor(session: Session, site: Site, prefix: str, ticket: Ticke
     """Offer the work of `trade` on the ticket to the next contractor of that trade: a Dispatch-like push on
     their topic (and their channels, through the outbox), the `arrive` timer, a history line and a
     `contractor` notice. Return the offer, or None when no contractor of the trade is left."""
-    already = offered(session, ticket.id)
+    already = offered(session, ticket.id, trade)
     if already:
-        return None  # one contractor per ticket: the operators decide on another
+        return None  # one contractor per trade of a ticket: the operators decide on another
     contractor = choose_contractor(site, trade, already)
     if contractor is None:
         return None
@@ -145,17 +148,19 @@ def is_timer(kind: str) -> bool:
 
 
 def on_timer(session: Session, site: Site, ticket: TicketRow, now: datetime, notify: Notify) -> None:
-    """The contractor's `arrive` has passed: unless someone is on site (or the work is done), say so on the
-    ticket and tell the supervisors as a breach (it climbs like one)."""
+    """A contractor's `arrive` has passed: unless someone is on site (or the work is done), say so on the
+    ticket and tell the supervisors as a breach (it climbs like one), once per offer."""
     if ticket.status in ("on_site", "resolved", "verified", "closed", "cancelled") or ticket.arrived_at is not None:
         return
-    contractor = current_contractor(session, ticket.id)
-    if contractor is None:
-        return
-    name = site.contractors[contractor].name if contractor in site.contractors else contractor
-    text = f"contractor {contractor} ({name}) not confirmed on site by the agreed time: call them"
-    session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=text))
-    notify(session, ticket, "breach", text, now)
+    late = session.scalars(select(ContractorOfferRow).where(
+        ContractorOfferRow.ticket_id == ticket.id, ContractorOfferRow.arrive_by <= now,
+        ContractorOfferRow.late_at.is_(None)).order_by(ContractorOfferRow.id)).all()
+    for offer in late:
+        offer.late_at = now
+        name = site.contractors[offer.contractor].name if offer.contractor in site.contractors else offer.contractor
+        text = f"contractor {offer.contractor} ({name}) not confirmed on site by the agreed time: call them"
+        session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=text))
+        notify(session, ticket, "breach", text, now)
 
 
 def current_contractors(session: Session, ticket_ids: Sequence[str]) -> dict[str, str]:

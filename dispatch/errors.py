@@ -26,3 +26,24 @@ class StepNotAllowed(DispatchError):
 
 class BadRequest(DispatchError):
     """A step's input is wrong in a way the schema cannot say (unknown technician, missing evidence)."""
+
+
+class AssignmentNotFound(TicketNotFound):
+    """An `AS-…` id that names no assignment (answered 404 like an unknown ticket)."""
+
+    def __init__(self, assignment: str) -> None:
+        DispatchError.__init__(self, f"assignment {assignment!r} does not exist")
+        self.ticket_id = assignment
+
+
+class NotYourAssignment(NotYourTicket):
+    def __init__(self, assignment: str, technician: str) -> None:
+        DispatchError.__init__(self, f"assignment {assignment!r} is not {technician!r}'s")
+
+
+class AssignmentStepNotAllowed(StepNotAllowed):
+    """A step its assignment's status does not allow (409), or a refusal with its own reason."""
+
+    def __init__(self, message: str, status: str) -> None:
+        DispatchError.__init__(self, message)
+        self.status = status

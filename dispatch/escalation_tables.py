@@ -54,3 +54,4 @@ class ContractorOfferRow(DispatchBase):
     reason: Mapped[str] = mapped_column(String(200))
     offered_at: Mapped[datetime] = mapped_column(UtcDateTime())
     arrive_by: Mapped[datetime] = mapped_column(UtcDateTime())
+    late_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # told: not on site in time

@@ -8,24 +8,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.choose import Candidate
-from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketAlertRow, TicketRow
+from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketAlertRow, TicketCycleRow, TicketRow
 from estate.model import Place, Site
 
-ACTIVE = ("assigned", "accepted", "on_site")
-OPEN = ("open", "assigned", "accepted", "on_site")
-FINAL = ("closed", "cancelled")
-FIXED = ("resolved", "verified", "closed")
+from dispatch.lifecycle import ACTIVE, FINAL, FIXED, HELD, OPEN, AssignmentStatus  # noqa: F401 (older callers)
 
 
 def candidates(session: Session, site: Site) -> list[Candidate]:
     """Return every technician of the site with their last location and current work."""
     locations = {row.technician: row for row in session.scalars(select(TechnicianLocationRow))}
+    # every assignment a technician holds counts, the owner's and a support's
     work = {
         tech: (level, count)
         for tech, level, count in session.execute(
-            select(TicketRow.assignee, func.min(TicketRow.urgency), func.count())
-            .where(TicketRow.status.in_(ACTIVE), TicketRow.assignee.is_not(None))
-            .group_by(TicketRow.assignee)
+            select(AssignmentRow.technician, func.min(TicketRow.urgency), func.count())
+            .join(TicketRow, TicketRow.id == AssignmentRow.ticket_id)
+            .where(AssignmentRow.status.in_(HELD), AssignmentRow.technician.is_not(None))
+            .group_by(AssignmentRow.technician)
         )
     }
     result = []
@@ -41,22 +40,16 @@ def candidates(session: Session, site: Site) -> list[Candidate]:
     return result
 
 
-def recently_refused(session: Session, ticket_id: str, since: datetime) -> set[str]:
-    """Return the technicians who declined the ticket or let it time out since a time."""
-    return set(session.scalars(
-        select(AssignmentRow.technician).where(
-            AssignmentRow.ticket_id == ticket_id, AssignmentRow.outcome.in_(("declined", "timeout")),
-            AssignmentRow.ended_at >= since,
+def refusals(session: Session, ticket_id: str, trade: str, since: datetime) -> list[tuple[str, str]]:
+    """Return (technician, status) for each assignment of a trade on the ticket that its technician declined
+    or let time out since a time."""
+    return [(tech, status) for tech, status in session.execute(
+        select(AssignmentRow.technician, AssignmentRow.status).where(
+            AssignmentRow.ticket_id == ticket_id, AssignmentRow.trade == trade,
+            AssignmentRow.status.in_((AssignmentStatus.DECLINED.value, AssignmentStatus.TIMED_OUT.value)),
+            AssignmentRow.ended_at >= since, AssignmentRow.technician.is_not(None),
         )
-    ))
-
-
-def current_assignment(session: Session, ticket_id: str) -> AssignmentRow | None:
-    """Return the offer of the ticket that has not ended yet, if any."""
-    return session.scalars(
-        select(AssignmentRow).where(AssignmentRow.ticket_id == ticket_id, AssignmentRow.ended_at.is_(None))
-        .order_by(AssignmentRow.id.desc())
-    ).first()
+    )]
 
 
 def open_incident(session: Session, building: str, category: str, since: datetime) -> TicketRow | None:
@@ -81,3 +74,37 @@ def same_problem(session: Session, category: str, since: datetime, *, unit_id: s
     query = query.where(TicketRow.unit_id == unit_id) if unit_id else query.where(TicketRow.device_id == device_id)
     return session.scalars(query.order_by(TicketRow.status.in_(FIXED), TicketRow.created_at.desc())
                            .limit(1).with_for_update()).first()
+
+
+# --- assignments, as the API reads them ----------------------------------------------------------------
+
+def holds(session: Session, ticket_id: str, tech: str) -> bool:
+    """Return whether `tech` holds an assignment of the ticket now (offered, accepted or on site)."""
+    return session.scalar(select(AssignmentRow.id).where(
+        AssignmentRow.ticket_id == ticket_id, AssignmentRow.technician == tech,
+        AssignmentRow.status.in_(HELD)).limit(1)) is not None
+
+
+def held_tickets(tech: str):
+    """A subquery of the ids of the tickets `tech` holds an assignment of now."""
+    return select(AssignmentRow.ticket_id).where(AssignmentRow.technician == tech, AssignmentRow.status.in_(HELD))
+
+
+def assignments_of(session: Session, ticket_ids) -> dict[str, list[AssignmentRow]]:
+    """Every assignment of each ticket, oldest first."""
+    result: dict[str, list[AssignmentRow]] = {}
+    if ticket_ids:
+        for row in session.scalars(select(AssignmentRow).where(AssignmentRow.ticket_id.in_(list(ticket_ids)))
+                                   .order_by(AssignmentRow.id)):
+            result.setdefault(row.ticket_id, []).append(row)
+    return result
+
+
+def cycles_of(session: Session, ticket_ids) -> dict[str, list[TicketCycleRow]]:
+    """The cycles each reopened ticket had before its current one, oldest first (the KPIs count them)."""
+    result: dict[str, list[TicketCycleRow]] = {}
+    if ticket_ids:
+        for row in session.scalars(select(TicketCycleRow).where(TicketCycleRow.ticket_id.in_(list(ticket_ids)))
+                                   .order_by(TicketCycleRow.id)):
+            result.setdefault(row.ticket_id, []).append(row)
+    return result

@@ -54,6 +54,31 @@ class TicketRow(DispatchBase):
     resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     photos: Mapped[list] = mapped_column(JSON, default=list)
     satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the work cycle: 1, and one more each reopening (the earlier cycles stay in ticket_cycles)
+    cycle: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # the playbooks the ticket's alarms asked for (dispatch/playbooks.py), for the assignments they add later
+    playbooks: Mapped[list | None] = mapped_column(JSON, nullable=True)
+
+
+class TicketCycleRow(DispatchBase):
+    """A cycle of a reopened ticket as it stood when it was reopened: its times and rating stay counted."""
+
+    __tablename__ = "ticket_cycles"
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    accept_by: Mapped[datetime] = mapped_column(UtcDateTime())
+    arrive_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolve_by: Mapped[datetime] = mapped_column(UtcDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    arrived_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopened_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class TicketHistoryRow(DispatchBase):
@@ -74,17 +99,30 @@ class TicketAlertRow(DispatchBase):
 
 
 class AssignmentRow(DispatchBase):
-    """One offer of a ticket to one technician, and how it ended (declined, timeout, withdrawn, done)."""
+    """One trade's work on a ticket given to one technician (CONTRACT: `AS-<id>` in JSON): the owner's or a
+    support's, waiting for someone, offered, accepted, on site, and how it ended (dispatch/lifecycle.py).
+    A reassignment is a new row for the same trade and role; the ended rows are the ticket's record."""
 
     __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_status", "status"),)
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
-    technician: Mapped[str] = mapped_column(String(64), index=True)
-    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    technician: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)  # None while waiting
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime())  # when the row was made
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the status it ended in
     travel_s: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+    trade: Mapped[str] = mapped_column(String(16), default="general", server_default="general")
+    role: Mapped[str] = mapped_column(String(8), default="owner", server_default="owner")
+    status: Mapped[str] = mapped_column(String(16), default="offered", server_default="offered")
+    cycle: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    accept_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    arrived_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # a decline's reason, an operator's confirmation
 
 
 class TimerRow(DispatchBase):

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from dispatch.lifecycle import FINAL, FIXED
 from dispatch.sla import Deadlines, warning_time
 from dispatch.tables import TicketRow, TimerRow
 
@@ -42,12 +43,12 @@ def schedule_deadlines(session: Session, ticket_id: str, start: datetime, due: D
         schedule(session, ticket_id, f"{step}:breach", deadline, deadline_at=deadline)
 
 
-def has_pending(session: Session, ticket_id: str, kind: str) -> bool:
-    """Return whether the ticket has a timer of this kind that has not fired yet."""
-    return session.scalar(
-        select(TimerRow.id).where(TimerRow.ticket_id == ticket_id, TimerRow.kind == kind, TimerRow.fired.is_(False))
-        .limit(1)
-    ) is not None
+def has_pending(session: Session, ticket_id: str, kind: str, assignment_id: int | None = None) -> bool:
+    """Return whether the ticket (or one of its assignments) has a timer of this kind that has not fired yet."""
+    query = select(TimerRow.id).where(TimerRow.ticket_id == ticket_id, TimerRow.kind == kind, TimerRow.fired.is_(False))
+    if assignment_id is not None:
+        query = query.where(TimerRow.assignment_id == assignment_id)
+    return session.scalar(query.limit(1)) is not None
 
 
 def cancel_all(session: Session, ticket_id: str) -> None:
@@ -120,7 +121,7 @@ def purge_fired(session: Session, before: datetime, limit: int = 5000) -> int:
 
 def step_done(ticket: TicketRow, step: str) -> bool:
     """Return whether the ticket has done the step a deadline watches (or no longer needs to)."""
-    if ticket.status in ("resolved", "verified", "closed", "cancelled"):
+    if ticket.status in (*FIXED, *FINAL):
         return True
     column = _DONE_AT.get(step)
     return column is not None and getattr(ticket, column) is not None

@@ -285,6 +285,12 @@ def _escalation_problems(data: dict[Any, Any], lines: dict[Path, int]) -> list[S
     supervisors = [_raw_id(item.get("id")) for _, item in _entries(data, "supervisors")]
     known = [s for s in dict.fromkeys(supervisors) if s is not None]
     shown = ", ".join(known) or "none"
+    for index, item in _entries(data, "supervisors"):
+        if _raw_id(item.get("id")) == ON_DUTY:
+            path = ("supervisors", index, "id")
+            problems.append(SiteProblem(line_of(path, lines), format_path(path, data),
+                                        f"{ON_DUTY!r} is kept for the escalation levels (the supervisors on "
+                                        "shift now); choose another id"))
     previous: tuple[timedelta, Path] | None = None
     for index, item in _entries(data, "escalation"):
         notify = item.get("notify")

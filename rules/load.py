@@ -29,6 +29,7 @@ from rules.model import (
     StatusCondition,
     TimedUrgency,
 )
+from rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
 from rules.schema import (
     AbsentIn,
     AlertIn,
@@ -241,9 +242,42 @@ def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
                 check.problem(("rules", i, *where), f"refers to rule {name!r}, which the file does not have")
             elif name == item.id:
                 check.problem(("rules", i, *where), "a rule cannot refer to itself")
+    _check_playbooks(parsed, set(seen), check)
     if check.problems:
         raise RulesError(check.problems, filename)
     return _wait_for_causes(rules)
+
+
+def _check_playbooks(parsed: RulesFileIn, rule_ids: set[str], check: "_Checker") -> None:
+    seen: set[str] = set()
+    for i, book in enumerate(parsed.playbooks or []):
+        if book.id in seen:
+            check.problem(("playbooks", i, "id"), f"duplicate playbook id {book.id!r}")
+        seen.add(book.id)
+        for j, rule_id in enumerate(book.rules):
+            if rule_id not in rule_ids:
+                check.problem(("playbooks", i, "rules", j), f"refers to rule {rule_id!r}, which the file does not have")
+        for key in ("now", "on_resolve"):
+            for j, trade in enumerate(getattr(book, key)):
+                if trade not in SKILLS:
+                    check.problem(("playbooks", i, key, j), f"unknown trade {trade!r}; known: {', '.join(sorted(SKILLS))}")
+
+
+def parse_playbooks(text: str, filename: str = "<rules>") -> tuple[Playbook, ...]:
+    """Return the playbooks of a rules file's text (checked with its rules), or the defaults when it has none."""
+    parse_rules(text, filename)  # every problem named, playbooks' too
+    data, _ = load_yaml_with_lines(text, filename)
+    books = RulesFileIn.model_validate(data).playbooks
+    if books is None:
+        return DEFAULT_PLAYBOOKS
+    return tuple(Playbook(b.id, frozenset(b.rules), frozenset(b.levels), tuple(b.now), tuple(b.on_resolve))
+                 for b in books)
+
+
+def load_playbooks(path: Path | str) -> tuple[Playbook, ...]:
+    """Return the playbooks of a rules file; raises RulesError (or OSError)."""
+    path = Path(path)
+    return parse_playbooks(path.read_text(encoding="utf-8"), str(path))
 
 
 CAUSE_MARGIN = timedelta(seconds=2)

@@ -143,6 +143,17 @@ class RuleIn(_Strict):
         return data
 
 
+class PlaybookIn(_Strict):
+    """Which trades an incident needs (docs/operations.md, "Playbooks")."""
+
+    id: str = Field(pattern=RULE_ID)
+    rules: list[str] = Field(min_length=1, description="the rules whose alarms call for it")
+    levels: list[Literal[1, 2, 3, 4]] = Field(default_factory=lambda: [1, 2, 3, 4])
+    now: list[str] = Field(default_factory=list, description="support trades dispatched at once")
+    on_resolve: list[str] = Field(default_factory=list, description="support trades dispatched when the owner resolves")
+
+
 class RulesFileIn(_Strict):
     version: Literal[1] = 1
     rules: list[RuleIn]
+    playbooks: list[PlaybookIn] | None = None  # None: the defaults of rules/playbooks.py

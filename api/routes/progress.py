@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from api.deps import ApiContext, Ctx
 from api.residents import progress_json
 from api.tables import PhotoRow
+from dispatch.lifecycle import FIXED
 from dispatch.resident_store import Found
 from dispatch.resident_texts import pick_locale
 from dispatch.tables import TicketHistoryRow
@@ -84,7 +85,7 @@ def photo(token: str, photo_id: str, ctx: Ctx) -> Response:
         found = _find(ctx, session, token)
         row = session.get(PhotoRow, photo_id[:64])
         if (row is None or row.ticket_id != found.ticket.id
-                or found.ticket.status not in ("resolved", "verified", "closed")):
+                or found.ticket.status not in FIXED):
             raise _missing()
         return Response(row.data, media_type=row.content_type, headers=PHOTO_HEADERS)
 
@@ -96,7 +97,7 @@ def rate(token: str, body: RatingIn, ctx: Ctx) -> dict[str, Any]:
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
         ticket = _find(ctx, session, token, lock=True).ticket
-        if ticket.status not in ("resolved", "verified", "closed"):
+        if ticket.status not in FIXED:
             raise HTTPException(status.HTTP_409_CONFLICT, "the ticket can be rated once it is resolved")
         if ticket.satisfaction is not None:
             raise HTTPException(status.HTTP_409_CONFLICT, "this ticket has already been rated")

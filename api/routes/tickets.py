@@ -15,7 +15,7 @@ from api.residents import with_check_on
 from api.routes.photos import check_resolve_photos
 from api.schemas import AssignIn, Category, NoteIn, ReportIn, ResolveIn, TicketOut, VerifyIn
 from api.ticket_search import TicketFilter, search_tickets
-from api.tickets import MAX_LIST, for_technician, get_ticket_or_raise, render, show
+from api.tickets import MAX_LIST, for_technician, get_ticket_or_raise, may_read, render, show
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(max_length=32)]

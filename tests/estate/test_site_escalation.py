@@ -44,9 +44,10 @@ def test_the_full_section_loads_with_shifts_roles_levels_and_contractors():
      "contractor id 's-li' is already a supervisor id"),
     ("id: c-lift", "id: t-sec", "LiftCare", "contractors[2].id", "contractor id 't-sec' is already a technician id"),
     ("id: c-lift", "id: c-fix", "LiftCare", "contractors[2].id", "duplicate contractor id 'c-fix'"),
+    ("id: s-wu", "id: on_duty", "Wu Gang", "supervisors[1].id", "'on_duty' is kept for the escalation levels"),
 ], ids=["unknown-manager", "technician-in-level", "not-increasing", "two-at-once", "bad-after", "arrive-zero",
         "bad-trade", "bad-role", "bad-shift", "contractor-is-supervisor", "contractor-is-technician",
-        "two-contractors"])
+        "two-contractors", "supervisor-on-duty"])
 def test_each_problem_is_named_with_its_line(old, new, fragment, path, message):
     assert old in SUPERVISORS
     text = SUPERVISORS.replace(old, new, 1)

@@ -89,6 +89,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/exports/report.{fmt}"): NOBODY,
     ("GET", "/api/v1/buildings/{building_id}/vulnerable"): NOBODY,  # residents to call in an outage
     ("POST", "/api/v1/notices/{notice_id}/ack"): NOBODY,  # operators acknowledge a supervisor's notice
+    # one assignment's steps: its own technician only (an operator may confirm an arrival)
+    ("POST", "/api/v1/assignments/{assignment_id}/accept"): NOBODY,
+    ("POST", "/api/v1/assignments/{assignment_id}/decline"): NOBODY,
+    ("POST", "/api/v1/assignments/{assignment_id}/arrive"): Access(403, 403, {"confirmed_by_operator": True}),
+    ("POST", "/api/v1/assignments/{assignment_id}/done"): NOBODY,
 }
 # the residents' progress page (docs/residents.md): no bearer token, the link's own token is the key; a
 # token that is no link gets the same bare 404 whoever calls, with whatever header
@@ -147,7 +152,7 @@ def test_no_route_answers_another_caller_with_someone_elses_data(client, ctx, is
                         files={"file": ("site.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")}).json()
     ids = {"ticket_id": ticket["id"], "ident": token_id, "alert_id": "AL-000000000000", "silence_id": "1",
            "device_id": "A-B2-LEAK-1", "photo_id": photo["id"], "building_id": "A",
-           "notice_id": "M-0"}
+           "notice_id": "M-0", "assignment_id": ticket["assignments"][0]["id"]}
     callers = _callers(issue, client)
     answered = 0
     for (method, path), access in ROUTES.items():

@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('offered_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('arrive_by', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('late_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_contractor_offers_ticket', 'contractor_offers', ['ticket_id'])

@@ -1,0 +1,260 @@
+"""The steps people take: a technician on their own assignment (accept, decline, arrive, done, the owner's
+resolve), an operator on the ticket (verify, reopen, assign, cancel, confirm an arrival). Which step is
+allowed when is dispatch/lifecycle.py's table; this module records what each does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch import arrival, assigning, notices, timers
+from dispatch.desk import Desk
+from dispatch.errors import (
+    AssignmentNotFound,
+    AssignmentStepNotAllowed,
+    BadRequest,
+    NotYourAssignment,
+    NotYourTicket,
+    StepNotAllowed,
+    TicketNotFound,
+)
+from dispatch.lifecycle import AssignmentStatus as A, Refusal, Role, Step, assignment_step, ticket_step_refusal
+from dispatch.messages import assignment_ref, assignment_row_id
+from dispatch.sla import deadlines_from, sla_for
+from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketCycleRow, TicketRow
+from rules.playbooks import missing_trades
+
+
+def locked(session: Session, ticket_id: str) -> TicketRow:
+    ticket = session.scalars(select(TicketRow).where(TicketRow.id == ticket_id).with_for_update()).first()
+    if ticket is None:
+        raise TicketNotFound(ticket_id)
+    return ticket
+
+
+def own_on_ticket(session: Session, ticket_id: str, tech: str, step: Step) -> tuple[TicketRow, AssignmentRow]:
+    """The ticket (locked) and the caller's own assignment on it."""
+    ticket = locked(session, ticket_id)
+    row = assigning.held_by(session, ticket_id, tech)
+    if row is None:
+        if ticket.assignee == tech:  # their work on it has ended: the step is late, not someone else's
+            raise StepNotAllowed(ticket_id, step.value, ticket.status)
+        raise NotYourTicket(ticket_id, tech)
+    return ticket, row
+
+
+def own_assignment(session: Session, ref: str, tech: str | None) -> tuple[TicketRow, AssignmentRow]:
+    """The assignment `ref` (`AS-…`) and its ticket (locked); `tech` None: an operator acting on it."""
+    row_id = assignment_row_id(ref)
+    row = session.get(AssignmentRow, row_id) if row_id is not None else None
+    if row is None:
+        raise AssignmentNotFound(ref)
+    ticket = locked(session, row.ticket_id)
+    session.refresh(row)
+    if tech is not None and row.technician != tech:
+        raise NotYourAssignment(ref, tech)
+    return ticket, row
+
+
+def _next(ticket: TicketRow, row: AssignmentRow, step: Step) -> A:
+    result = assignment_step(row.status, step)
+    if isinstance(result, Refusal):
+        if row.role == Role.OWNER.value and row.status in (A.OFFERED, A.ACCEPTED, A.ON_SITE):
+            raise StepNotAllowed(ticket.id, step.value, ticket.status)  # the ticket's words, as before assignments
+        raise AssignmentStepNotAllowed(f"cannot {step} assignment {assignment_ref(row.id)} while it is {row.status}",
+                                       row.status)
+    return result
+
+
+def accept(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime) -> None:
+    row.status, row.accepted_at = _next(ticket, row, Step.ACCEPT).value, now
+    ticket.updated_at = now
+    tech = row.technician or ""
+    if row.role == Role.OWNER.value:
+        ticket.accepted_at = now
+        assigning.sync_status(session, ticket)
+        desk.history(session, ticket, now, ticket.status, tech, None)
+        desk.residents.step(session, ticket, "accepted", now)
+    else:
+        desk.history(session, ticket, now, ticket.status, tech, f"{row.trade} support accepted")
+    notices.stop(session, ticket, now, tech, "accept")  # someone acted: the escalation stops climbing
+
+
+def decline(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime,
+            note: str | None) -> None:
+    assigning.end(session, ticket, _refuse_or(ticket, row, Step.DECLINE), A.DECLINED, now)
+    row.note = note
+    ticket.updated_at = now
+    what = "declined" if row.role == Role.OWNER.value else f"{row.trade} support declined"
+    desk.history(session, ticket, now, "assigned", row.technician or "", f"{what}{': ' + note if note else ''}")
+    assigning.replace(desk, session, ticket, row, now)
+
+
+def _refuse_or(ticket: TicketRow, row: AssignmentRow, step: Step) -> AssignmentRow:
+    _next(ticket, row, step)
+    return row
+
+
+def arrive(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime,
+           confirmed_by: str | None = None) -> None:
+    """On site: counted when the technician's last location (app or badge) is in the ticket's building,
+    or when an operator confirms it (`confirmed_by`); the stored location is never moved."""
+    status = _next(ticket, row, Step.ARRIVE)
+    if confirmed_by is None:
+        location = session.get(TechnicianLocationRow, row.technician) if row.technician else None
+        refusal = arrival.refusal(ticket.building, location.building if location else None,
+                                  location.ts if location else None, now, desk.site.travel.location_ttl)
+        if refusal is not None:
+            raise AssignmentStepNotAllowed(f"cannot arrive at ticket {ticket.id!r}: {refusal}", row.status)
+    row.status, row.arrived_at = status.value, now
+    if confirmed_by is not None:
+        row.note = f"arrival confirmed by {confirmed_by}"
+    ticket.updated_at = now
+    tech = row.technician or ""
+    extra = f"arrival confirmed by {confirmed_by}" if confirmed_by else None
+    if row.role == Role.OWNER.value:
+        ticket.arrived_at = now
+        assigning.sync_status(session, ticket)
+        desk.history(session, ticket, now, ticket.status, confirmed_by or tech, extra)
+        desk.residents.step(session, ticket, "on_site", now)
+    else:
+        desk.history(session, ticket, now, ticket.status, confirmed_by or tech,
+                     f"{row.trade} support on site" + (f": {extra}" if extra else ""))
+    notices.stop(session, ticket, now, tech, "arrive")
+
+
+def done(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime,
+         note: str | None = None) -> None:
+    """A support assignment's work is finished (the owner resolves the ticket instead, with evidence)."""
+    if row.role == Role.OWNER.value:
+        raise AssignmentStepNotAllowed(
+            f"the owner finishes ticket {ticket.id!r} by resolving it with a note and a photo", row.status)
+    assigning.end(session, ticket, _refuse_or(ticket, row, Step.DONE), A.DONE, now)
+    row.note = note or row.note
+    ticket.updated_at = now
+    desk.history(session, ticket, now, ticket.status, row.technician or "",
+                 f"{row.trade} support done{': ' + note if note else ''}")
+
+
+def resolve(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime, note: str,
+            photos: list[str]) -> None:
+    if not note.strip() or not photos:
+        raise BadRequest("resolving needs a note on what was done and at least one photo")
+    if row.role != Role.OWNER.value:
+        raise AssignmentStepNotAllowed(
+            f"a {row.trade} support assignment is finished with done; the owner resolves ticket {ticket.id!r}",
+            row.status)
+    _next(ticket, row, Step.RESOLVE)
+    ticket.status, ticket.resolved_at, ticket.updated_at = "resolved", now, now
+    ticket.resolution_note, ticket.photos = note, list(photos)
+    if ticket.open_key is not None:
+        ticket.open_key = None  # a new alarm on this device after the fix opens a new ticket
+    assigning.end(session, ticket, row, A.DONE, now)
+    desk.history(session, ticket, now, "resolved", row.technician or "", note)
+    notices.stop(session, ticket, now, row.technician or "", "resolve")
+    desk.residents.step(session, ticket, "resolved", now)
+    _later(desk, session, ticket, now)
+
+
+def _later(desk: Desk, session: Session, ticket: TicketRow, now: datetime) -> None:
+    """The owner resolved: the playbooks' later trades (cleaning after a burst pipe) are dispatched now."""
+    wanted = [trade for book in desk.playbooks if book.id in (ticket.playbooks or []) for trade in book.on_resolve]
+    if not wanted:
+        return
+    present = [r.trade for r in assigning.live(session, ticket.id)]
+    for trade in missing_trades(wanted, ticket.category, present):
+        assigning.open_assignment(desk, session, ticket, trade, Role.SUPPORT, now)
+
+
+# --- the control room --------------------------------------------------------------------------------
+
+def _allowed(ticket: TicketRow, step: Step) -> None:
+    refusal = ticket_step_refusal(ticket.status, step)
+    if refusal is not None:
+        raise StepNotAllowed(ticket.id, step.value, ticket.status)
+
+
+def verify(desk: Desk, session: Session, ticket: TicketRow, by: str, now: datetime, satisfaction: int | None,
+           note: str | None) -> None:
+    """Record the call-back; with a satisfaction score the ticket closes."""
+    _allowed(ticket, Step.VERIFY)
+    ticket.status, ticket.updated_at = "verified", now
+    desk.history(session, ticket, now, "verified", by, note)
+    if satisfaction is not None:
+        ticket.satisfaction, ticket.status, ticket.closed_at = satisfaction, "closed", now
+        desk.history(session, ticket, now, "closed", by, f"satisfaction {satisfaction}/5")
+        timers.cancel_all(session, ticket.id)
+
+
+def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: datetime, note: str) -> None:
+    """Put a fixed ticket back to work with fresh deadlines, with the technician who owns it (首问负责制);
+    the cycle that ended is kept, with its times and rating (the KPIs count it)."""
+    _allowed(ticket, Step.REOPEN)
+    session.add(TicketCycleRow(
+        ticket_id=ticket.id, cycle=ticket.cycle or 1, started_at=_cycle_start(session, ticket),
+        assignee=ticket.assignee, accept_by=ticket.accept_by, arrive_by=ticket.arrive_by,
+        resolve_by=ticket.resolve_by, accepted_at=ticket.accepted_at, arrived_at=ticket.arrived_at,
+        resolved_at=ticket.resolved_at, closed_at=ticket.closed_at, satisfaction=ticket.satisfaction,
+        breached=bool(ticket.breached), reopened_at=now))
+    ticket.cycle = (ticket.cycle or 1) + 1
+    owner = ticket.assignee
+    due = deadlines_from(now, sla_for(ticket.urgency, desk.site.sla))
+    ticket.accept_by, ticket.arrive_by, ticket.resolve_by = due.accept_by, due.arrive_by, due.resolve_by
+    ticket.accepted_at = ticket.arrived_at = ticket.resolved_at = ticket.closed_at = None
+    ticket.satisfaction, ticket.updated_at, ticket.status = None, now, "open"
+    if ticket.device_id and ticket.rule_id and ticket.source == "sensor":
+        key = f"{ticket.device_id}|{ticket.rule_id}"
+        if session.scalar(select(TicketRow.id).where(TicketRow.open_key == key)) is None:
+            ticket.open_key = key
+    timers.schedule_deadlines(session, ticket.id, now, due)
+    desk.history(session, ticket, now, "open", by, note)
+    if owner is not None:
+        row = AssignmentRow(ticket_id=ticket.id, technician=None, assigned_at=now, travel_s=0, reason="",
+                            trade=ticket.category, role=Role.OWNER.value, status=A.WAITING.value, cycle=ticket.cycle)
+        session.add(row)
+        session.flush()
+        assigning.give(desk, session, ticket, row, owner, 0, "reopened: you own this ticket", now, by)
+    else:
+        _reopen_owner(desk, session, ticket, now)
+
+
+def _reopen_owner(desk: Desk, session: Session, ticket: TicketRow, now: datetime) -> None:
+    waiting = [r for r in assigning.live(session, ticket.id) if r.role == Role.OWNER.value]
+    if waiting:
+        assigning.fill(desk, session, ticket, waiting[-1], now)
+    else:
+        assigning.open_assignment(desk, session, ticket, ticket.category, Role.OWNER, now)
+
+
+def _cycle_start(session: Session, ticket: TicketRow) -> datetime:
+    last = session.scalars(select(TicketCycleRow.reopened_at).where(TicketCycleRow.ticket_id == ticket.id)
+                           .order_by(TicketCycleRow.id.desc()).limit(1)).first()
+    return last or ticket.created_at
+
+
+def assign(desk: Desk, session: Session, ticket: TicketRow, tech: str, by: str, now: datetime) -> None:
+    """An operator hands the owner's work to a named technician, overriding the choice."""
+    if tech not in desk.site.technicians:
+        raise BadRequest(f"technician {tech!r} is not in the site file")
+    _allowed(ticket, Step.ASSIGN)
+    for row in assigning.live(session, ticket.id):
+        if row.role == Role.OWNER.value:
+            assigning.withdraw(desk, session, ticket, row, now, "reassigned by the control room")
+    row = AssignmentRow(ticket_id=ticket.id, technician=None, assigned_at=now, travel_s=0, reason="",
+                        trade=ticket.category, role=Role.OWNER.value, status=A.WAITING.value, cycle=ticket.cycle or 1)
+    session.add(row)
+    session.flush()
+    assigning.give(desk, session, ticket, row, tech, 0, f"assigned by {by}", now, by)
+    notices.stop(session, ticket, now, by, "assign")
+
+
+def cancel(desk: Desk, session: Session, ticket: TicketRow, by: str, now: datetime, note: str | None) -> None:
+    _allowed(ticket, Step.CANCEL)
+    ticket.status = "cancelled"
+    for row in assigning.live(session, ticket.id):
+        assigning.withdraw(desk, session, ticket, row, now, "cancelled")
+    ticket.open_key, ticket.updated_at = None, now
+    desk.history(session, ticket, now, "cancelled", by, note)
+    timers.cancel_all(session, ticket.id)

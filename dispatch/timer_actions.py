@@ -1,0 +1,77 @@
+"""What a due timer does: an assignment not accepted in time goes to the next nearest, a waiting one is
+tried again, a deadline warns at 80% and escalates when breached, escalation levels climb, a contractor's
+`arrive` is checked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch import assigning, contractors, notices, timers
+from dispatch.desk import Desk
+from dispatch.lifecycle import FINAL, AssignmentStatus as A, Role
+from dispatch.outbox import iso
+from dispatch.tables import AssignmentRow, TicketRow
+
+
+def on_timer(desk: Desk, session: Session, timer: timers.Due, now: datetime) -> None:
+    ticket = session.scalars(select(TicketRow).where(TicketRow.id == timer.ticket_id).with_for_update()).first()
+    if ticket is None or ticket.status in FINAL:
+        return
+    kind = timer.kind
+    if kind == assigning.ACCEPT_TIMEOUT:
+        _accept_timeout(desk, session, ticket, timer, now)
+    elif kind == assigning.RETRY_ASSIGN:
+        _retry(desk, session, ticket, timer, now)
+    elif notices.is_timer(kind):  # "escalate:<level>": nobody acted, tell the next level
+        notices.on_timer(session, desk.site, desk.prefix, ticket, timer, now)
+    elif contractors.is_timer(kind):  # the contractor's `arrive` has passed
+        contractors.on_timer(session, desk.site, ticket, now, desk.notify_supervisors)
+    else:
+        _deadline(desk, session, ticket, timer, now)
+
+
+def _accept_timeout(desk: Desk, session: Session, ticket: TicketRow, timer: timers.Due, now: datetime) -> None:
+    """Only that assignment is reassigned: the ticket's other trades go on as they are."""
+    row = session.get(AssignmentRow, timer.assignment_id) if timer.assignment_id is not None else None
+    if row is None or row.status != A.OFFERED.value or row.accept_by is None or abs(
+            (row.accept_by - timer.due_at).total_seconds()) >= 1:
+        return  # accepted, ended, or its window moved (a raised level): this timer is stale
+    tech = row.technician or ""
+    assigning.end(session, ticket, row, A.TIMED_OUT, now)
+    desk.push(session, ticket, row, "withdrawn", tech, now, reason="not accepted in time")
+    what = "" if row.role == Role.OWNER.value else f" ({row.trade} support)"
+    desk.history(session, ticket, now, "assigned", "system", f"{tech} did not accept in time{what}")
+    assigning.replace(desk, session, ticket, row, now)
+    if row.role == Role.OWNER.value:
+        # the second time a level 1 or 2 is let pass, a contractor is offered it (dispatch/contractors.py)
+        contractors.after_timeout(session, desk.site, desk.prefix, ticket, now, desk.notify_supervisors)
+
+
+def _retry(desk: Desk, session: Session, ticket: TicketRow, timer: timers.Due, now: datetime) -> None:
+    if timer.assignment_id is not None:
+        rows = [session.get(AssignmentRow, timer.assignment_id)]
+    else:  # a timer from before assignments had their own
+        rows = [r for r in assigning.live(session, ticket.id) if r.role == Role.OWNER.value]
+    for row in rows:
+        if row is not None and row.status == A.WAITING.value:
+            assigning.fill(desk, session, ticket, row, now)
+
+
+def _deadline(desk: Desk, session: Session, ticket: TicketRow, timer: timers.Due, now: datetime) -> None:
+    step, _, phase = timer.kind.partition(":")  # "accept:warn", "arrive:breach", ...
+    if timers.step_done(ticket, step) or not timers.is_current(ticket, step, timer):
+        return
+    if phase == "warn":
+        text = f"{step} deadline {iso(getattr(ticket, step + '_by'))} is near"
+        owner = assigning.owner_of(session, ticket.id)
+        if ticket.assignee and owner is not None and owner.technician == ticket.assignee:
+            desk.push(session, ticket, owner, "reminder", ticket.assignee, now, reason=text)
+        desk.notify_supervisors(session, ticket, "warning", text, now)
+    else:
+        ticket.breached, ticket.updated_at = True, now
+        text = f"{step} deadline breached (was due {iso(getattr(ticket, step + '_by'))})"
+        desk.history(session, ticket, now, ticket.status, "system", text)
+        desk.notify_supervisors(session, ticket, "breach", text, now)

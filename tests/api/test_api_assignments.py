@@ -1,0 +1,70 @@
+"""Assignments through HTTP (docs/api.md, "Assignments"): the ticket's `assignments`, each one's steps by its
+technician, an arrive from another building refused with the reason, an operator's confirmation."""
+
+from __future__ import annotations
+
+from api_support import place_technician
+from dispatch.tables import TechnicianLocationRow
+
+
+def test_a_ticket_shows_its_owners_assignment_and_its_steps_act_on_it(client, ctx, wang_ticket, issue, operator):
+    [owner] = wang_ticket["assignments"]
+    assert (owner["technician"], owner["trade"], owner["role"], owner["status"]) == (
+        "t-wang", "plumbing", "owner", "offered")
+    assert owner["id"].startswith("AS-") and owner["accept_by"] == wang_ticket["accept_by"]
+    wang = issue("technician", "t-wang")
+    accepted = client.post(f"/api/v1/assignments/{owner['id']}/accept", headers=wang)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "accepted" and accepted.json()["assignments"][0]["status"] == "accepted"
+    again = client.post(f"/api/v1/assignments/{owner['id']}/accept", headers=wang)
+    assert again.status_code == 409 and "while it is accepted" in again.json()["detail"]
+    done = client.post(f"/api/v1/assignments/{owner['id']}/done", headers=wang)
+    assert done.status_code == 409 and "resolving it with a note and a photo" in done.json()["detail"]
+    other = issue("technician", "t-chen")
+    assert client.post(f"/api/v1/assignments/{owner['id']}/arrive", headers=other).status_code == 403
+    assert client.post("/api/v1/assignments/AS-999999/accept", headers=wang).status_code == 404
+    assert client.post(f"/api/v1/assignments/{owner['id']}/accept", headers=operator).status_code == 403
+
+
+def test_an_arrive_from_another_building_is_409_until_an_operator_confirms_it(client, ctx, wang_ticket, issue,
+                                                                             operator):
+    wang = issue("technician", "t-wang")
+    ticket_id = wang_ticket["id"]  # in building A
+    assert client.post(f"/api/v1/tickets/{ticket_id}/accept", headers=wang).status_code == 200
+    place_technician(ctx, "t-wang", building="B", floor=2)
+    refused = client.post(f"/api/v1/tickets/{ticket_id}/arrive", headers=wang)
+    assert refused.status_code == 409
+    assert "your last location is building B, not A" in refused.json()["detail"]
+    [owner] = client.get(f"/api/v1/tickets/{ticket_id}", headers=operator).json()["assignments"]
+    assert client.post(f"/api/v1/assignments/{owner['id']}/arrive", headers=operator).status_code == 403
+    confirmed = client.post(f"/api/v1/assignments/{owner['id']}/arrive", headers=operator,
+                            json={"confirmed_by_operator": True})
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
+    assert body["status"] == "on_site" and body["history"][-1]["by"] == "op-1"
+    assert "arrival confirmed by op-1" in body["history"][-1]["note"]
+    with ctx.sessions() as session:  # pressing arrive never moves the technician
+        assert session.get(TechnicianLocationRow, "t-wang").building == "B"
+
+
+def test_reopening_keeps_the_first_cycles_times_and_rating_in_the_kpis(client, ctx, wang_ticket, issue, operator):
+    wang, ticket_id = issue("technician", "t-wang"), wang_ticket["id"]
+    ctx.clock.advance(seconds=60)
+    assert client.post(f"/api/v1/tickets/{ticket_id}/accept", headers=wang).status_code == 200
+    ctx.clock.advance(seconds=240)
+    assert client.post(f"/api/v1/tickets/{ticket_id}/arrive", headers=wang).status_code == 200
+    ctx.clock.advance(seconds=600)
+    resolved = client.post(f"/api/v1/tickets/{ticket_id}/resolve", headers=wang,
+                           json={"note": "replaced the joint", "photos": ["https://photos.example/a.jpg"]})
+    assert resolved.status_code == 200, resolved.text
+    assert client.post(f"/api/v1/tickets/{ticket_id}/verify", headers=operator,
+                       json={"satisfaction": 4}).json()["status"] == "closed"
+    reopened = client.post(f"/api/v1/tickets/{ticket_id}/reopen", headers=operator, json={"note": "drips again"})
+    body = reopened.json()
+    assert body["status"] == "assigned" and body["accepted_at"] is None and body["satisfaction"] is None
+    assert [(a["cycle"], a["status"]) for a in body["assignments"]] == [(1, "done"), (2, "offered")]
+    kpis = client.get("/api/v1/kpis", headers=operator,
+                      params={"from": "2026-11-23T00:00:00Z", "to": "2026-11-24T00:00:00Z"}).json()
+    assert kpis["rated"] == 1 and kpis["satisfaction"] == 80.0  # the first cycle's rating still counts
+    assert kpis["mean_accept_s"] == 60.0 and kpis["mean_arrive_s"] == 300.0 and kpis["mean_resolve_s"] == 900.0
+    assert kpis["first_time_fix_pct"] is None or kpis["closed"] == 0
