@@ -288,6 +288,8 @@ class TicketOut(BaseModel):
     check_on: list[CheckOnOut] | None = None
     # a report's answer only: the resident's progress page (docs/residents.md)
     progress_link: str | None = None
+    # a report's answer only: true when it joined the open ticket of the same problem (200), false when new (201)
+    merged: bool | None = None
     # the outside contractor the ticket was offered to (docs/operations.md, "Contractors"); null: none
     contractor: str | None = None
 

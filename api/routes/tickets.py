@@ -72,9 +72,17 @@ def get_ticket(ticket_id: TicketId, ctx: Ctx, user: TicketReader) -> dict[str, A
         return with_check_on(session, ctx.site, user, [ticket], shown, now)[0]
 
 
-@router.post("", response_model=TicketOut, status_code=status.HTTP_201_CREATED)
-def report_ticket(body: ReportIn, ctx: Ctx, user: Operator) -> dict[str, Any]:
-    """Open a ticket for a person's report; category and urgency are suggested from the description when absent."""
+REPORT_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"model": TicketOut, "description": "the same problem is already reported: merged into that ticket "
+                                             "(`merged: true`, `Location` names it)"},
+    201: {"description": "a new ticket (`merged: false`, `Location` names it)"},
+}
+
+
+@router.post("", response_model=TicketOut, status_code=status.HTTP_201_CREATED, responses=REPORT_ANSWERS)
+def report_ticket(body: ReportIn, ctx: Ctx, user: Operator, response: Response) -> dict[str, Any]:
+    """Open a ticket for a person's report; category and urgency are suggested from the description when absent.
+    A repeat of an open ticket's problem (same unit and trade within 7 days) joins it: 200, `merged: true`."""
     problems = intake.report_problems(body, ctx.site)
     if problems:  # every missing or wrong field at once, in FastAPI's own 422 shape
         raise RequestValidationError([
@@ -87,9 +95,14 @@ def report_ticket(body: ReportIn, ctx: Ctx, user: Operator) -> dict[str, Any]:
         ticket_id = ctx.dispatcher.report(session, report, now, by=user.subject)
         # answered at once: a `received` notice to the reporter's unit, with the progress link (docs/residents.md)
         link = ctx.dispatcher.residents.received(session, ticket_id, report.unit_id, now)
-        result = show(session, user, [get_ticket_or_raise(session, ticket_id)], "ticket.report", now)[0]
+        ticket = get_ticket_or_raise(session, ticket_id)
+        result = show(session, user, [ticket], "ticket.report", now)[0]
         result["progress_link"] = link
+        result["merged"] = ticket.created_at < now  # opened before this report: it joined that ticket
     ctx.wake_outbox()
+    response.headers["Location"] = f"/api/v1/tickets/{ticket_id}"
+    if result["merged"]:
+        response.status_code = status.HTTP_200_OK
     return result
 
 
