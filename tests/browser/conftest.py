@@ -150,9 +150,17 @@ class Live:
                              **kwargs)
 
     def place(self, technician: str, building: str, floor: int) -> None:
-        """Where a technician's phone says they are (the location topic)."""
+        """Where a technician's phone says they are (the location topic); returns once the service knows."""
         self.watcher.publish(f"{self.site}/technicians/{technician}/location",
                              {"ts": now_iso(), "building": building, "floor": floor})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for tech in self.api("GET", "/api/v1/technicians", ADMIN).json():
+                if tech["id"] == technician and tech["location"] and (
+                        tech["location"]["building"], tech["location"]["floor"]) == (building, floor):
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"the service did not place {technician} at {building} {floor} within 10 s")
 
     def reading(self, device: str, values: dict[str, Any]) -> float:
         """Publish a device's reading; returns when it was sent (time.monotonic())."""

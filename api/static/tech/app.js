@@ -201,7 +201,13 @@ async function send(step) {
 
 let flushing = false;
 
-async function flush() {
+// one sender at a time, across the app's tabs too: a step is never sent twice
+function flush() {
+  if (flushing) return Promise.resolve();
+  return navigator.locks ? navigator.locks.request("caretaker.tech.queue", sendQueued) : sendQueued();
+}
+
+async function sendQueued() {
   if (flushing) return;
   flushing = true;
   try {
@@ -452,6 +458,11 @@ async function start() {
   setInterval(() => { if (state.pending.length) flush(); }, RETRY_MS);
   window.addEventListener("online", () => { showError(null); setLink("connecting"); flush(); });
   window.addEventListener("offline", () => setLink("offline"));
+  document.addEventListener("visibilitychange", () => { // a phone wakes the page: catch up at once
+    if (document.visibilityState !== "visible") return;
+    loadAll().catch(() => {});
+    flush();
+  });
   flush();
 }
 
