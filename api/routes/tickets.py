@@ -65,7 +65,7 @@ def get_ticket(ticket_id: TicketId, ctx: Ctx, user: TicketReader) -> dict[str, A
     """One ticket with its history; a technician may read it only while it is assigned to them."""
     with ctx.sessions.begin() as session:
         ticket = get_ticket_or_raise(session, ticket_id)
-        if user.is_technician and ticket.assignee != user.subject:
+        if not may_read(user, ticket):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"ticket {ticket_id!r} is not assigned to you")
         now = ctx.clock.now()
         shown = for_technician(session, ctx.site, user, show(session, user, [ticket], "ticket.read", now))
