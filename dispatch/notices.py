@@ -121,10 +121,22 @@ def ack(session: Session, notice_id: str, by: str, now: datetime, sent_to: str |
     return Ack(notice.id, notice.ticket_id, by, now, stopped)
 
 
-def notices_of(session: Session, ticket_id: str) -> list[NoticeRow]:
-    """Return a ticket's notices, oldest first (for the ticket's JSON and the control room)."""
-    return list(session.scalars(select(NoticeRow).where(NoticeRow.ticket_id == ticket_id)
-                                .order_by(NoticeRow.at, NoticeRow.id)))
+def find(session: Session, *, ticket_id: str | None = None, supervisor: str | None = None,
+         unacked: bool = False, limit: int = 100) -> list[NoticeRow]:
+    """Return notices matching every given filter, newest first (GET /api/v1/notices)."""
+    query = select(NoticeRow)
+    if ticket_id is not None:
+        query = query.where(NoticeRow.ticket_id == ticket_id)
+    if supervisor is not None:
+        query = query.where(NoticeRow.supervisor == supervisor)
+    if unacked:
+        query = query.where(NoticeRow.acked_at.is_(None))
+    return list(session.scalars(query.order_by(NoticeRow.at.desc(), NoticeRow.id.desc()).limit(limit)))
+
+
+def climb_of(session: Session, ticket_id: str) -> EscalationRow | None:
+    """Return the ticket's climb (level reached, stopped or not), or None when it never climbed."""
+    return _climb(session, ticket_id)
 
 
 def _climb(session: Session, ticket_id: str) -> EscalationRow | None:

@@ -1,12 +1,12 @@
-"""Acknowledging a supervisor's notice (docs/api.md#notices): someone has it in hand, so the ticket's
-escalation stops climbing to the next level."""
+"""Supervisors' notices (docs/api.md#notices): listing them, and acknowledging one: someone has it in hand, so
+the ticket's escalation stops climbing to the next level."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from api.deps import Ctx, User, require
@@ -17,12 +17,36 @@ router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 Acknowledger = Annotated[User, Depends(require("operator", "supervisor"))]
 
 
+class NoticeOut(BaseModel):
+    id: str  # the Notice's `id`, as pushed
+    ticket: str
+    supervisor: str
+    type: str
+    level: int | None
+    at: datetime
+    acked_at: datetime | None
+    acked_by: str | None
+
+
 class NoticeAckOut(BaseModel):
     notice: str  # the Notice's `id`, as pushed
     ticket: str
     acked_by: str  # the first to acknowledge it
     acked_at: datetime
     stopped: bool  # whether this acknowledgement stopped a climb under way
+
+
+@router.get("", response_model=list[NoticeOut])
+def list_notices(ctx: Ctx, user: Acknowledger,
+                 ticket: Annotated[str | None, Query(max_length=32, description="one ticket's notices")] = None,
+                 unacked: Annotated[bool, Query(description="only those nobody acknowledged")] = False,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[NoticeOut]:
+    """The notices sent, newest first: what to acknowledge. A supervisor's token lists only their own."""
+    mine = user.subject if user.role == "supervisor" else None
+    with ctx.sessions() as session:
+        rows = notices.find(session, ticket_id=ticket, supervisor=mine, unacked=unacked, limit=limit)
+        return [NoticeOut(id=r.id, ticket=r.ticket_id, supervisor=r.supervisor, type=r.type, level=r.level, at=r.at,
+                          acked_at=r.acked_at, acked_by=r.acked_by) for r in rows]
 
 
 @router.post("/{notice_id}/ack", response_model=NoticeAckOut,

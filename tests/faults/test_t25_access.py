@@ -89,6 +89,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/exports/report.{fmt}"): NOBODY,
     ("GET", "/api/v1/buildings/{building_id}/vulnerable"): NOBODY,  # residents to call in an outage
     ("POST", "/api/v1/notices/{notice_id}/ack"): NOBODY,  # operators acknowledge a supervisor's notice
+    ("GET", "/api/v1/notices"): NOBODY,  # operators; a supervisor's token: their own
     # one assignment's steps: its own technician only (an operator may confirm an arrival)
     ("POST", "/api/v1/assignments/{assignment_id}/accept"): NOBODY,
     ("POST", "/api/v1/assignments/{assignment_id}/decline"): NOBODY,

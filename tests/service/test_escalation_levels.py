@@ -68,6 +68,10 @@ def test_an_unaccepted_breach_climbs_the_levels_in_order_and_stops_when_a_superv
     assert told(watcher, "s-wu") == [] and told(watcher, "m-chen") == []  # s-wu works nights
 
     client, operator = operator_client(service)
+    waiting = client.get("/api/v1/notices", params={"ticket": first["ticket"], "unacked": True}, headers=operator)
+    assert level_1["id"] in [n["id"] for n in waiting.json()]
+    own = client.get("/api/v1/notices", headers=token_for(client, "supervisor", "s-zhang")).json()
+    assert {n["supervisor"] for n in own} == {"s-zhang"} and level_1["id"] in [n["id"] for n in own]
     # a supervisor's token acknowledges only what was sent to them
     not_theirs = client.post(f"/api/v1/notices/{level_1['id']}/ack", headers=token_for(client, "supervisor", "s-li"))
     assert not_theirs.status_code == 403
@@ -78,6 +82,8 @@ def test_an_unaccepted_breach_climbs_the_levels_in_order_and_stops_when_a_superv
     assert again["stopped"] is False and again["acked_at"] == answer.json()["acked_at"]
     assert again["acked_by"] == "s-zhang"  # the first acknowledgement counts
     assert client.post("/api/v1/notices/M-nope/ack", headers=operator).status_code == 404
+    still = client.get("/api/v1/notices", params={"ticket": first["ticket"], "unacked": True}, headers=operator)
+    assert level_1["id"] not in [n["id"] for n in still.json()]
 
     clock.advance(hours=1)
     assert "escalate:2" not in sweep_at(service, clock.now())
