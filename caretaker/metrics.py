@@ -171,7 +171,19 @@ def _within(transaction, ended) -> bool:
     return False
 
 
+def _never_breaks_a_flush(listener):
+    """A figure is not worth a transaction: a listener that fails logs and lets the flush go on."""
+    def guarded(*args) -> None:
+        try:
+            listener(*args)
+        except Exception:
+            log.exception("a metric could not be noted")
+    guarded.__name__ = listener.__name__
+    return guarded
+
+
 @event.listens_for(OutboxRow, "after_insert")
+@_never_breaks_a_flush
 def _outbox_row_added(_mapper, _connection, target: OutboxRow) -> None:
     current = getattr(_batch, "current", None)
     session = Session.object_session(target)
@@ -182,6 +194,7 @@ def _outbox_row_added(_mapper, _connection, target: OutboxRow) -> None:
 
 
 @event.listens_for(TicketRow, "after_update")
+@_never_breaks_a_flush
 def _ticket_step(_mapper, connection, target: TicketRow) -> None:
     metrics = _by_engine.get(connection.engine)
     session = Session.object_session(target)

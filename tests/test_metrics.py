@@ -145,3 +145,38 @@ def test_a_part_whose_lines_fail_leaves_the_other_metrics_served():
     registry = CollectorRegistry()
     registry.register(TextLines(lambda: ["# TYPE caretaker_channel_unrouted gauge", "caretaker_channel_unrouted 3"]))
     assert "caretaker_channel_unrouted 3\n" in exposition(registry)
+
+
+def test_a_metric_that_cannot_be_noted_never_breaks_the_step(sqlite_url):
+    """A ticket step commits even when noting its time fails inside the flush."""
+    from datetime import datetime, timezone
+
+    from caretaker.db import make_engine, make_sessions, migrate
+    from caretaker.metrics import _by_engine
+    from dispatch.tables import TicketRow
+
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    sessions = make_sessions(engine)
+
+    class Broken:  # fails inside the flush, where the step is noted
+        @property
+        def time_to_accept(self):
+            raise RuntimeError("no histogram")
+
+        time_to_arrive = time_to_accept
+
+    _by_engine[engine] = Broken()
+    now = datetime.now(timezone.utc)
+    try:
+        with sessions.begin() as session:
+            session.add(TicketRow(id="T-1", status="assigned", urgency=1, category="plumbing", title="leak",
+                                  source="sensor", building="A", floor=1, created_at=now, updated_at=now,
+                                  accept_by=now, resolve_by=now))
+        with sessions.begin() as session:
+            session.get(TicketRow, "T-1").accepted_at = now
+        with sessions() as session:
+            assert session.get(TicketRow, "T-1").accepted_at is not None
+    finally:
+        del _by_engine[engine]
+        engine.dispose()
