@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from estate import parse_site
 from tests.dispatch.escalation_site import escalation_site_text
 from tests.fakes import FakeClock
 from tests.service.escalation_support import (
@@ -68,3 +69,49 @@ def test_a_leak_let_pass_by_two_plumbers_goes_to_the_contractor(estate):
     offer = watcher.wait_for("contractors/c-fix/dispatch", lambda p: p["type"] == "offered").json()
     assert offer["reason"] == "not accepted in time 2 times"
     assert any(n["type"] == "contractor" for n in notices(watcher, "s-li"))
+
+
+def test_offer_to_contractor_offers_each_trade_of_a_ticket_once_and_masks_the_resident(database_url):
+    """What per-assignment code calls (dispatch.contractors.offer_to_contractor), on a real database: one
+    offer per trade, the next contractor only when the operators choose one, no resident's name sent."""
+    import json
+
+    from sqlalchemy import select
+
+    from caretaker.db import make_engine, make_sessions, migrate
+    from dispatch.contractors import offer_to_contractor
+    from dispatch.service import Dispatcher, Report
+    from dispatch.tables import OutboxRow, TicketRow
+
+    site = parse_site(escalation_site_text())
+    engine = make_engine(database_url)
+    migrate(engine)
+    db, clock = make_sessions(engine), FakeClock(MONDAY_10)
+    dispatcher = Dispatcher(site, "caretaker")
+    told: list[tuple[str, str]] = []
+    try:
+        with db.begin() as s:
+            ticket_id = dispatcher.report(s, Report(
+                source="phone", reporter_name="Zhao Min", reporter_phone="13700137000", building="B", floor=2,
+                description="Zhao Min: water through the ceiling", category="plumbing", urgency=1,
+                title="Zhao Min: water through the ceiling"), clock.now(), "op-1")
+        with db.begin() as s:
+            ticket = s.get(TicketRow, ticket_id)
+            notify = lambda _s, _t, kind, reason, _now: told.append((kind, reason))  # noqa: E731
+            # the report found no plumber on site: plumbing went to c-fix already
+            again = offer_to_contractor(s, site, "caretaker", ticket, "plumbing", "nobody qualified on site",
+                                        clock.now(), notify)
+            power = offer_to_contractor(s, site, "caretaker", ticket, "electrical", "nobody qualified on site",
+                                        clock.now(), notify)
+            lift = offer_to_contractor(s, site, "caretaker", ticket, "security", "nobody qualified on site",
+                                       clock.now(), notify)
+        assert again is None and lift is None  # offered already; nobody holds security
+        assert power is not None and power.contractor == "c-fix"
+        assert [kind for kind, _ in told] == ["contractor"]  # the electrical offer, told through `notify`
+        with db() as s:
+            offers = [json.loads(r.payload) for r in s.scalars(select(OutboxRow).order_by(OutboxRow.id))
+                      if "/contractors/" in r.topic]
+        assert [(o["category"], o["contractor"]) for o in offers] == [("plumbing", "c-fix"), ("electrical", "c-fix")]
+        assert all("Zhao Min" not in json.dumps(o, ensure_ascii=False) for o in offers)
+    finally:
+        engine.dispose()
