@@ -90,6 +90,9 @@ def test_the_progress_page_in_chinese_on_a_phone(estate, chinese_phone, shoot):
     assert page.locator("#rating").is_hidden()
     shoot(page, "on-the-way")
 
+    with service.sessions.begin() as session:  # his phone now places him in the ticket's building
+        session.merge(TechnicianLocationRow(technician="t-near", building="A", floor=5, zone=None,
+                                            ts=service.clock.now(), source="app"))
     api.call("POST", f"/api/v1/tickets/{ticket['id']}/arrive", wang)
     photo = api.call("POST", f"/api/v1/tickets/{ticket['id']}/photos", wang,
                      files={"file": ("after.png", PNG, "image/png")}).json()

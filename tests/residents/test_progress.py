@@ -43,6 +43,13 @@ def _token(client: TestClient, role: str, subject: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
+def _walk_in(service, tech: str, building: str, floor: int) -> None:
+    """Where the technician's app last said they are (arriving counts only in the ticket's building)."""
+    with service.sessions.begin() as session:
+        session.merge(TechnicianLocationRow(technician=tech, building=building, floor=floor, zone=None,
+                                            ts=service.clock.now(), source="app"))
+
+
 @pytest.fixture
 def running(mosquitto, database_url, tmp_path):
     site = site_with_units(tmp_path)
@@ -95,6 +102,7 @@ def test_a_report_is_answered_at_once_and_its_page_follows_it_to_a_rating(runnin
     for private in ("13800000001", "13600136000", "Sun Li", "Qian Hui", "Zhao Min", "A-0101", "A-1001"):
         assert private not in shown  # no technician's number, no resident's data (not even the reporter's)
 
+    _walk_in(service, "t-near", "A", 5)  # his phone now places him in the ticket's building
     assert client.post(f"/api/v1/tickets/{ticket['id']}/arrive", headers=wang).status_code == 200
     gateway.wait("progress", 2)
     assert client.get(f"{link}/status").json()["words"] == "工程师王军已到达现场，正在处理"
