@@ -24,7 +24,7 @@ from caretaker.pipeline import BatchResult, Pipeline
 from caretaker.worker import BatchCommitter
 from caretaker.settings import Settings
 from caretaker.timer_audit import TimerAudit, overdue_after
-from dispatch import timers
+from dispatch import notices, timers
 from dispatch.notify import store as channel_store
 from dispatch.notify.sender import Channels, build_channels
 from dispatch.outbox import OutboxSender, iso, purge_sent
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 DEADLETTER_PAYLOAD_LIMIT = DEAD_LETTER_PAYLOAD_LIMIT  # the store keeps the same cut (ingest/store.py)
 TIMER_RETRY = timedelta(seconds=5)  # before a timer that met a database error fires again
 PURGE_EVERY = timedelta(minutes=10)
+NOTICES_KEPT = timedelta(days=30)  # a supervisor's notice can be acknowledged (and listed) this long
 
 
 class DatabaseUnavailable(Exception):
@@ -267,6 +268,7 @@ class Service:
                 return
             timers.purge_fired(session, now - timedelta(days=1))
             purge_sent(session, now - timedelta(days=1))
+            notices.purge(session, now - NOTICES_KEPT)  # acknowledgeable this long (docs/api.md#notices)
             channel_store.purge_done(session.connection(), now - timedelta(days=1))
             ingest_store.purge_older(session, now - timedelta(days=self.settings.dead_letter_retention_days),
                                      now - timedelta(days=self.settings.telemetry_retention_days))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from dispatch import escalation, timers
@@ -167,3 +167,10 @@ def _send(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: st
 
 def _history(session: Session, ticket: TicketRow, now: datetime, note: str) -> None:
     session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=note))
+
+
+def purge(session: Session, before: datetime, limit: int = 5000) -> int:
+    """Delete up to `limit` notices sent before a time; return how many (they only grow otherwise; the
+    ticket's history keeps what was told and who acknowledged)."""
+    ids = select(NoticeRow.id).where(NoticeRow.at < before).limit(limit)
+    return session.execute(delete(NoticeRow).where(NoticeRow.id.in_(ids))).rowcount or 0

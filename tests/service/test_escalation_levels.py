@@ -120,3 +120,29 @@ def test_a_restart_between_levels_neither_repeats_nor_skips_one(estate):
     assert escalations == {"s-li": [("unassigned", 0)], "s-wu": [], "s-zhang": [("escalation", 1)],
                            "m-chen": [("escalation", 2)]}
     wait_until(lambda: not service.outbox.send_pending(), what="outbox drained")
+
+
+def test_notices_older_than_30_days_are_purged_and_newer_ones_kept(database_url):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from caretaker.db import make_engine, make_sessions, migrate
+    from caretaker.service import NOTICES_KEPT
+    from dispatch import notices as notice_store
+    from dispatch.escalation_tables import NoticeRow
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    db = make_sessions(engine)
+    try:
+        with db.begin() as s:
+            for ident, age in (("M-old", NOTICES_KEPT + timedelta(hours=1)), ("M-new", NOTICES_KEPT - timedelta(hours=1))):
+                s.add(NoticeRow(id=ident, ticket_id="T-1", supervisor="s-li", type="breach", level=0,
+                                at=MONDAY_10 - age))
+        with db.begin() as s:
+            assert notice_store.purge(s, MONDAY_10 - NOTICES_KEPT) == 1
+        with db() as s:
+            assert list(s.scalars(select(NoticeRow.id))) == ["M-new"]
+    finally:
+        engine.dispose()
