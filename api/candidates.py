@@ -37,7 +37,8 @@ class Ranked:
     reason_code: str
 
 
-def without_ticket(candidates: Sequence[Candidate], assignee: str | None, others: tuple[int | None, int]) -> list[Candidate]:
+def without_ticket(candidates: Sequence[Candidate], assignee: str | None,
+                   others: tuple[int | None, int]) -> list[Candidate]:
     """The candidates as if the ticket were nobody's: its own assignee's work without it (`others` is that
     technician's most urgent other active level and count), so they are not "busy" with this very ticket."""
     return [replace(c, busy_urgency=others[0], open_work=others[1]) if c.technician.id == assignee else c

@@ -43,7 +43,8 @@ def ticket_sheet(rows: Iterable[Any], lang: str, zone: str, names: dict[str, str
     """One row per ticket (TicketRow-like objects), labels and names in `lang`, times in `zone`."""
     out = []
     for t in rows:
-        out.append([t.id, local(t.created_at, zone), t.urgency, _word(lang, f"category.{t.category}", t.category), t.title,
+        out.append([t.id, local(t.created_at, zone), t.urgency, _word(lang, f"category.{t.category}", t.category),
+                    t.title,
                     buildings.get(t.building, t.building), t.floor, t.zone or "", t.device_id or "",
                     _word(lang, f"source.{t.source}", t.source), _word(lang, f"status.{t.status}", t.status),
                     names.get(t.assignee, t.assignee) if t.assignee else "", local(t.accept_by, zone),
@@ -51,7 +52,8 @@ def ticket_sheet(rows: Iterable[Any], lang: str, zone: str, names: dict[str, str
                     local(t.resolve_by, zone), local(t.resolved_at, zone), local(t.closed_at, zone),
                     _word(lang, "export.yes" if t.breached else "export.no", ""), t.satisfaction or "",
                     t.resolution_note or ""])
-    return (_word(lang, "export.sheet_tickets", "tickets"), [_word(lang, f"export.t_{c}", c) for c in TICKET_COLUMNS], out)
+    header = [_word(lang, f"export.t_{c}", c) for c in TICKET_COLUMNS]
+    return (_word(lang, "export.sheet_tickets", "tickets"), header, out)
 
 
 def alert_sheet(rows: Iterable[Any], lang: str, zone: str, buildings: dict[str, str]) -> Sheet:
@@ -60,7 +62,8 @@ def alert_sheet(rows: Iterable[Any], lang: str, zone: str, buildings: dict[str, 
         out.append([a.id, local(a.raised_at, zone), local(a.cleared_at, zone), a.urgency,
                     _word(lang, f"category.{a.category}", a.category), a.title, a.rule_id, a.device_id or "",
                     buildings.get(a.building, a.building or ""), _word(lang, f"alert_state.{a.state}", a.state),
-                    a.acked_by or "", local(a.acked_at, zone), a.ticket_id or "", a.silence_id or "", a.suppressed_by or "",
+                    a.acked_by or "", local(a.acked_at, zone), a.ticket_id or "", a.silence_id or "",
+                    a.suppressed_by or "",
                     _word(lang, "export.yes" if a.chattering else "export.no", ""), a.occurrences or 1])
     return (_word(lang, "export.sheet_alerts", "alarms"), [_word(lang, f"export.a_{c}", c) for c in ALERT_COLUMNS], out)
 
@@ -80,8 +83,8 @@ def report_sheets(total: dict[str, Any], groups: dict[str, list[dict[str, Any]]]
                   names: dict[str, dict[str, str]], period: str) -> list[Sheet]:
     """The monthly report: the totals, then the figures by month, trade, building and technician."""
     header = [_word(lang, f"export.k_{f}", f) for f in FIGURES]
-    sheets: list[Sheet] = [(_word(lang, "export.sheet_summary", "summary"), [_word(lang, "export.period", "period"), *header],
-                            [[period, *_figures(total)]])]
+    sheets: list[Sheet] = [(_word(lang, "export.sheet_summary", "summary"),
+                            [_word(lang, "export.period", "period"), *header], [[period, *_figures(total)]])]
     for by in ("month", "trade", "building", "technician"):
         label = names.get(by, {})
         rows = [[label.get(g["key"], g["key"]) or _word(lang, "export.nobody", "—"), *_figures(g["kpis"])]

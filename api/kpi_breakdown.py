@@ -40,7 +40,8 @@ def breakdown(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start: d
     `start` (earlier reports for repeats), as for the totals. Alarms count by building and month only."""
     tz = ZoneInfo(zone)
     if by == "month":
-        return [{"key": key, "kpis": compute_kpis(tickets, alerts, lo, hi, now)} for key, lo, hi in months(start, end, tz)]
+        return [{"key": key, "kpis": compute_kpis(tickets, alerts, lo, hi, now)}
+                for key, lo, hi in months(start, end, tz)]
     key_of: Callable[[KpiTicket], str | None] = {
         "trade": lambda t: t.category, "building": lambda t: t.building,
         "technician": lambda t: t.assignee or UNASSIGNED}[by]
@@ -53,7 +54,8 @@ def breakdown(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start: d
         alarms_by_building[a.building or UNASSIGNED].append(a)
     if by == "building":
         in_window |= {b for b, found in alarms_by_building.items() if any(start <= a.raised_at < end for a in found)}
-    return [{"key": key, "kpis": compute_kpis(groups.get(key, []), alarms_by_building.get(key, []) if by == "building" else [],
+    return [{"key": key, "kpis": compute_kpis(groups.get(key, []),
+                                              alarms_by_building.get(key, []) if by == "building" else [],
                                               start, end, now)}
             for key in sorted(in_window)]
 
@@ -88,6 +90,6 @@ def trends(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start: date
     total = compute_kpis(tickets, alerts, start, end, now)
     return {
         "weeks": weeks, "days": days, "top_faulty_devices": total["top_faulty_devices"],
-        "satisfaction_by_trade": [{"trade": g["key"], "satisfaction": g["kpis"]["satisfaction"], "rated": g["kpis"]["rated"]}
-                                  for g in by_trade],
+        "satisfaction_by_trade": [{"trade": g["key"], "satisfaction": g["kpis"]["satisfaction"],
+                                   "rated": g["kpis"]["rated"]} for g in by_trade],
     }

@@ -33,6 +33,7 @@ def get_callbacks(ctx: Ctx, user: Operator) -> list[dict[str, Any]]:
     out = []
     for row, ticket in zip(rows, shown):
         due = callback_due(row.resolved_at, row.category)
-        out.append({"ticket": ticket, "due_at": due, "window_h": int(callback_window(row.category).total_seconds() // 3600),
+        hours = int(callback_window(row.category).total_seconds() // 3600)
+        out.append({"ticket": ticket, "due_at": due, "window_h": hours,
                     "overdue": now > due})
     return out

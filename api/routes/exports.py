@@ -97,7 +97,8 @@ def export_report(fmt: Format, ctx: Ctx, _user: Operator, from_: From = None, to
     with ctx.sessions() as session:
         tickets, alerts = load_kpi_rows(session, start, end)
     language = _lang(ctx, lang)
-    groups = {by: breakdown(tickets, alerts, start, end, now, by, ctx.site.timezone) for by in BY}  # type: ignore[arg-type]
+    groups = {by: breakdown(tickets, alerts, start, end, now, by, ctx.site.timezone)  # type: ignore[arg-type]
+              for by in BY}
     technicians, buildings = _names(ctx)
     names = {"technician": technicians, "building": buildings,
              "trade": {c: exports.catalogue(language).get(f"category.{c}", c) for c in SKILLS}}

@@ -74,5 +74,6 @@ def earlier(ctx: Ctx, user: Operator, unit: Annotated[str | None, Query(max_leng
                                  what="reporter_phone(matched)", ticket_id=r.id) for r in rows if r.id in by_phone)
         return [{"id": r.id, "title": r.title, "status": r.status, "category": r.category, "urgency": r.urgency,
                  "created_at": r.created_at, "unit": r.unit_id,
-                 "matched": [m for m, hit in (("unit", unit is not None and r.unit_id == unit), ("phone", r.id in by_phone))
+                 "matched": [m for m, hit in (("unit", unit is not None and r.unit_id == unit),
+                                              ("phone", r.id in by_phone))
                              if hit]} for r in rows]
