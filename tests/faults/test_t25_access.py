@@ -153,7 +153,8 @@ def test_no_route_answers_another_caller_with_someone_elses_data(client, ctx, is
                         files={"file": ("site.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")}).json()
     ids = {"ticket_id": ticket["id"], "ident": token_id, "alert_id": "AL-000000000000", "silence_id": "1",
            "device_id": "A-B2-LEAK-1", "photo_id": photo["id"], "building_id": "A",
-           "notice_id": "M-0", "assignment_id": ticket["assignments"][0]["id"]}
+           "notice_id": "M-0", "assignment_id": ticket["assignments"][0]["id"],
+           "fmt": "csv"}  # the exports' format
     callers = _callers(issue, client)
     answered = 0
     for (method, path), access in ROUTES.items():
