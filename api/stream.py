@@ -15,6 +15,7 @@ from api.deps import User
 from api.schemas import AlertOut, TicketOut
 from api.tables import AuditRow
 from api.tickets import Loaded, audit_rows, may_read, render
+from dispatch import lookup
 from dispatch.lifecycle import FINAL
 from dispatch.tables import TicketRow
 from rules.tables import AlertRow
@@ -75,8 +76,9 @@ class ChangeFeed:
         """Mark everything recent as already sent: a subscriber hears of changes after it connects."""
         self._poll(session, now, send=False)
         if self.technician:  # a ticket taken away before the stream began is no news; one later is
-            assigned = select(TicketRow.id).where(TicketRow.assignee == self.technician,
-                                                  TicketRow.status.notin_(FINAL))
+            assigned = select(TicketRow.id).where(  # owned, or a support assignment held (dispatch/lookup.py)
+                or_(TicketRow.assignee == self.technician, TicketRow.id.in_(lookup.held_tickets(self.technician))),
+                TicketRow.status.notin_(FINAL))
             self._theirs = set(session.scalars(assigned))
 
     def poll(self, session: Session, now: datetime) -> Batch:
@@ -89,7 +91,8 @@ class ChangeFeed:
         # the keys first, newest first (cheap columns); whole rows only for what has not been sent
         query = select(*_TICKET_KEY).where(TicketRow.updated_at >= since)
         if self.technician:
-            query = query.where(or_(TicketRow.assignee == self.technician, TicketRow.id.in_(self._theirs or [""])))
+            query = query.where(or_(TicketRow.assignee == self.technician, TicketRow.id.in_(self._theirs or [""]),
+                                    TicketRow.id.in_(lookup.held_tickets(self.technician))))
         fresh = {}
         for row in session.execute(query.order_by(TicketRow.updated_at.desc()).limit(MAX_PER_POLL)):
             key = _ticket_key(row)

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.errors import DispatchError
 from dispatch.outbox import alerts_topic, enqueue, iso
-from dispatch import lookup as dispatch_lookup
 from dispatch.service import AlertFacts, Dispatcher
 from caretaker.flooding import FloodGate
 from estate.clock import Clock
@@ -484,31 +483,29 @@ class _Batch:
             self.counts["alerts_replayed"] += 1
             return
         if isinstance(decision, Raise):
+            # what the alarm does to the tickets is dispatch's decision (dispatch/alarms.py); this records it
             silence = silencing(self.p.silences, rule.id, device, self.now)
             cause = explaining_alert(rule, device, active)
-            if cause is not None and self._incident_of_trade_open(session, rule.category, device.place.building, cause):
-                cause = None  # a real incident of its own trade is open here: the alarm is its evidence
+            outage = session.get(AlertRow, cause) if cause is not None else None
+            cause_ticket = rules_store.ticket_of(session, cause) if cause is not None else None
+            routed = dispatcher.route_alarm(session, category=rule.category, building=device.place.building,
+                                            silenced=silence is not None, cause=cause,
+                                            cause_category=outage.category if outage is not None else None,
+                                            cause_ticket=cause_ticket, now=self.now)
             rules_store.record_raise(session, decision, device.place.building,
-                                     suppressed_by=cause, silence_id=silence.id if silence else None)
+                                     suppressed_by=routed.cause, silence_id=silence.id if silence else None)
+            snap = self.snapshots.get(device.id) or self.p.snapshots.get(device.id)
+            place = alarm_place(device, snap.values if snap else {}, self.p.site.buildings.get(device.place.building))
+            ticket = dispatcher.on_alarm(session, routed, AlertFacts(
+                decision.alert, rule.id, decision.device, decision.level, rule.category, rule.title, decision.at,
+                place=place,
+            ), cause_ticket, self.now)
             if silence is not None:
-                ticket = None  # recorded, not lost; a planned shutdown opens no ticket
                 extra["silence"] = silence.id
                 self.counts["alerts_silenced"] += 1
-            elif cause is not None:
-                # the outage's ticket carries it: one incident, no ticket of its own
-                ticket = rules_store.ticket_of(session, cause)
-                if ticket is not None:
-                    dispatcher.attach_alert(session, ticket, decision.alert, self.now,
-                                            f"explained by {cause}: {rule.title} on {device.id}")
-                extra["suppressed_by"] = cause
+            elif routed.cause is not None:
+                extra["suppressed_by"] = routed.cause
                 self.counts["alerts_suppressed"] += 1
-            else:
-                snap = self.snapshots.get(device.id) or self.p.snapshots.get(device.id)
-                place = alarm_place(device, snap.values if snap else {}, self.p.site.buildings.get(device.place.building))
-                ticket = dispatcher.open_for_alert(session, AlertFacts(
-                    decision.alert, rule.id, decision.device, decision.level, rule.category, rule.title, decision.at,
-                    place=place,
-                ), self.now)
             if ticket is not None:
                 rules_store.link_ticket(session, decision.alert, ticket)
             self.result.raised += 1
@@ -539,23 +536,10 @@ class _Batch:
         self.p.dispatcher.residents.on_alert(session, state, rule.id, decision.alert, device.place.building,
                                              ticket, self.now, silenced="silence" in extra)
 
-    def _incident_of_trade_open(self, session: Session, category: str, building: str, cause: str) -> bool:
-        """Whether the building has an open sensor ticket of this trade, other than the cause's own, with an
-        alert in the incident window (a leak's ticket after the leak sensor dried): suppression must not
-        move another trade's evidence."""
-        window = self.p.dispatcher.incident_window
-        outage = session.get(AlertRow, cause)
-        if not window or (outage is not None and outage.category == category):
-            return False  # an alarm of the outage's own trade stays with the outage
-        ticket = dispatch_lookup.open_incident(session, building, category, self.now - window)
-        return ticket is not None and ticket.id != rules_store.ticket_of(session, cause)
-
     def _reply(self, session: Session, reply: TechnicianReply, message: Inbound) -> None:
-        steps = {"accept": self.p.dispatcher.accept, "decline": self.p.dispatcher.decline,
-                 "arrive": self.p.dispatcher.arrive}
         savepoint = session.begin_nested()
-        try:
-            steps[reply.action](session, reply.ticket, reply.technician, self.now)
+        try:  # the step on the technician's own assignment: dispatch decides (Dispatcher.reply)
+            self.p.dispatcher.reply(session, reply.action, reply.ticket, reply.technician, self.now)
             savepoint.commit()
             self.result.outbox_added = True
         except DispatchError as exc:

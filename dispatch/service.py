@@ -10,7 +10,8 @@ from typing import Iterable
 
 from sqlalchemy.orm import Session
 
-from dispatch import assigning, incidents, locations, lookup, notices, steps, timer_actions, timers
+from dispatch import alarms, assigning, incidents, locations, lookup, notices, steps, timer_actions, timers
+from dispatch.errors import BadRequest
 from dispatch.assigning import ASK_AGAIN_AFTER, RETRY_UNASSIGNED  # noqa: F401 (read from here by others)
 from dispatch.choose import Candidate
 from dispatch.desk import INCIDENT_WINDOW, Desk
@@ -40,6 +41,24 @@ class Dispatcher(Desk):
 
     def report(self, session: Session, report: Report, now: datetime, by: str) -> str:
         return incidents.report(self, session, report, now, by)
+
+    def route_alarm(self, session: Session, *, category: str, building: str, silenced: bool, cause: str | None,
+                    cause_category: str | None, cause_ticket: str | None, now: datetime) -> alarms.Routed:
+        """What a raised alarm does: silenced, explained by an outage, or a ticket (dispatch/alarms.py)."""
+        return alarms.decide(self, session, category=category, building=building, silenced=silenced, cause=cause,
+                             cause_category=cause_category, cause_ticket=cause_ticket, now=now)
+
+    def on_alarm(self, session: Session, routed: alarms.Routed, alert: AlertFacts, cause_ticket: str | None,
+                 now: datetime) -> str | None:
+        """Carry out the route; return the alarm's ticket, if any."""
+        return alarms.act(self, session, routed, alert, cause_ticket, now)
+
+    def reply(self, session: Session, action: str, ticket_id: str, tech: str, now: datetime) -> None:
+        """A technician's MQTT reply: the step on their own assignment of the ticket (raises DispatchError)."""
+        steps_ = {"accept": self.accept, "decline": self.decline, "arrive": self.arrive}
+        if action not in steps_:
+            raise BadRequest(f"{action!r} is not a reply a technician may send")
+        steps_[action](session, ticket_id, tech, now)
 
     def attach_alert(self, session: Session, ticket_id: str, alert_id: str, now: datetime, what: str) -> None:
         """Attach an alert to a ticket it belongs to without opening one (an alarm the outage explains)."""

@@ -68,3 +68,34 @@ def test_reopening_keeps_the_first_cycles_times_and_rating_in_the_kpis(client, c
     assert kpis["rated"] == 1 and kpis["satisfaction"] == 80.0  # the first cycle's rating still counts
     assert kpis["mean_accept_s"] == 60.0 and kpis["mean_arrive_s"] == 300.0 and kpis["mean_resolve_s"] == 900.0
     assert kpis["first_time_fix_pct"] is None or kpis["closed"] == 0
+
+
+def test_a_support_technician_reads_their_ticket_and_hears_of_it_on_the_stream(client, ctx, issue, operator):
+    from api.deps import User
+    from api.stream import ChangeFeed
+    from dispatch.service import AlertFacts
+
+    place_technician(ctx, "t-wang")
+    place_technician(ctx, "t-zhao", building="A", floor=1)  # the gate's guard, always on
+    feed = ChangeFeed(User("technician", "t-zhao"))
+    with ctx.sessions() as session:
+        feed.prime(session, ctx.clock.now())
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:  # a level-1 leak: plumbing owner and security support
+        ticket_id = ctx.dispatcher.open_for_alert(session, AlertFacts(
+            "AL-1", "water-leak", "A-B2-LEAK-1", 1, "plumbing", "Water leak", now), now)
+    ctx.clock.advance(seconds=1)
+    with ctx.sessions() as session:
+        events = feed.poll(session, ctx.clock.now()).events
+    assert any(event == "ticket" and ticket_id in data for event, data in events)
+    zhao = issue("technician", "t-zhao")
+    shown = client.get(f"/api/v1/tickets/{ticket_id}", headers=zhao)
+    assert shown.status_code == 200, shown.text
+    support = next(a for a in shown.json()["assignments"] if a["role"] == "support")
+    assert (support["technician"], support["trade"]) == ("t-zhao", "security")
+    assert [t["id"] for t in client.get("/api/v1/tickets", headers=zhao).json()] == [ticket_id]
+    assert client.post(f"/api/v1/tickets/{ticket_id}/accept", headers=zhao).json()["status"] == "assigned"
+    done = client.post(f"/api/v1/assignments/{support['id']}/done", headers=zhao, json={"note": "area taped off"})
+    assert done.status_code == 200 and done.json()["assignments"][1]["status"] == "done"
+    assert client.post(f"/api/v1/tickets/{ticket_id}/resolve", headers=zhao,
+                       json={"note": "x", "photos": ["https://p.example/a.jpg"]}).status_code == 403
