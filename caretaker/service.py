@@ -24,6 +24,7 @@ from caretaker.pipeline import BatchResult, Pipeline
 from caretaker.worker import BatchCommitter
 from caretaker.settings import Settings
 from caretaker.timer_audit import TimerAudit, overdue_after
+from caretaker.kpi_watch import KpiWatch
 from dispatch import notices, timers
 from dispatch.notify import store as channel_store
 from dispatch.notify.sender import Channels, build_channels
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 DEADLETTER_PAYLOAD_LIMIT = DEAD_LETTER_PAYLOAD_LIMIT  # the store keeps the same cut (ingest/store.py)
 TIMER_RETRY = timedelta(seconds=5)  # before a timer that met a database error fires again
 PURGE_EVERY = timedelta(minutes=10)
+KPI_WATCH_EVERY_S = 600  # the check runs once an hour across instances (caretaker/kpi_watch.py); asking is cheap
 NOTICES_KEPT = timedelta(days=30)  # a supervisor's notice can be acknowledged (and listed) this long
 
 
@@ -105,6 +107,7 @@ class Service:
         self.losses = LossWatch(self.site, self.sessions, settings.mqtt_prefix, self.clock)
         self.timer_audit = TimerAudit(self.sessions, self.clock, settings.mqtt_prefix, self.site.id,
                                       overdue_after(settings.tick_seconds, settings.timers_overdue_s))
+        self.kpi_watch = KpiWatch(self.sessions, self.clock, settings.mqtt_prefix, self.site.id, self.site.timezone)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.purge_every = PURGE_EVERY
         self.job_runs: dict[str, int] = {}  # periodic jobs this instance ran (its turn), for /metrics
@@ -138,6 +141,8 @@ class Service:
         # its own job, so that a sweep that hangs does not hold back the check that reports it
         self.scheduler.add_job(self.audit_timers, "interval", seconds=max(self.settings.tick_seconds,
                                self.settings.timers_overdue_s / 6), id="timer-audit", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self._guarded, "interval", args=[self.watch_kpis], seconds=KPI_WATCH_EVERY_S,
+                               id="kpi-watch", max_instances=1, coalesce=True)  # figures that slip (api/kpi_watch.py)
         self.scheduler.add_job(self._guarded, "interval", args=[self.purge],
                                seconds=self.purge_every.total_seconds(), id="purge", max_instances=1, coalesce=True)
         self.scheduler.start()
@@ -248,6 +253,11 @@ class Service:
         if fired:
             self.outbox.wake()
         return fired
+
+    def watch_kpis(self) -> None:
+        """Raise `system.kpi_missed` for a figure below its target three days running, clear it once not."""
+        if self.kpi_watch.run():
+            self.outbox.wake()
 
     def audit_timers(self) -> None:
         """Raise `system.timers_overdue` while timers are overdue, clear it once they are not."""

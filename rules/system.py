@@ -23,6 +23,7 @@ class SystemAlarm(StrEnum):
     SESSION_LOST = "system.session_lost"  # the broker came back without our session: what it queued is gone
     TIMERS_OVERDUE = "system.timers_overdue"  # deadlines are not firing: escalations are stuck
     DEVICE_FLOODING = "system.device_flooding"  # one device sends far more than any device should
+    KPI_MISSED = "system.kpi_missed"  # a service figure missed its target three days running (api/kpi_watch.py)
 
 
 @dataclass(frozen=True, slots=True)

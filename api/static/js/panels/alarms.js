@@ -48,7 +48,7 @@ function alarmActions(a) {
   } else {
     out.push(h("button", { type: "button", class: "quiet", "data-action": "shelve", onclick: () => shelveForm(a) }, t("alarms.shelve")));
   }
-  if (a.device && !a.silence) {
+  if (a.device && !a.silence && a.category !== "system") {  // the service's own alarms are not silenced here
     out.push(h("button", { type: "button", class: "quiet", "data-action": "silence", onclick: () => silenceForm({ alert: a }) }, t("alarms.silence")));
   }
   return out;
