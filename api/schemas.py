@@ -250,6 +250,13 @@ class AssignmentStepIn(BaseModel):
     confirmed_by_operator: bool = False
 
 
+class EscalationOut(BaseModel):
+    level: int = Field(description="the escalation level reached, 0 first")
+    started_at: UtcTime
+    stopped_at: UtcTime | None = Field(None, description="when someone acted; null while it climbs")
+    stopped_by: str | None = None
+
+
 class TicketOut(BaseModel):
     id: str
     status: str
@@ -292,6 +299,8 @@ class TicketOut(BaseModel):
     merged: bool | None = None
     # the outside contractor the ticket was offered to (docs/operations.md, "Contractors"); null: none
     contractor: str | None = None
+    # the ticket's escalation (docs/operations.md, "Escalation levels"); null: it never climbed
+    escalation: EscalationOut | None = None
 
 
 class AlertOut(BaseModel):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, object_session
 
 from api.deps import User
 from api.tables import AuditRow
-from dispatch import contractors
+from dispatch import contractors, notices
 from dispatch import lookup
 from dispatch.errors import TicketNotFound
 from dispatch.messages import assignment_ref
@@ -174,8 +174,10 @@ def render(session: Session, tickets: Sequence[TicketRow], user: User | None,
     shown = [ticket_json(t, loaded.histories.get(t.id, []), loaded.alerts.get(t.id, []), user,
                          loaded.reporters.get(t.id, []), loaded.assignments.get(t.id, [])) for t in tickets]
     offers = contractors.current_contractors(session, [t.id for t in tickets])  # docs/operations.md, "Contractors"
+    climbs = notices.climbs_of(session, [t.id for t in tickets])  # docs/operations.md, "Escalation levels"
     for ticket in shown:
         ticket["contractor"] = offers.get(ticket["id"])
+        ticket["escalation"] = climbs.get(ticket["id"])
     return shown
 
 

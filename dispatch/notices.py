@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -134,9 +135,14 @@ def find(session: Session, *, ticket_id: str | None = None, supervisor: str | No
     return list(session.scalars(query.order_by(NoticeRow.at.desc(), NoticeRow.id.desc()).limit(limit)))
 
 
-def climb_of(session: Session, ticket_id: str) -> EscalationRow | None:
-    """Return the ticket's climb (level reached, stopped or not), or None when it never climbed."""
-    return _climb(session, ticket_id)
+def climbs_of(session: Session, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Return, per ticket that climbed, its escalation as ticket JSON shows it (docs/api.md, "The ticket
+    object"): `{level, started_at, stopped_at, stopped_by}`."""
+    if not ticket_ids:
+        return {}
+    rows = session.scalars(select(EscalationRow).where(EscalationRow.ticket_id.in_(list(ticket_ids))))
+    return {r.ticket_id: {"level": r.level, "started_at": r.started_at, "stopped_at": r.stopped_at,
+                          "stopped_by": r.stopped_by} for r in rows}
 
 
 def _climb(session: Session, ticket_id: str) -> EscalationRow | None:

@@ -85,14 +85,19 @@ def test_an_unaccepted_breach_climbs_the_levels_in_order_and_stops_when_a_superv
     still = client.get("/api/v1/notices", params={"ticket": first["ticket"], "unacked": True}, headers=operator)
     assert level_1["id"] not in [n["id"] for n in still.json()]
 
-    clock.advance(hours=1)
-    assert "escalate:2" not in sweep_at(service, clock.now())
-    time.sleep(0.3)
-    assert told(watcher, "m-chen") == []  # the manager is never called
     ticket = client.get(f"/api/v1/tickets/{first['ticket']}", headers=operator).json()
     notes = [h["note"] for h in ticket["history"]]
     assert "escalation stopped at level 1: ack by s-zhang" in notes
     assert "escalation level 1: s-zhang told" in notes
+    assert ticket["escalation"]["level"] == 1 and ticket["escalation"]["stopped_by"] == "s-zhang"
+
+    clock.advance(hours=1)  # past the manager's hour
+    assert "escalate:2" not in sweep_at(service, clock.now())
+    time.sleep(0.3)
+    assert told(watcher, "m-chen") == []  # the manager is never called
+    # the arrive deadline breached at 30 minutes: a new failure, a new climb from the supervisor on duty
+    arrive = watcher.wait_for("supervisors/s-li/notify", lambda n: n["type"] == "breach" and "arrive" in n["reason"])
+    assert arrive.json()["level"] == 0 and arrive.json()["escalation"]["next_level"] == 1
 
 
 def test_a_restart_between_levels_neither_repeats_nor_skips_one(estate):
@@ -106,6 +111,9 @@ def test_a_restart_between_levels_neither_repeats_nor_skips_one(estate):
     clock.advance(minutes=15)
     sweep_at(service, clock.now())
     climbed_to(watcher, "s-zhang", 1)
+    client, operator = operator_client(service)
+    [ticket] = client.get("/api/v1/tickets", headers=operator).json()
+    assert ticket["escalation"]["level"] == 1 and ticket["escalation"]["stopped_at"] is None  # still climbing
     service.stop()
 
     service = run()
