@@ -205,12 +205,15 @@ def main() -> int:
             site_file = workdir / "site.yaml"
             write_load_site(site_file, args.devices)
             devices = load_devices(args.devices)
-            # one technician per latency sample: a technician busy with a level-1 ticket takes no second one
+            # one plumber per latency sample (a technician busy with a level-1 ticket takes no second one), and
+            # one guard: a level-1 leak sends security too (the burst-pipe playbook, docs/operations.md)
             document = yaml.safe_load(site_file.read_text())
             template = document["technicians"][0]
             document["technicians"] = [
-                {**template, "id": f"bench-{n:03d}", "badge": f"BENCH-{n:03d}"} for n in range(args.samples)
-            ]
+                {**template, "id": f"bench-{n:03d}", "badge": f"BENCH-{n:03d}", "skills": ["plumbing"]}
+                for n in range(args.samples)
+            ] + [{**template, "id": f"guard-{n:03d}", "badge": f"GUARD-{n:03d}", "skills": ["security"]}
+                 for n in range(args.samples)]
             site_file.write_text(yaml.safe_dump(document))
             technicians = [t["id"] for t in document["technicians"]]
             http_port = free_port()

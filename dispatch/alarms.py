@@ -60,5 +60,8 @@ def act(desk: Desk, session: Session, routed: Routed, alert: AlertFacts, cause_t
             if ticket is not None:
                 incidents.attach(desk, session, ticket, alert.alert_id, now,
                                  f"explained by {routed.cause}: {alert.title} on {alert.device_id}")
+                # its playbook still counts (a stopped lift in the outage: the lift engineer), not its own
+                # trade: the outage explains the fault
+                incidents.grow(desk, session, ticket, alert.rule_id, ticket.category, alert.urgency, now)
         return cause_ticket
     return incidents.open_for_alert(desk, session, alert, now)
