@@ -126,7 +126,7 @@ def offer_to_contractor(session: Session, site: Site, prefix: str, ticket: Ticke
 def after_unassigned(session: Session, site: Site, prefix: str, ticket: TicketRow, candidates: Sequence[Candidate],
                      now: datetime, notify: Notify) -> Offer | None:
     """The ticket found nobody to take it: offer it to a contractor when nobody qualified is on site."""
-    if ticket.urgency not in CONTRACTOR_LEVELS or site.contractors == {}:
+    if ticket.urgency not in CONTRACTOR_LEVELS or not site.contractors:
         return None
     why = needs_contractor(ticket.urgency, nobody_qualified_on_site(site, ticket.category, candidates, now), 0)
     return offer_to_contractor(session, site, prefix, ticket, ticket.category, why, now, notify) if why else None
@@ -135,7 +135,7 @@ def after_unassigned(session: Session, site: Site, prefix: str, ticket: TicketRo
 def after_timeout(session: Session, site: Site, prefix: str, ticket: TicketRow, now: datetime,
                   notify: Notify) -> Offer | None:
     """The ticket's technician let the accept window pass: on the second time, offer it to a contractor."""
-    if ticket.urgency not in CONTRACTOR_LEVELS or site.contractors == {}:
+    if ticket.urgency not in CONTRACTOR_LEVELS or not site.contractors:
         return None
     timeouts = session.scalar(select(func.count()).where(AssignmentRow.ticket_id == ticket.id,
                                                          AssignmentRow.outcome == "timeout")) or 0

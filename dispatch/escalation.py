@@ -1,13 +1,14 @@
-"""Escalation with levels (docs/operations.md, "Escalation"): who is told of a notice, and when the next level
-is; pure: the site, the level and `now` in, a decision out.
+"""Escalation with levels (docs/operations.md, "Escalation levels"): who is told of a notice, and when the
+next level is; pure: the site, the level and `now` in, a decision out.
 
-A breach, or a level-1 or level-2 ticket nobody qualified could take (`unassigned`), *climbs*: level 0 is told at once, each
-later level at its `after` counted from the start of the climb, until someone acts (a technician accepts,
-arrives or resolves, an operator assigns, or a supervisor acknowledges a notice). Other notices (a warning at
-80%, a repeat, a contractor called) are told to the level the ticket has reached (level 0 when nothing
-climbs) and never climb: nothing has failed yet. A level that names nobody available now (`on_duty` while
-nobody is on shift) is passed over at once, and the notice says so. Without an `escalation` section every
-supervisor hears every notice at once, as before levels existed."""
+A breach, or a level-1 or level-2 ticket nobody qualified could take (`unassigned`), *climbs*: level 0 is
+told at once, each later level at its `after` counted from the start of the climb, until someone acts (a
+technician accepts, arrives or resolves, an operator assigns, or a supervisor acknowledges a notice).
+Other notices (a warning at 80%, a repeat, a contractor called, a level-3 or level-4 ticket nobody can
+take) are told to the level the ticket has reached (level 0 when nothing climbs) and never climb: nothing
+has failed yet. A level that names nobody available now (`on_duty` while nobody is on shift) is passed
+over at once, and the notice says so. Without an `escalation` section every supervisor hears every notice
+at once, as before levels existed."""
 
 from __future__ import annotations
 

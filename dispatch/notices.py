@@ -1,6 +1,6 @@
 """Notices to supervisors, level by level: sent through the outbox, recorded so they can be acknowledged,
-the next level's timer set, and the climb stopped when someone acts (docs/operations.md, "Escalation").
-The decisions are dispatch/escalation.py's; this module does the writing, inside the caller's transaction."""
+the next level's timer set, and the climb stopped when someone acts (docs/operations.md, "Escalation
+levels"). The decisions are dispatch/escalation.py's; this module writes, inside the caller's transaction."""
 
 from __future__ import annotations
 

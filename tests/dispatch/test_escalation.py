@@ -61,7 +61,8 @@ def test_named_people_are_told_whatever_their_shift():
 
 
 def test_nobody_on_duty_goes_to_the_next_level_at_once_and_says_so():
-    only_days = SUPERVISORS.replace('  - {id: s-wu, name: Wu Gang, phone: "13900000003", shifts: ["20:00-08:00"]}\n', "")
+    night = '  - {id: s-wu, name: Wu Gang, phone: "13900000003", shifts: ["20:00-08:00"]}\n'
+    only_days = SUPERVISORS.replace(night, "")
     site = parse_site(escalation_site_text(only_days))
     told = escalation.begin(site, MON_22, climbs=True)  # s-li is off, s-wu is gone, s-zhang works weekends
     assert (told.level, told.people) == (1, ("s-zhang",))

@@ -1,7 +1,7 @@
 """Escalation with levels on a real Mosquitto and a real database, by a fake clock: a level-1 leak nobody
 can take climbs from the supervisor on duty (s-li) to s-zhang after 15 minutes and to the manager (m-chen)
-after an hour; s-zhang's acknowledgement (their own token; s-li's may not) stops the climb; a restart between levels neither repeats nor
-skips one."""
+after an hour; s-zhang's acknowledgement (their own token; s-li's may not) stops the climb; a restart
+between levels neither repeats nor skips one."""
 
 from __future__ import annotations
 
@@ -145,7 +145,8 @@ def test_notices_older_than_30_days_are_purged_and_newer_ones_kept(database_url)
     db = make_sessions(engine)
     try:
         with db.begin() as s:
-            for ident, age in (("M-old", NOTICES_KEPT + timedelta(hours=1)), ("M-new", NOTICES_KEPT - timedelta(hours=1))):
+            hour = timedelta(hours=1)
+            for ident, age in (("M-old", NOTICES_KEPT + hour), ("M-new", NOTICES_KEPT - hour)):
                 s.add(NoticeRow(id=ident, ticket_id="T-1", supervisor="s-li", type="breach", level=0,
                                 at=MONDAY_10 - age))
         with db.begin() as s:
