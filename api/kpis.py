@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.callbacks import callback_due, needs_callback
 from dispatch import lookup
+from dispatch.lifecycle import TicketStatus
 from dispatch.tables import TicketHistoryRow, TicketRow
 from rules.tables import AlertRow
 
@@ -128,7 +129,7 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
                  now: datetime) -> dict:
     """Return the KPIs of tickets created and alerts raised in [start, end); `tickets` may also hold the
     7 days before `start`, which only count as earlier reports for repeats. Rates are None with no data."""
-    window = [t for t in tickets if start <= t.created_at < end and t.status != "cancelled"]
+    window = [t for t in tickets if start <= t.created_at < end and t.status != TicketStatus.CANCELLED]
     due = on_time = 0
     breaches: Counter[int] = Counter()
     for t in window:
@@ -138,7 +139,7 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
             due, on_time, late = due + d, on_time + o, late or o < d
         if t.breached or late:
             breaches[t.urgency] += 1
-    closed = [t for t in window if t.status == "closed"]
+    closed = [t for t in window if t.status == TicketStatus.CLOSED]
     cycles = [c for t in window for c in (*t.cycles, t)]
     scores = [c.satisfaction for c in cycles if c.satisfaction is not None]
     in_window = [a for a in alerts if start <= a.raised_at < end]

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from dispatch.errors import DispatchError
+from dispatch.lifecycle import TicketStatus
 from dispatch.service import Dispatcher
 from dispatch.tables import TicketRow
 from estate.clock import Clock
@@ -50,12 +51,12 @@ class DemoCloser:
         now = self._clock.now()
         with self._sessions.begin() as session:
             on_site = session.scalars(select(TicketRow).where(
-                TicketRow.status == "on_site", TicketRow.arrived_at <= now - self._work)).all()
+                TicketRow.status == TicketStatus.ON_SITE.value, TicketRow.arrived_at <= now - self._work)).all()
             for ticket in on_site:
                 self._step(lambda t=ticket: self._dispatcher.resolve(
                     session, t.id, t.assignee, now, "Fixed and tested (demo).", ["demo://photo-after.jpg"]))
             resolved = session.scalars(select(TicketRow).where(
-                TicketRow.status == "resolved", TicketRow.resolved_at <= now - self._callback)).all()
+                TicketRow.status == TicketStatus.RESOLVED.value, TicketRow.resolved_at <= now - self._callback)).all()
             for ticket in resolved:
                 self._step(lambda t=ticket: self._dispatcher.verify(
                     session, t.id, "demo-operator", now, self._rng.choice((4, 5, 5)), "Resident called back (demo)."))

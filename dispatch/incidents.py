@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from dispatch import assigning, lookup, residents, steps, timers
 from dispatch.desk import Desk
-from dispatch.lifecycle import FIXED, HELD, AssignmentStatus as A, Role
+from dispatch.lifecycle import FIXED, HELD, AssignmentStatus as A, Role, TicketStatus
 from dispatch.privacy import mask_text
 from dispatch.sla import deadlines_from, raised_urgency, sla_for
 from dispatch.tables import TicketAlertRow, TicketReporterRow, TicketRow
@@ -122,7 +122,7 @@ def grow(desk: Desk, session: Session, ticket: TicketRow, rule_id: str, trade: s
     wanted = [t for b in books for t in b.now]
     if trade != ticket.category and trade not in wanted:
         wanted.append(trade)
-    if not wanted or ticket.status in FIXED + ("cancelled",):
+    if not wanted or ticket.status in FIXED + (TicketStatus.CANCELLED.value,):
         return
     present = [r.trade for r in assigning.live(session, ticket.id)]
     for missing in missing_trades(wanted, ticket.category, present):
@@ -153,7 +153,7 @@ def create(desk: Desk, session: Session, now: datetime, *, urgency: int, categor
            place: Place, by: str = "system", **extra: Any) -> TicketRow:
     due = deadlines_from(now, sla_for(urgency, desk.site.sla))
     ticket = TicketRow(
-        id=new_ticket_id(now), status="open", urgency=urgency, category=category, title=title[:200],
+        id=new_ticket_id(now), status=TicketStatus.OPEN.value, urgency=urgency, category=category, title=title[:200],
         source=source, building=place.building, floor=place.floor, zone=place.zone,
         created_at=now, updated_at=now, accept_by=due.accept_by, arrive_by=due.arrive_by,
         resolve_by=due.resolve_by, breached=False, photos=[], cycle=1, **extra,

@@ -11,7 +11,7 @@ from dispatch.choose import Candidate
 from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketAlertRow, TicketCycleRow, TicketRow
 from estate.model import Place, Site
 
-from dispatch.lifecycle import ACTIVE, FINAL, FIXED, HELD, OPEN, AssignmentStatus  # noqa: F401 (older callers)
+from dispatch.lifecycle import ACTIVE, FINAL, FIXED, HELD, OPEN, AssignmentStatus, TicketStatus  # noqa: F401
 
 
 def candidates(session: Session, site: Site) -> list[Candidate]:
@@ -69,7 +69,7 @@ def same_problem(session: Session, category: str, since: datetime, *, unit_id: s
     first, else the newest; None without a unit or device to compare."""
     if unit_id is None and device_id is None:
         return None
-    query = select(TicketRow).where(TicketRow.category == category, TicketRow.status != "cancelled",
+    query = select(TicketRow).where(TicketRow.category == category, TicketRow.status != TicketStatus.CANCELLED.value,
                                     TicketRow.created_at >= since)
     query = query.where(TicketRow.unit_id == unit_id) if unit_id else query.where(TicketRow.device_id == device_id)
     return session.scalars(query.order_by(TicketRow.status.in_(FIXED), TicketRow.created_at.desc())

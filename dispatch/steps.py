@@ -20,7 +20,7 @@ from dispatch.errors import (
     StepNotAllowed,
     TicketNotFound,
 )
-from dispatch.lifecycle import AssignmentStatus as A, Refusal, Role, Step, assignment_step, ticket_step_refusal
+from dispatch.lifecycle import AssignmentStatus as A, Refusal, Role, Step, TicketStatus as T, assignment_step, ticket_step_refusal
 from dispatch.messages import assignment_ref, assignment_row_id
 from dispatch.sla import deadlines_from, sla_for
 from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketCycleRow, TicketRow
@@ -88,7 +88,7 @@ def decline(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow,
     row.note = note
     ticket.updated_at = now
     what = "declined" if row.role == Role.OWNER.value else f"{row.trade} support declined"
-    desk.history(session, ticket, now, "assigned", row.technician or "", f"{what}{': ' + note if note else ''}")
+    desk.history(session, ticket, now, T.ASSIGNED, row.technician or "", f"{what}{': ' + note if note else ''}")
     assigning.replace(desk, session, ticket, row, now)
 
 
@@ -147,12 +147,12 @@ def resolve(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow,
             f"a {row.trade} support assignment is finished with done; the owner resolves ticket {ticket.id!r}",
             row.status)
     _next(ticket, row, Step.RESOLVE)
-    ticket.status, ticket.resolved_at, ticket.updated_at = "resolved", now, now
+    ticket.status, ticket.resolved_at, ticket.updated_at = T.RESOLVED.value, now, now
     ticket.resolution_note, ticket.photos = note, list(photos)
     if ticket.open_key is not None:
         ticket.open_key = None  # a new alarm on this device after the fix opens a new ticket
     assigning.end(session, ticket, row, A.DONE, now)
-    desk.history(session, ticket, now, "resolved", row.technician or "", note)
+    desk.history(session, ticket, now, T.RESOLVED, row.technician or "", note)
     notices.stop(session, ticket, now, row.technician or "", "resolve")
     desk.residents.step(session, ticket, "resolved", now)
     _later(desk, session, ticket, now)
@@ -180,11 +180,11 @@ def verify(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
            note: str | None) -> None:
     """Record the call-back; with a satisfaction score the ticket closes."""
     _allowed(ticket, Step.VERIFY)
-    ticket.status, ticket.updated_at = "verified", now
-    desk.history(session, ticket, now, "verified", by, note)
+    ticket.status, ticket.updated_at = T.VERIFIED.value, now
+    desk.history(session, ticket, now, T.VERIFIED, by, note)
     if satisfaction is not None:
-        ticket.satisfaction, ticket.status, ticket.closed_at = satisfaction, "closed", now
-        desk.history(session, ticket, now, "closed", by, f"satisfaction {satisfaction}/5")
+        ticket.satisfaction, ticket.status, ticket.closed_at = satisfaction, T.CLOSED.value, now
+        desk.history(session, ticket, now, T.CLOSED, by, f"satisfaction {satisfaction}/5")
         timers.cancel_all(session, ticket.id)
 
 
@@ -203,13 +203,13 @@ def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
     due = deadlines_from(now, sla_for(ticket.urgency, desk.site.sla))
     ticket.accept_by, ticket.arrive_by, ticket.resolve_by = due.accept_by, due.arrive_by, due.resolve_by
     ticket.accepted_at = ticket.arrived_at = ticket.resolved_at = ticket.closed_at = None
-    ticket.satisfaction, ticket.updated_at, ticket.status = None, now, "open"
+    ticket.satisfaction, ticket.updated_at, ticket.status = None, now, T.OPEN.value
     if ticket.device_id and ticket.rule_id and ticket.source == "sensor":
         key = f"{ticket.device_id}|{ticket.rule_id}"
         if session.scalar(select(TicketRow.id).where(TicketRow.open_key == key)) is None:
             ticket.open_key = key
     timers.schedule_deadlines(session, ticket.id, now, due)
-    desk.history(session, ticket, now, "open", by, note)
+    desk.history(session, ticket, now, T.OPEN, by, note)
     if owner is not None:
         row = AssignmentRow(ticket_id=ticket.id, technician=None, assigned_at=now, travel_s=0, reason="",
                             trade=ticket.category, role=Role.OWNER.value, status=A.WAITING.value, cycle=ticket.cycle)
@@ -252,9 +252,9 @@ def assign(desk: Desk, session: Session, ticket: TicketRow, tech: str, by: str, 
 
 def cancel(desk: Desk, session: Session, ticket: TicketRow, by: str, now: datetime, note: str | None) -> None:
     _allowed(ticket, Step.CANCEL)
-    ticket.status = "cancelled"
+    ticket.status = T.CANCELLED.value
     for row in assigning.live(session, ticket.id):
         assigning.withdraw(desk, session, ticket, row, now, "cancelled")
     ticket.open_key, ticket.updated_at = None, now
-    desk.history(session, ticket, now, "cancelled", by, note)
+    desk.history(session, ticket, now, T.CANCELLED, by, note)
     timers.cancel_all(session, ticket.id)
