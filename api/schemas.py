@@ -407,6 +407,8 @@ class TicketBrief(BaseModel):
     status: str
     urgency: int
     title: str
+    role: Literal["owner", "support"] = "owner"  # the technician's assignment of it (docs/api.md, "Assignments")
+    trade: str | None = None
 
 
 class TechnicianOut(BaseModel):

@@ -108,3 +108,11 @@ def cycles_of(session: Session, ticket_ids) -> dict[str, list[TicketCycleRow]]:
                                    .order_by(TicketCycleRow.id)):
             result.setdefault(row.ticket_id, []).append(row)
     return result
+
+
+def held_work(session: Session) -> list[tuple[str, TicketRow, str, str]]:
+    """(technician, ticket, role, trade) for every assignment held now, the most urgent and oldest first."""
+    return [(row.technician, ticket, row.role, row.trade) for row, ticket in session.execute(
+        select(AssignmentRow, TicketRow).join(TicketRow, TicketRow.id == AssignmentRow.ticket_id)
+        .where(AssignmentRow.status.in_(HELD), AssignmentRow.technician.is_not(None))
+        .order_by(TicketRow.urgency, TicketRow.created_at, AssignmentRow.id))]

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from api.deps import Ctx, Operator
 from api.schemas import TechnicianOut
-from dispatch.service import ACTIVE
-from dispatch.tables import TechnicianLocationRow, TicketRow
+from dispatch import lookup
+from dispatch.tables import TechnicianLocationRow
 from estate.shifts import is_on_shift
 
 router = APIRouter(prefix="/api/v1/technicians", tags=["technicians"])
@@ -24,10 +24,10 @@ def get_technicians(ctx: Ctx, _user: Operator) -> list[dict[str, Any]]:
     with ctx.sessions() as session:
         locations = {row.technician: row for row in session.scalars(select(TechnicianLocationRow))}
         work: dict[str, list[dict[str, Any]]] = {}
-        for t in session.scalars(select(TicketRow).where(TicketRow.status.in_(ACTIVE), TicketRow.assignee.is_not(None))
-                                 .order_by(TicketRow.urgency, TicketRow.created_at)):
-            work.setdefault(t.assignee, []).append({"id": t.id, "status": t.status, "urgency": t.urgency,
-                                                     "title": t.title})
+        # every assignment each technician holds, a support's too, as dispatch reads them (dispatch/lookup.py)
+        for tech, ticket, role, trade in lookup.held_work(session):
+            work.setdefault(tech, []).append({"id": ticket.id, "status": ticket.status, "urgency": ticket.urgency,
+                                              "title": ticket.title, "role": role, "trade": trade})
     result = []
     for tech in ctx.site.technicians.values():
         loc = locations.get(tech.id)

@@ -94,6 +94,9 @@ def test_a_support_technician_reads_their_ticket_and_hears_of_it_on_the_stream(c
     support = next(a for a in shown.json()["assignments"] if a["role"] == "support")
     assert (support["technician"], support["trade"]) == ("t-zhao", "security")
     assert [t["id"] for t in client.get("/api/v1/tickets", headers=zhao).json()] == [ticket_id]
+    techs = {t["id"]: t for t in client.get("/api/v1/technicians", headers=operator).json()}
+    assert [(w["id"], w["role"], w["trade"]) for w in techs["t-zhao"]["current"]] == [(ticket_id, "support", "security")]
+    assert [(w["id"], w["role"]) for w in techs["t-wang"]["current"]] == [(ticket_id, "owner")]
     assert client.post(f"/api/v1/tickets/{ticket_id}/accept", headers=zhao).json()["status"] == "assigned"
     done = client.post(f"/api/v1/assignments/{support['id']}/done", headers=zhao, json={"note": "area taped off"})
     assert done.status_code == 200 and done.json()["assignments"][1]["status"] == "done"
