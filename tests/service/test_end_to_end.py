@@ -45,7 +45,7 @@ def test_a_leak_dispatches_the_nearest_plumber_within_two_seconds(running):
     body = push.json()
     assert body["urgency"] == 1 and body["category"] == "plumbing" and body["device"] == "A-LEAK-1"
     assert body["location"] == {"building": "A", "floor": -1, "zone": "pump-room"}
-    assert body["travel_s"] == 30  # floor 2 to floor -1 at 10 s a floor
+    assert body["travel_s"] == 20  # floor 2 to floor -1 is two floors (a building has no floor 0), 10 s each
     [ticket] = tickets(service)
     assert (ticket.status, ticket.assignee, ticket.urgency, ticket.category) == ("assigned", "t-near", 1, "plumbing")
     alert = watcher.wait_for("test-estate/alerts", lambda p: p["state"] == "raised")
