@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch import contractors, lookup, timers
@@ -138,13 +138,28 @@ def wait(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, no
     if row.role != Role.OWNER.value:
         # the control room sees it waiting on the ticket; the supervisors' notice is for work nobody owns
         desk.history(session, ticket, now, ticket.status, "system", f"{row.trade} support unassigned: {why}")
-        return
-    desk.history(session, ticket, now, ticket.status, "system", f"unassigned: {why}")
-    desk.notify_supervisors(session, ticket, "unassigned", why, now)
+    else:
+        desk.history(session, ticket, now, ticket.status, "system", f"unassigned: {why}")
+        desk.notify_supervisors(session, ticket, "unassigned", why, now)
     if ticket.urgency in contractors.CONTRACTOR_LEVELS and desk.site.contractors:
-        # a level 1 or 2 with nobody qualified on site goes to a contractor too (dispatch/contractors.py)
-        contractors.after_unassigned(session, desk.site, desk.prefix, ticket, candidates, now,
-                                     desk.notify_supervisors)
+        # a level 1 or 2 with nobody qualified on site goes to a contractor of its trade too
+        nobody = contractors.nobody_qualified_on_site(desk.site, row.trade, candidates, now)
+        to_contractor(desk, session, ticket, row, contractors.needs_contractor(ticket.urgency, nobody, 0), now)
+
+
+def to_contractor(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, why: str | None,
+                  now: datetime) -> None:
+    """Offer the assignment's trade on the ticket to a contractor (dispatch/contractors.py), when `why`."""
+    if why is not None:
+        contractors.offer_to_contractor(session, desk.site, desk.prefix, ticket, row.trade, why, now,
+                                        desk.notify_supervisors)
+
+
+def timeouts_of(session: Session, ticket_id: str, trade: str) -> int:
+    """How many assignments of a trade on the ticket were let pass unaccepted."""
+    return session.scalar(select(func.count()).where(
+        AssignmentRow.ticket_id == ticket_id, AssignmentRow.trade == trade,
+        AssignmentRow.status == A.TIMED_OUT.value)) or 0
 
 
 def end(session: Session, ticket: TicketRow, row: AssignmentRow, status: A, now: datetime) -> None:

@@ -45,9 +45,11 @@ def _accept_timeout(desk: Desk, session: Session, ticket: TicketRow, timer: time
     what = "" if row.role == Role.OWNER.value else f" ({row.trade} support)"
     desk.history(session, ticket, now, "assigned", "system", f"{tech} did not accept in time{what}")
     assigning.replace(desk, session, ticket, row, now)
-    if row.role == Role.OWNER.value:
-        # the second time a level 1 or 2 is let pass, a contractor is offered it (dispatch/contractors.py)
-        contractors.after_timeout(session, desk.site, desk.prefix, ticket, now, desk.notify_supervisors)
+    if ticket.urgency in contractors.CONTRACTOR_LEVELS and desk.site.contractors:
+        # the second time a level 1 or 2 assignment is let pass, a contractor of its trade is offered it
+        timeouts = assigning.timeouts_of(session, ticket.id, row.trade)
+        assigning.to_contractor(desk, session, ticket, row,
+                                contractors.needs_contractor(ticket.urgency, False, timeouts), now)
 
 
 def _retry(desk: Desk, session: Session, ticket: TicketRow, timer: timers.Due, now: datetime) -> None:
