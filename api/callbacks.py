@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.lifecycle import TicketStatus
 from dispatch.tables import TicketRow
 
 REPAIR_TRADES = frozenset({"plumbing", "electrical", "elevator", "security"})
@@ -34,7 +35,7 @@ def needs_callback(source: str, reporter_phone: str | None) -> bool:
 
 def callback_queue(session: Session) -> list[TicketRow]:
     """Resolved tickets waiting for their call-back, the earliest due first."""
-    rows = [r for r in session.scalars(select(TicketRow).where(TicketRow.status == "resolved").limit(QUEUE * 4))
+    rows = [r for r in session.scalars(select(TicketRow).where(TicketRow.status == TicketStatus.RESOLVED.value).limit(QUEUE * 4))
             if needs_callback(r.source, r.reporter_phone) and r.resolved_at is not None]
     rows.sort(key=lambda r: (callback_due(r.resolved_at, r.category), r.id))
     return rows[:QUEUE]

@@ -14,7 +14,7 @@ from api.tables import AuditRow, PhotoRow
 from api.tickets import view_for
 from dispatch import residents
 from dispatch.privacy import mask_phone, mask_text
-from dispatch.lifecycle import ACTIVE, FIXED
+from dispatch.lifecycle import ACTIVE, FIXED, TicketStatus
 from dispatch.resident_store import eta_seconds
 from dispatch.resident_texts import building_name, floor_name, words
 from dispatch.tables import TechnicianLocationRow, TicketRow
@@ -76,7 +76,7 @@ def progress_json(session: Session, site: Site, ticket: TicketRow, token: str, l
     where = w["place"].format(building=building_name(w, ticket.building, building.name if building else ""),
                               floor=floor_name(w, ticket.floor))
     last_seen = None
-    if ticket.status == "accepted" and origin is not None and now - origin.ts <= site.travel.location_ttl:
+    if ticket.status == TicketStatus.ACCEPTED and origin is not None and now - origin.ts <= site.travel.location_ttl:
         b = site.buildings.get(origin.building)
         last_seen = {"place": w["place"].format(building=building_name(w, origin.building, b.name if b else ""),
                                                 floor=floor_name(w, origin.floor)), "at": origin.ts}

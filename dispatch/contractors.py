@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dispatch import timers
 from dispatch.choose import Candidate
 from dispatch.escalation_tables import ContractorOfferRow
+from dispatch.lifecycle import FINAL, FIXED, TicketStatus
 from dispatch.outbox import enqueue, iso
 from dispatch.privacy import mask_text
 from dispatch.tables import AssignmentRow, TicketHistoryRow, TicketRow
@@ -150,7 +151,7 @@ def is_timer(kind: str) -> bool:
 def on_timer(session: Session, site: Site, ticket: TicketRow, now: datetime, notify: Notify) -> None:
     """A contractor's `arrive` has passed: unless someone is on site (or the work is done), say so on the
     ticket and tell the supervisors as a breach (it climbs like one), once per offer."""
-    if ticket.status in ("on_site", "resolved", "verified", "closed", "cancelled") or ticket.arrived_at is not None:
+    if ticket.status in (TicketStatus.ON_SITE, *FIXED, *FINAL) or ticket.arrived_at is not None:
         return
     late = session.scalars(select(ContractorOfferRow).where(
         ContractorOfferRow.ticket_id == ticket.id, ContractorOfferRow.arrive_by <= now,

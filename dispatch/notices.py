@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from dispatch import escalation, timers
 from dispatch.escalation import TIMER_PREFIX, Told
 from dispatch.escalation_tables import EscalationRow, NoticeRow
+from dispatch.lifecycle import FINAL, FIXED
 from dispatch.errors import BadRequest
 from dispatch.outbox import enqueue, iso, message_id, notify_topic
 from dispatch.tables import TicketHistoryRow, TicketRow
@@ -21,7 +22,7 @@ from estate.durations import format_duration
 from estate.model import Site
 
 # a ticket in these states needs nobody any more: a level timer that fires then stays quiet
-_DONE = ("resolved", "verified", "closed", "cancelled")
+_DONE = (*FIXED, *FINAL)  # dispatch/lifecycle.py
 
 
 class NoticeNotFound(LookupError):
