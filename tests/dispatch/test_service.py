@@ -309,3 +309,21 @@ def test_a_more_urgent_alert_shortens_the_accept_window_of_the_waiting_technicia
     sweep(db, dispatcher, clock)
     assert ticket(db, ticket_id).assignee == "t-far"
     assert [p["type"] for p in pushes(db, "t-near/dispatch")][-1] == "withdrawn"
+
+
+def test_an_incident_that_grows_gains_its_new_alarms_trades_once(db, dispatcher, clock):
+    """A pump fault (level 3, plumbing only) is joined by a burst pipe: the level rises and security is
+    sent; a second leak sends nobody more."""
+    locate(db, dispatcher, clock, "t-near", "A", 1)
+    locate(db, dispatcher, clock, "t-sec", "A", 2)
+    pump = AlertFacts("AL-P", "pump-fault", "A-PUMP-1", 3, "plumbing", "Water pump fault", clock.now())
+    with db.begin() as s:
+        ticket_id = dispatcher.open_for_alert(s, pump, clock.now())
+    assert not pushes(db, "t-sec/dispatch")
+    with db.begin() as s:
+        assert dispatcher.open_for_alert(s, leak("AL-L1", at=clock.now()), clock.advance(seconds=20)) == ticket_id
+    with db.begin() as s:
+        assert dispatcher.open_for_alert(s, leak("AL-L2", "A-LEAK-2", at=clock.now()), clock.advance(seconds=20)) == ticket_id
+    [guard] = pushes(db, "t-sec/dispatch")
+    assert (guard["ticket"], guard["trade"], guard["role"], guard["urgency"]) == (ticket_id, "security", "support", 1)
+    assert ticket(db, ticket_id).urgency == 1 and ticket(db, ticket_id).playbooks == ["burst-pipe"]
