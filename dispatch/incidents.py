@@ -166,7 +166,8 @@ def create(desk: Desk, session: Session, now: datetime, *, urgency: int, categor
 
 
 def attach(desk: Desk, session: Session, ticket: TicketRow, alert_id: str, now: datetime, what: str = "") -> None:
-    """Link an alarm to its ticket (the link is stored here, once: ticket_alerts)."""
+    """Link an alarm to its ticket in ticket_alerts (the alert's own row keeps a copy for the alerts' reads,
+    rules/store.py `link_ticket`: two records of one link, still to be made one)."""
     if session.get(TicketAlertRow, (ticket.id, alert_id)) is not None:
         return
     session.add(TicketAlertRow(ticket_id=ticket.id, alert_id=alert_id, attached_at=now))
