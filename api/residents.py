@@ -14,6 +14,7 @@ from api.tables import AuditRow, PhotoRow
 from api.tickets import view_for
 from dispatch import residents
 from dispatch.privacy import mask_phone, mask_text
+from dispatch.incidents import RAISED_FOR_VULNERABLE
 from dispatch.lifecycle import ACTIVE, FIXED, TicketStatus
 from dispatch.resident_store import eta_seconds
 from dispatch.resident_texts import building_name, floor_name, words
@@ -37,7 +38,8 @@ def with_check_on(session: Session, site: Site, user: User, rows: Sequence[Ticke
     by_id = {row.id: row for row in rows}
     for ticket in shown:
         row = by_id.get(ticket["id"])
-        if row is None or not residents.is_supply_ticket(row.rule_id):
+        # a supply cut's ticket, and a stopped lift's: the alarms a vulnerable resident raises a level
+        if row is None or not (residents.is_supply_ticket(row.rule_id) or row.rule_id in RAISED_FOR_VULNERABLE):
             continue
         people = residents.check_on(site, row.building)
         view = view_for(user, row)

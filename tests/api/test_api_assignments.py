@@ -102,3 +102,15 @@ def test_a_support_technician_reads_their_ticket_and_hears_of_it_on_the_stream(c
     assert done.status_code == 200 and done.json()["assignments"][1]["status"] == "done"
     assert client.post(f"/api/v1/tickets/{ticket_id}/resolve", headers=zhao,
                        json={"note": "x", "photos": ["https://p.example/a.jpg"]}).status_code == 403
+
+
+def test_a_stopped_lift_where_a_vulnerable_resident_lives_is_raised_and_says_who_to_check_on(client, ctx, operator):
+    from dispatch.service import AlertFacts
+
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as session:
+        ticket_id = ctx.dispatcher.open_for_alert(session, AlertFacts(
+            "AL-1", "elevator-stopped", "A-EL-1", 3, "elevator", "Elevator stopped", now), now)
+    ticket = client.get(f"/api/v1/tickets/{ticket_id}", headers=operator).json()
+    assert ticket["urgency"] == 2  # a 3 raised one level: building A has vulnerable residents
+    assert {c["unit"] for c in ticket["check_on"]} >= {"A-1203"}
