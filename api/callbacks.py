@@ -33,9 +33,11 @@ def needs_callback(source: str, reporter_phone: str | None) -> bool:
     return source != "sensor" and bool(reporter_phone)
 
 
-def callback_queue(session: Session) -> list[TicketRow]:
-    """Resolved tickets waiting for their call-back, the earliest due first."""
-    rows = [r for r in session.scalars(select(TicketRow).where(TicketRow.status == TicketStatus.RESOLVED.value).limit(QUEUE * 4))
-            if needs_callback(r.source, r.reporter_phone) and r.resolved_at is not None]
+def callback_queue(session: Session, limit: int = QUEUE) -> list[TicketRow]:
+    """Up to `limit` resolved tickets waiting for their call-back, the earliest due first."""
+    # the oldest resolved first: a ticket's call-back is due 24 or 48 h after it, so these hold the earliest due
+    query = (select(TicketRow).where(TicketRow.status == TicketStatus.RESOLVED.value)
+             .order_by(TicketRow.resolved_at, TicketRow.id).limit(limit * 4))
+    rows = [r for r in session.scalars(query) if needs_callback(r.source, r.reporter_phone) and r.resolved_at is not None]
     rows.sort(key=lambda r: (callback_due(r.resolved_at, r.category), r.id))
-    return rows[:QUEUE]
+    return rows[:limit]

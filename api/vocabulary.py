@@ -48,7 +48,7 @@ def vocabulary() -> dict[str, Any]:
         "sources": [{"id": s, "label": labels(f"source.{s}")} for s in SOURCES],
         "urgencies": [{"id": u, "label": labels(f"urgency.{u}")} for u in URGENCIES],
         "device_types": [{"id": d, "label": labels(f"device_type.{d}")} for d in DEVICE_TYPES],
+        "roles": [{"id": r, "label": labels(f"role.{r}")} for r in ROLES],
         # the statuses and which step is allowed from which, as dispatch decides them (dispatch/lifecycle.py)
         "lifecycle": lifecycle.vocabulary(),
-        "roles": [{"id": r, "label": labels(f"role.{r}")} for r in ROLES],
     }

@@ -3,12 +3,12 @@ with the ticket's own steps: verify with the rating (satisfied) or reopen (not f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.callbacks import callback_due, callback_queue, callback_window
+from api.callbacks import QUEUE, callback_due, callback_queue, callback_window
 from api.deps import Ctx, Operator
 from api.schemas import TicketOut, UtcTime
 from api.tickets import show
@@ -24,11 +24,12 @@ class CallbackOut(BaseModel):
 
 
 @router.get("", response_model=list[CallbackOut])
-def get_callbacks(ctx: Ctx, user: Operator) -> list[dict[str, Any]]:
+def get_callbacks(ctx: Ctx, user: Operator,
+                  limit: Annotated[int, Query(ge=1, le=QUEUE)] = QUEUE) -> list[dict[str, Any]]:
     """Resolved tickets a person reported, waiting for their call-back, the earliest due first."""
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:  # writes the audit rows: the list carries the numbers to call
-        rows = callback_queue(session)
+        rows = callback_queue(session, limit)
         shown = show(session, user, rows, "callback.list", now)
     out = []
     for row, ticket in zip(rows, shown):

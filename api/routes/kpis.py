@@ -17,6 +17,7 @@ from api.schemas import UtcTime
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
 DEFAULT_RANGE = timedelta(days=7)
 MAX_RANGE = timedelta(days=366)
+MAX_GROUPS = 1000  # a page of groups: an estate has far fewer trades, buildings, technicians or months
 
 
 class DeviceAlerts(BaseModel):
@@ -91,14 +92,15 @@ class GroupOut(BaseModel):
 
 @router.get("/breakdown", response_model=list[GroupOut])
 def get_breakdown(ctx: Ctx, _user: Operator, by: Literal["trade", "building", "technician", "month"],
-                  from_: From = None, to: To = None) -> list[dict[str, Any]]:
-    """The same figures for each trade, building, technician or calendar month (in the estate's time zone);
-    alarms count by building and by month only."""
+                  from_: From = None, to: To = None,
+                  limit: Annotated[int, Query(ge=1, le=MAX_GROUPS)] = MAX_GROUPS) -> list[dict[str, Any]]:
+    """The same figures for each trade, building, technician or calendar month (in the estate's time zone),
+    at most `limit` groups; alarms count by building and by month only."""
     now = ctx.clock.now()
     start, end = window(from_, to, now)
     with ctx.sessions() as session:
         tickets, alerts = load_kpi_rows(session, start, end)
-    return breakdown(tickets, alerts, start, end, now, by, ctx.site.timezone)
+    return breakdown(tickets, alerts, start, end, now, by, ctx.site.timezone)[:limit]
 
 
 @router.get("/trends")

@@ -17,6 +17,7 @@ from dispatch.tables import TicketReporterRow, TicketRow
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 EARLIER = 20  # the newest ones; the form shows what the caller may be calling about again
+MAX_EARLIER = 200
 
 
 class SuggestIn(BaseModel):
@@ -50,7 +51,8 @@ def suggest(body: SuggestIn, _ctx: Ctx, _user: Operator) -> dict[str, Any]:
 
 @router.get("/earlier", response_model=list[EarlierTicket])
 def earlier(ctx: Ctx, user: Operator, unit: Annotated[str | None, Query(max_length=64)] = None,
-            phone: Annotated[str | None, Query(max_length=32)] = None) -> list[dict[str, Any]]:
+            phone: Annotated[str | None, Query(max_length=32)] = None,
+            limit: Annotated[int, Query(ge=1, le=MAX_EARLIER)] = EARLIER) -> list[dict[str, Any]]:
     """The newest tickets of the unit and of the number (as first or later reporter), newest first; no
     personal data in the answer. A match by number is audited, one row per ticket it found."""
     unit = (unit or "").strip() or None
@@ -69,7 +71,7 @@ def earlier(ctx: Ctx, user: Operator, unit: Annotated[str | None, Query(max_leng
         if not clauses:
             return []
         rows = list(session.scalars(select(TicketRow).where(or_(*clauses))
-                                    .order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(EARLIER)))
+                                    .order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(limit)))
         session.add_all(AuditRow(at=now, actor=user.subject, role=user.role, action="report.earlier",
                                  what="reporter_phone(matched)", ticket_id=r.id) for r in rows if r.id in by_phone)
         return [{"id": r.id, "title": r.title, "status": r.status, "category": r.category, "urgency": r.urgency,

@@ -94,8 +94,10 @@ class Phone:
 
 @pytest.fixture
 def phone(browser, console: ConsoleGuard) -> Iterator[Phone]:
+    # a technician's phone in China speaks Chinese; the page follows the phone's language before the
+    # site's (docs/technicians.md)
     context = browser.new_context(viewport=PHONE, screen=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, user_agent=PHONE_AGENT)
+                                  has_touch=True, user_agent=PHONE_AGENT, locale="zh-CN")
     context.set_default_timeout(15_000)
     page = context.new_page()
     console.watch(page)

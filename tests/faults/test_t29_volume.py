@@ -199,7 +199,8 @@ def test_every_list_route_caps_its_page(api, token) -> None:
         maximum = params["limit"]["schema"].get("maximum")
         assert maximum is not None and maximum <= LARGEST_PAGE, f"{path}: limit up to {maximum}"
         over = httpx.get(f"{api['url']}{path}", params={"limit": int(maximum) + 1}, headers=headers)
-        assert over.status_code == 422 and over.json()["detail"][0]["loc"] == ["query", "limit"], over.text
+        # the over-size limit is named (a route with another required parameter names that one too)
+        assert over.status_code == 422 and ["query", "limit"] in [d["loc"] for d in over.json()["detail"]], over.text
     assert {"/api/v1/tickets", "/api/v1/alerts", "/api/v1/silences", "/api/v1/deadletters"} <= set(lists)
 
 

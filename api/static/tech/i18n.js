@@ -1,5 +1,6 @@
-// The page's language: ?lang= (remembered, so the installed app keeps it), then the site file's `locale`
-// (zh-CN by default). Every sentence comes from the catalogue of that language (i18n/<locale>.json).
+// The page's language (docs/technicians.md): ?lang= (remembered, so the installed app keeps it), then the
+// phone's own language when it is one we have, then the site file's `locale` (zh-CN by default). Every
+// sentence comes from the catalogue of that language (i18n/<locale>.json).
 
 export const LOCALES = ["zh-CN", "en"];
 const STORED = "caretaker.tech.lang";
@@ -17,7 +18,9 @@ export function pickLocale() {
     localStorage.setItem(STORED, asked);
     return asked;
   }
-  return normalize(localStorage.getItem(STORED)) || normalize(document.documentElement.dataset.siteLocale) || "zh-CN";
+  const phone = (navigator.languages || [navigator.language]).map(normalize).find(Boolean);
+  return normalize(localStorage.getItem(STORED)) || phone || normalize(document.documentElement.dataset.siteLocale)
+    || "zh-CN";
 }
 
 export async function loadCatalogue(locale) {
