@@ -16,7 +16,7 @@ VPY   := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench lint clean
+.PHONY: help venv demo test bench lint clean constraints
 
 help:
 	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -25,10 +25,18 @@ help:
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
-# The install: redone only when pyproject.toml is newer than the stamp.
-$(STAMP): pyproject.toml | $(VPY)
-	$(VPY) -m pip install -e '.[test]'
+# The install: redone only when pyproject.toml or the pins are newer than the stamp. constraints.txt pins
+# every package at the versions CI was last green with (`make constraints` writes it anew).
+$(STAMP): pyproject.toml constraints.txt | $(VPY)
+	$(VPY) -m pip install -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
+
+constraints:
+	rm -rf .venv-pins && $(PYTHON) -m venv .venv-pins
+	.venv-pins/bin/pip install -q -e '.[test]'
+	( echo "# Versions CI installs (make constraints writes this file from a fresh install of .[test])"; \
+	  .venv-pins/bin/pip freeze --exclude-editable | grep -v '^caretaker' ) > constraints.txt
+	rm -rf .venv-pins
 
 venv: $(STAMP)
 
