@@ -69,7 +69,7 @@ def sensor_urgency(desk: Desk, alert: AlertFacts, building: str) -> int:
     return raised_urgency(alert.urgency, vulnerable)
 
 
-def open_for_alert(desk: Desk, session: Session, alert: AlertFacts, now: datetime) -> str:
+def open_for_alert(desk: Desk, session: Session, alert: AlertFacts, now: datetime, _retries: int = 2) -> str:
     """Return the ticket the alert belongs to: the open one for its device and rule, else the open incident
     of the same trade in the same building that had an alert within the incident window, else a new one.
     A burst pipe that wets six sensors is one ticket."""
@@ -99,7 +99,12 @@ def open_for_alert(desk: Desk, session: Session, alert: AlertFacts, now: datetim
             session.flush()  # a second worker opening the same condition meets the unique open_key here
     except IntegrityError:
         # it committed first (its insert held ours until then): its ticket is the one, join it
-        ticket = session.scalars(select(TicketRow).where(TicketRow.open_key == key).with_for_update()).one()
+        ticket = session.scalars(select(TicketRow).where(TicketRow.open_key == key).with_for_update()).first()
+        if ticket is None:
+            # the row that stopped ours is not the open one (yet): decide again from the start, once more
+            if _retries <= 0:
+                raise
+            return open_for_alert(desk, session, alert, now, _retries=_retries - 1)
         attach(desk, session, ticket, alert.alert_id, now, f"{alert.title} on {alert.device_id}")
         return ticket.id
     if urgency != alert.urgency:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -44,6 +45,7 @@ def test_two_workers_opening_the_same_alarm_give_one_ticket_and_no_error(own_pos
     barrier = threading.Barrier(2)
     results: list[list[str | None]] = [[None] * RACES for _ in range(2)]
     errors: list[BaseException] = []
+    tracebacks: list[str] = []
 
     def work(n: int) -> None:
         for race in range(RACES):
@@ -58,6 +60,7 @@ def test_two_workers_opening_the_same_alarm_give_one_ticket_and_no_error(own_pos
                     results[n][race] = workers[n].open_for_alert(session, facts, now)
             except BaseException as exc:  # noqa: BLE001 - recorded and asserted below
                 errors.append(exc)
+                tracebacks.append(traceback.format_exc())
                 barrier.abort()
                 return
 
@@ -68,7 +71,7 @@ def test_two_workers_opening_the_same_alarm_give_one_ticket_and_no_error(own_pos
     for thread in threads:
         thread.join(timeout=300)
     try:
-        assert not errors, f"a racing worker failed: {errors[0]!r}"
+        assert not errors, f"a racing worker failed: {errors[0]!r}\n{tracebacks[0]}"
         same = sum(1 for a, b in zip(*results) if a is not None and a == b)
         assert same == RACES, f"{RACES - same} races where the two workers named different tickets"
         with sessions() as session:

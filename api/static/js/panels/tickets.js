@@ -93,6 +93,14 @@ export async function showDetail(id) {
     const rows = [["detail.status", statusLabel(tk.status)], ["detail.level", `${level(tk.urgency)} ${categoryLabel(tk.category)}`],
       ["detail.where", where(tk.location, state.meta, t)],
       ["detail.assignee", tk.assignee ? technicianName(state.meta, tk.assignee) : "—"],
+      ["detail.assignments", (tk.assignments || []).map((a) => t("detail.assignment", {
+        trade: categoryLabel(a.trade), role: t(`assignment_role.${a.role}`),
+        who: a.technician ? technicianName(state.meta, a.technician) : "—", status: t(`assignment_status.${a.status}`),
+      })).join("; ") || "—"],
+      ["detail.contractor", tk.contractor || "—"],
+      ["detail.check_on", (tk.check_on || []).map((c) => t("detail.check_on_item", {
+        unit: c.unit || "—", floor: c.floor, name: c.name || "", phone: c.phone || "",
+      })).join("; ") || "—"],
       ["detail.created", at(tk.created_at)],
       ["detail.source", sourceLabel(tk.source)], ["detail.description", tk.description || "—"],
       ["detail.reporter", tk.reporter ? `${tk.reporter.name || ""} ${tk.reporter.phone || ""} ${tk.reporter.unit || ""}` : "—"],
