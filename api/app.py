@@ -84,7 +84,7 @@ def _local_docs(app: FastAPI) -> None:
 
 
 def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
-    """Return the HTTP API (CONTRACT.md §3) and control-room page over the given service context."""
+    """Return the HTTP API (docs/api.md) and control-room page over the given service context."""
     limits = limits or ApiLimits()
     offline_docs = importlib.util.find_spec("fastapi_offline") is not None
     app = FastAPI(title="Caretaker", version="1", summary="Alarms to tickets to the nearest technician",

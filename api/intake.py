@@ -85,7 +85,7 @@ def _blank(value: object) -> bool:
 def report_problems(body: ReportIn, site: Site) -> list[tuple[str, str, str]]:
     """Return every problem with the report as (field, error type, message); empty when it can be opened.
 
-    Mandatory (DOMAIN.md §5): name, contact, building or unit, description, and where it came from.
+    Mandatory (docs/operations.md): name, contact, building or unit, description, and where it came from.
     """
     problems: list[tuple[str, str, str]] = []
     for name in ("reporter_name", "reporter_phone", "description", "source"):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
-# the figure -> its target (DOMAIN.md §6 targets as the control room shows them)
+# the figure -> its target (docs/operations.md targets as the control room shows them)
 TARGETS: dict[str, float] = {"response_compliance_pct": 90.0, "first_time_fix_pct": 90.0, "satisfaction": 85.0}
 DAYS = 3
 

@@ -1,4 +1,4 @@
-"""The figures the service is judged by (DOMAIN.md §6), computed by a pure function over plain rows."""
+"""The figures the service is judged by (docs/operations.md), computed by a pure function over plain rows."""
 
 from __future__ import annotations
 

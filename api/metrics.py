@@ -22,7 +22,7 @@ from rules.tables import AlertRow
 
 STATUSES = tuple(s.value for s in TicketStatus)
 FLOOD_WINDOW = timedelta(minutes=10)
-FLOOD_ALARMS = 10  # DOMAIN.md §6: 10 or more in 10 minutes is more than one operator can handle
+FLOOD_ALARMS = 10  # docs/operations.md: 10 or more in 10 minutes is more than one operator can handle
 TIMERS_LATE_AFTER = timedelta(seconds=61)  # a tick and a grace minute (CARETAKER_TIMERS_OVERDUE_S)
 _INTEGRAL = re.compile(r"^([^#].*) (-?\d+)\.0$", re.MULTILINE)
 

@@ -92,7 +92,7 @@ def assignment_json(row: AssignmentRow) -> dict[str, Any]:
 def ticket_json(ticket: TicketRow, history: Sequence[TicketHistoryRow], alerts: Sequence[str],
                 user: User | None, more_reporters: Sequence[TicketReporterRow] = (),
                 assignments: Sequence[AssignmentRow] = ()) -> dict[str, Any]:
-    """Return the ticket as CONTRACT.md §3 shows it to `user`, masked by `view_for`; `user` None leaves
+    """Return the ticket as docs/api.md shows it to `user`, masked by `view_for`; `user` None leaves
     out the reporters and masks the free text (a read that shows nothing personal)."""
     view = view_for(user, ticket)
     everyone = _reporters(ticket, more_reporters)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from estate.model import DEFAULT_SLA, Sla
 
-WARNING_FRACTION = 0.8  # DOMAIN.md §1: warn when 80% of a deadline has passed
+WARNING_FRACTION = 0.8  # docs/operations.md, "Urgency and deadlines": warn when 80% of a deadline has passed
 
 
 @dataclass(frozen=True, slots=True)

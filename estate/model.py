@@ -15,7 +15,7 @@ DeviceType = Literal[
     "elevator", "access_door",
 ]
 
-# family -> device types, as in CONTRACT.md §1 "Device types"
+# family -> device types, as in docs/device-protocol.md, "Device types"
 DEVICE_FAMILIES: dict[str, tuple[str, ...]] = {
     "water": ("water_leak", "water_pressure", "water_tank", "water_pump"),
     "power": ("power_meter", "generator", "ups", "transformer"),

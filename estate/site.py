@@ -462,7 +462,7 @@ def _to_site(model: SiteIn, secrets: dict[int, tuple[str, str | None]] | None = 
                                    for r in u.residents))
         for u in model.units
     }
-    # levels the file leaves out keep the industry defaults (DOMAIN.md §1)
+    # levels the file leaves out keep the industry defaults (docs/operations.md, "Urgency and deadlines")
     given = {level: Sla(accept=s.accept, arrive=s.arrive, resolve=s.resolve) for level, s in model.sla.items()}
     sla = {level: given.get(level, DEFAULT_SLA[level]) for level in sorted(DEFAULT_SLA)}
     travel = TravelRules(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-RATE = 20.0  # messages a second, sustained: no sensor of CONTRACT.md's types needs more
+RATE = 20.0  # messages a second, sustained: no sensor of docs/device-protocol.md's types needs more
 BURST = 3000.0
 QUIET = timedelta(minutes=10)  # a flooding device that has sent nothing over its rate for this long is calm again
 

@@ -1,4 +1,4 @@
-"""Validate inbound MQTT messages against CONTRACT.md §1; pure: bytes, topic, site and `now` in, a verdict out."""
+"""Validate inbound MQTT messages against docs/device-protocol.md; pure: bytes, topic, site and `now` in, a verdict out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parse and build the topics of CONTRACT.md §1; pure."""
+"""Parse and build the topics of docs/device-protocol.md; pure."""
 
 from __future__ import annotations
 

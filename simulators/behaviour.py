@@ -109,5 +109,5 @@ MODELS: dict[str, Callable[[Values | None, random.Random, Building | None], Valu
 def next_values(device_type: str, prev: Values | None, rng: random.Random,
                 building: Building | None = None) -> Values:
     """Return the next normal telemetry values of a device of `device_type` (first ones when `prev`
-    is None); raises KeyError for a type CONTRACT.md does not list."""
+    is None); raises KeyError for a type docs/device-protocol.md does not list."""
     return MODELS[device_type](prev, rng, building)

@@ -68,7 +68,7 @@ class Subscriber(Protocol):
 
 
 def _set_nodelay(client: mqtt.Client) -> None:
-    # paho leaves Nagle on: small QoS 0 publishes would wait ~9 ms for more data (ARCHITECTURE.md)
+    # paho leaves Nagle on: small QoS 0 publishes would wait ~9 ms for more data (docs/benchmarks.md)
     sock = client.socket()
     if isinstance(sock, socket.socket):
         try:

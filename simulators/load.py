@@ -54,7 +54,7 @@ def load_devices(n_devices: int) -> list[Device]:
 
 
 def load_site_document(n_devices: int, site_id: str = "load") -> dict[str, Any]:
-    """Return a site file (CONTRACT.md §2) with `n_devices` devices and always-on technicians."""
+    """Return a site file (docs/site-file.md) with `n_devices` devices and always-on technicians."""
     names = list(LOAD_BUILDINGS)
     return {
         "site": site_id,

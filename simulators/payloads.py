@@ -1,4 +1,4 @@
-"""Topics and JSON payloads of CONTRACT.md §1, built as bytes (pure)."""
+"""Topics and JSON payloads of docs/device-protocol.md, built as bytes (pure)."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def test_build_context_and_dockerfile_exist(compose):
 def test_caretaker_variables_are_known_settings(compose, name):
     for key in _environment(compose["services"][name]):
         if key.startswith("CARETAKER_"):
-            assert key in KNOWN_SETTINGS, f"{name} sets {key}, which is not a setting in CONTRACT.md §4"
+            assert key in KNOWN_SETTINGS, f"{name} sets {key}, which is not a setting in docs/deploy.md"
 
 
 def test_interpolated_caretaker_variables_are_known():

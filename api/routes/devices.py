@@ -22,7 +22,7 @@ MAX_POINTS = 10_000
 
 
 INSPECTION_WINDOW = timedelta(days=30)
-INSPECTION_FAULTS = 3  # DOMAIN.md §4: faults that repeat on a device (3 in 30 days) go on the inspection plan
+INSPECTION_FAULTS = 3  # docs/operations.md: faults that repeat on a device (3 in 30 days) go on the inspection plan
 
 
 def device_json(device: Device, snap: DeviceSnapshot | None, open_alerts: list[str], faults: int = 0) -> dict[str, Any]:

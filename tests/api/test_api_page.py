@@ -32,7 +32,7 @@ def test_control_room_page_is_served(client):
 
 
 def test_control_room_shows_devices_and_the_figures(client):
-    """DOMAIN.md §6: devices by building and floor with their state, and the figures the service is judged by."""
+    """docs/operations.md: devices by building and floor with their state, and the figures the service is judged by."""
     page = client.get("/")
     assert page.status_code == 200
     for element in ('id="devices"', 'id="device-count"', 'id="kpis"', 'id="kpi-window"', 'id="kpi-note"',

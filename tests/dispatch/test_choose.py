@@ -1,4 +1,4 @@
-"""Choosing a technician (DOMAIN.md §2): trade, shift, on site, free enough, nearest; ties; nobody and why."""
+"""Choosing a technician (docs/operations.md): trade, shift, on site, free enough, nearest; ties; nobody and why."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SLA arithmetic (DOMAIN.md §1): deadlines per level, no arrive deadline for 3 and 4, 80% warnings, raised urgency."""
+"""SLA arithmetic (docs/operations.md, "Urgency and deadlines"): deadlines per level, no arrive deadline for 3 and 4, 80% warnings, raised urgency."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inbound MQTT messages (CONTRACT.md §1): what is accepted, what is refused and why."""
+"""Inbound MQTT messages (docs/device-protocol.md): what is accepted, what is refused and why."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def test_every_rejection_reason_is_covered() -> None:
 
 
 # Payloads small enough for the limit that the JSON parser itself cannot take: the service must
-# refuse them, never raise (CONTRACT.md §1: a bad message "never stops the service").
+# refuse them, never raise (docs/device-protocol.md: a bad message "never stops the service").
 HOSTILE = [
     ("integer-with-5000-digits", f"{PRESSURE}/telemetry",
      f'{{"ts": "{NOW_Z}", "values": {{"pressure_kpa": {"9" * 5000}}}}}'.encode()),

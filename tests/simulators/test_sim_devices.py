@@ -1,4 +1,4 @@
-"""Device simulators: payload shapes per CONTRACT.md §1, seq, status, forced state."""
+"""Device simulators: payload shapes per docs/device-protocol.md, seq, status, forced state."""
 
 from __future__ import annotations
 

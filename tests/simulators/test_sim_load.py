@@ -1,4 +1,4 @@
-"""Load mode's site file: valid YAML in the shape of CONTRACT.md §2, every device type present."""
+"""Load mode's site file: valid YAML in the shape of docs/site-file.md, every device type present."""
 
 from __future__ import annotations
 
