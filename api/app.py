@@ -9,22 +9,31 @@ import re
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import logsafe
-from api.deps import ApiContext
-from api.inputs import RefuseUnstorableInput
-from api.limits import ApiLimits, VolumeGuard
-from api.routes import (alerts, audit, deadletters, devices, health, kpis, photos, silences, stream, tech,
+from caretaker import i18n
+
+from caretaker.api import logsafe
+from caretaker.api.deps import ApiContext, ApiEstates
+from caretaker.api.inputs import RefuseUnstorableInput
+from caretaker.api.language import language
+from caretaker.api.limits import ApiLimits, VolumeGuard
+from caretaker.api.routes import (alerts, audit, deadletters, devices, health, kpis, photos, silences, stream, tech,
                         technicians, tickets, tokens)
-from api.routes import callbacks, candidates, exports, meta, notes, reports  # the control room's routes (docs/operators.md)
-from api.routes import progress, residents  # residents' progress page, who to call in an outage
-from api.routes import assignments  # one trade's work on a ticket (docs/api.md, "Assignments")
-from api.routes import notices  # acknowledging a supervisor's notice stops its escalation (docs/api.md#notices)
-from api.schemas import ErrorOut, ValidationErrorOut
-from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
+from caretaker.api.routes import callbacks, candidates, exports, meta, notes, reports  # the control room's routes (docs/operators.md)
+from caretaker.api.routes import progress, residents  # residents' progress page, who to call in an outage
+from caretaker.api.routes import sites  # many estates: which the caller may see (docs/api.md, "Estates")
+from caretaker.api.routes import assignments  # one trade's work on a ticket (docs/api.md, "Assignments")
+from caretaker.api.routes import notices  # acknowledging a supervisor's notice stops its escalation (docs/api.md#notices)
+from caretaker.api.routes import answers  # a complaint's or suggestion's answer (docs/api.md, "Kinds of report")
+from caretaker.api.schemas import ErrorOut, ValidationErrorOut
+from caretaker.dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
 # the page loads nothing from elsewhere: the control room often has no internet
@@ -41,6 +50,8 @@ ANY_REQUEST: dict[int | str, dict] = {
 API_REQUEST: dict[int | str, dict] = {
     401: {"model": ErrorOut, "description": "no token, or an unknown, revoked or expired one"},
     403: {"model": ErrorOut, "description": "the role may not do this, or the ticket is not the technician's"},
+    404: {"model": ErrorOut, "description": "no estate by the id `?site=` or X-Caretaker-Site names (or no such "
+                                            "ticket, alarm, device… as the path names)"},
     **ANY_REQUEST,
     429: {"model": ErrorOut, "description": "too many requests (or open streams) for this token; see Retry-After",
           "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}},
@@ -65,8 +76,8 @@ def _install_redaction() -> None:
         access.addFilter(RedactTokens())
 
 
-def _error(code: int, message: str) -> JSONResponse:
-    return JSONResponse({"detail": message}, status_code=code)
+def _error(request: Request, code: int, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": i18n.render(i18n.spoken(exc), language(request))}, status_code=code)
 
 
 def _local_docs(app: FastAPI) -> None:
@@ -83,8 +94,10 @@ def _local_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/docs-assets/favicon.png")
 
 
-def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
-    """Return the HTTP API (docs/api.md) and control-room page over the given service context."""
+def create_app(ctx: ApiContext | ApiEstates, limits: ApiLimits | None = None) -> FastAPI:
+    """Return the HTTP API (docs/api.md) and control-room page over one estate's context, or over every estate
+    of the deployment (each request works on one: docs/api.md, "Estates")."""
+    estates = ctx if isinstance(ctx, ApiEstates) else ApiEstates.single(ctx)
     limits = limits or ApiLimits()
     offline_docs = importlib.util.find_spec("fastapi_offline") is not None
     app = FastAPI(title="Caretaker", version="1", summary="Alarms to tickets to the nearest technician",
@@ -92,28 +105,43 @@ def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
                   docs_url=None if offline_docs else "/docs", redoc_url=None)
     if offline_docs:
         _local_docs(app)
-    app.state.ctx = ctx
+    app.state.estates = estates
     _install_redaction()
+
+    # a message raised as a key (caretaker/i18n) is said here in the request's language (docs/api.md,
+    # "Language"); the JSON keeps FastAPI's shape, only `detail` and a 422's `msg` change language
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        said = StarletteHTTPException(exc.status_code, i18n.render(exc.detail, language(request)), exc.headers)
+        return await http_exception_handler(request, said)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": jsonable_encoder(i18n.render(list(exc.errors()), language(request)))},
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     # dispatch speaks in its own errors; they become HTTP status codes here, once
     @app.exception_handler(TicketNotFound)
-    async def _not_found(_r: Request, exc: TicketNotFound) -> JSONResponse:
-        return _error(status.HTTP_404_NOT_FOUND, str(exc))
+    async def _not_found(request: Request, exc: TicketNotFound) -> JSONResponse:
+        return _error(request, status.HTTP_404_NOT_FOUND, exc)
 
     @app.exception_handler(NotYourTicket)
-    async def _not_yours(_r: Request, exc: NotYourTicket) -> JSONResponse:
-        return _error(status.HTTP_403_FORBIDDEN, str(exc))
+    async def _not_yours(request: Request, exc: NotYourTicket) -> JSONResponse:
+        return _error(request, status.HTTP_403_FORBIDDEN, exc)
 
     @app.exception_handler(StepNotAllowed)
-    async def _not_now(_r: Request, exc: StepNotAllowed) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "status": exc.status}, status_code=status.HTTP_409_CONFLICT)
+    async def _not_now(request: Request, exc: StepNotAllowed) -> JSONResponse:
+        return JSONResponse({"detail": i18n.render(i18n.spoken(exc), language(request)), "status": exc.status},
+                            status_code=status.HTTP_409_CONFLICT)
 
     @app.exception_handler(BadRequest)
-    async def _bad(_r: Request, exc: BadRequest) -> JSONResponse:
-        return JSONResponse({"detail": [{"type": "value_error", "loc": ["body"], "msg": str(exc)}]},
+    async def _bad(request: Request, exc: BadRequest) -> JSONResponse:
+        msg = i18n.render(i18n.spoken(exc), language(request))
+        return JSONResponse({"detail": [{"type": "value_error", "loc": ["body"], "msg": msg}]},
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     app.include_router(health.router, responses=ANY_REQUEST)
+    app.include_router(sites.router, responses=API_REQUEST)  # the estates a caller may see
     for module in (tokens, tickets, alerts, silences, devices, technicians, kpis, deadletters, stream, audit,
                    photos, tech):
         app.include_router(module.router, responses=API_REQUEST)
@@ -122,6 +150,7 @@ def create_app(ctx: ApiContext, limits: ApiLimits | None = None) -> FastAPI:
     app.include_router(meta.router, responses=API_REQUEST)
     app.include_router(notes.router, responses=API_REQUEST)
     app.include_router(notices.router, responses=API_REQUEST)
+    app.include_router(answers.router, responses=API_REQUEST)
     app.include_router(assignments.router, responses=API_REQUEST)
     app.include_router(reports.router, responses=API_REQUEST)
     app.include_router(candidates.router, responses=API_REQUEST)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.lifecycle import TicketStatus
-from dispatch.tables import TicketRow
+from caretaker.dispatch import reads_tickets
+from caretaker.dispatch.reads_tickets import Ticket
 
 REPAIR_TRADES = frozenset({"plumbing", "electrical", "elevator", "security"})
 REPAIR_WINDOW = timedelta(hours=24)
@@ -33,11 +32,11 @@ def needs_callback(source: str, reporter_phone: str | None) -> bool:
     return source != "sensor" and bool(reporter_phone)
 
 
-def callback_queue(session: Session, limit: int = QUEUE) -> list[TicketRow]:
+def callback_queue(session: Session, limit: int = QUEUE) -> list[Ticket]:
     """Up to `limit` resolved tickets waiting for their call-back, the earliest due first."""
-    # the oldest resolved first: a ticket's call-back is due 24 or 48 h after it, so these hold the earliest due
-    query = (select(TicketRow).where(TicketRow.status == TicketStatus.RESOLVED.value)
-             .order_by(TicketRow.resolved_at, TicketRow.id).limit(limit * 4))
-    rows = [r for r in session.scalars(query) if needs_callback(r.source, r.reporter_phone) and r.resolved_at is not None]
+    # the oldest resolved first (dispatch's read): a ticket's call-back is due 24 or 48 h after it, so these
+    # hold the earliest due
+    rows = [r for r in reads_tickets.oldest_resolved(session, limit * 4)
+            if needs_callback(r.source, r.reporter_phone) and r.resolved_at is not None]
     rows.sort(key=lambda r: (callback_due(r.resolved_at, r.category), r.id))
     return rows[:limit]

@@ -8,21 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from dispatch.choose import Candidate, _skip_reason, choose_technician
-from estate.model import Place, Site
-from estate.shifts import is_on_shift
-from estate.travel import travel_seconds
+from caretaker import i18n
+from caretaker.dispatch.choose import SKIP_CODES, Candidate, _skip_reason, choose_technician
+from caretaker.estate.model import Place, Site
+from caretaker.estate.shifts import is_on_shift
+from caretaker.estate.travel import travel_seconds
 
 # dispatch's reasons (dispatch/choose.py) as codes the pages translate; an unknown one is "other"
-REASON_CODES = {
-    "lacks the trade": "lacks_trade",
-    "already declined or timed out": "declined",
-    "off shift": "off_shift",
-    "location unknown": "location_unknown",
-    "not on site (location too old)": "not_on_site",
-    "busy with a ticket as urgent or more": "busy",
-    "cannot reach the ticket's building": "unreachable",
-}
+REASON_CODES = SKIP_CODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +28,15 @@ class Ranked:
     on_site: bool
     reason: str  # dispatch's words: why not, or why this one
     reason_code: str
+
+
+def reason_text(ranked: Ranked, lang: str) -> str:
+    """Return why a technician is or is not available, in `lang` (caretaker/i18n, `choice.`): the code's words,
+    with the travel time and open work of an available one; dispatch's own words for a reason it has no code for."""
+    if ranked.available:
+        return i18n.say("choice.available", lang, travel=ranked.travel_s if ranked.travel_s is not None else "?",
+                        open=ranked.candidate.open_work)
+    return i18n.say(f"choice.{ranked.reason_code}", lang) if i18n.has(f"choice.{ranked.reason_code}") else ranked.reason
 
 
 def without_ticket(candidates: Sequence[Candidate], assignee: str | None,

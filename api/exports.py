@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from api.vocabulary import catalogue
+from caretaker.api.vocabulary import catalogue
 
 __all__ = ["catalogue", "to_csv", "to_xlsx", "ticket_sheet", "alert_sheet", "report_sheets"]
 
@@ -56,13 +56,15 @@ def ticket_sheet(rows: Iterable[Any], lang: str, zone: str, names: dict[str, str
     return (_word(lang, "export.sheet_tickets", "tickets"), header, out)
 
 
-def alert_sheet(rows: Iterable[Any], lang: str, zone: str, buildings: dict[str, str]) -> Sheet:
+def alert_sheet(rows: Iterable[Any], lang: str, zone: str, buildings: dict[str, str], tickets: dict[str, str]
+                ) -> Sheet:
+    """One row per alarm; `tickets`: each alarm's ticket (dispatch/lookup.py `alert_tickets`)."""
     out = []
     for a in rows:
         out.append([a.id, local(a.raised_at, zone), local(a.cleared_at, zone), a.urgency,
                     _word(lang, f"category.{a.category}", a.category), a.title, a.rule_id, a.device_id or "",
                     buildings.get(a.building, a.building or ""), _word(lang, f"alert_state.{a.state}", a.state),
-                    a.acked_by or "", local(a.acked_at, zone), a.ticket_id or "", a.silence_id or "",
+                    a.acked_by or "", local(a.acked_at, zone), tickets.get(a.id, ""), a.silence_id or "",
                     a.suppressed_by or "",
                     _word(lang, "export.yes" if a.chattering else "export.no", ""), a.occurrences or 1])
     return (_word(lang, "export.sheet_alerts", "alarms"), [_word(lang, f"export.a_{c}", c) for c in ALERT_COLUMNS], out)

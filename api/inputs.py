@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.limits import matched_route, send_json
+from caretaker.api.limits import matched_route, send_json
 
 INT64 = 2**63 - 1
 MAX_PROBLEMS = 10

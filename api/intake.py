@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from api.schemas import ReportIn
-from dispatch.service import Report
-from estate.model import SKILLS, Site
+from caretaker.api.schemas import ReportIn
+from caretaker.dispatch.service import Report
+from caretaker.estate.model import SKILLS, Site
 
 WORDS_FILE = Path(__file__).resolve().parent / "intake_words.yaml"
 _LATIN = re.compile(r"^[a-z][a-z ]*$")
@@ -54,6 +54,58 @@ def load_word_rules(path: Path = WORDS_FILE) -> tuple[tuple[WordRule, ...], Sugg
 
 
 RULES, DEFAULT = load_word_rules()
+
+KINDS = ("repair", "complaint", "suggestion", "enquiry")
+COMPLAINT_TYPES = ("service", "safety")
+
+
+@dataclass(frozen=True, slots=True)
+class KindRule:
+    """One row of `kinds` in api/intake_words.yaml: these words make the report a complaint or a suggestion."""
+
+    kind: str
+    complaint: str | None
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KindSuggestion:
+    kind: str
+    complaint_type: str | None
+    word: str | None  # the word that decided; None: no kind rule matched (a repair)
+
+
+def load_kind_rules(path: Path = WORDS_FILE) -> tuple[KindRule, ...]:
+    """Read the words file's `kinds` rules in order."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules = tuple(KindRule(r["kind"], r.get("complaint"), tuple(str(w).lower() for w in r["words"]))
+                  for r in data.get("kinds", ()))
+    for rule in rules:
+        if rule.kind not in KINDS or (rule.kind == "complaint") != (rule.complaint in COMPLAINT_TYPES):
+            raise ValueError(f"{path}: {rule.kind} {rule.complaint} is no kind of report")
+    return rules
+
+
+KIND_RULES = load_kind_rules()
+
+
+def suggest_kind(description: str, rules: tuple[KindRule, ...] = KIND_RULES) -> KindSuggestion:
+    """Return the kind of report the words point to: a safety or service complaint, a suggestion, else a repair."""
+    text = description.lower()
+    for rule in rules:
+        word = next((w for w in rule.words if _found(w, text)), None)
+        if word is not None:
+            return KindSuggestion(rule.kind, rule.complaint, word)
+    return KindSuggestion("repair", None, None)
+
+
+def suggest_all(description: str) -> tuple[Suggestion, str | None, KindSuggestion]:
+    """The trade and level with their word, and the kind; a safety complaint is level 1 for security at once."""
+    found, word = suggest_why(description)
+    kind = suggest_kind(description)
+    if kind.complaint_type == "safety":
+        found, word = Suggestion("security", 1), kind.word
+    return found, word, kind
 
 
 def suggest_why(description: str, rules: tuple[WordRule, ...] = RULES,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
-from api.kpis import KpiAlert, KpiTicket, compute_kpis
+from caretaker.api.kpis import KpiAlert, KpiTicket, compute_kpis
 
 By = Literal["trade", "building", "technician", "month"]
 BY: tuple[str, ...] = ("trade", "building", "technician", "month")

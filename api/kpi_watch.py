@@ -8,7 +8,9 @@ from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 # the figure -> its target (docs/operations.md targets as the control room shows them)
-TARGETS: dict[str, float] = {"response_compliance_pct": 90.0, "first_time_fix_pct": 90.0, "satisfaction": 85.0}
+TARGETS: dict[str, float] = {"response_compliance_pct": 90.0, "first_time_fix_pct": 90.0, "satisfaction": 85.0,
+                             # DOMAIN: complaints that miss their target three days running are told too
+                             "complaints_answered_on_time_pct": 90.0}
 DAYS = 3
 
 

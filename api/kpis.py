@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.callbacks import callback_due, needs_callback
-from dispatch import lookup
-from dispatch.lifecycle import TicketStatus
-from dispatch.tables import TicketHistoryRow, TicketRow
-from rules.tables import AlertRow
+from caretaker.api.callbacks import callback_due, needs_callback
+from caretaker.dispatch import complaints, lookup, reads_figures, reads_tickets
+from caretaker.dispatch.lifecycle import TicketStatus
+from caretaker.rules import alert_reads
 
 REPEAT_WINDOW = timedelta(days=7)
 ALARM_BUCKET = timedelta(minutes=10)
@@ -64,6 +62,10 @@ class KpiTicket:
     building: str | None = None
     assignee: str | None = None
     cycles: tuple[KpiCycle, ...] = ()  # the cycles before a reopening, oldest first
+    kind: str = "repair"  # repair, complaint, suggestion, enquiry (dispatch/complaints.py)
+    answer_by: datetime | None = None  # a service complaint's answer deadline
+    answered_at: datetime | None = None
+    dispatched: bool = True  # a technician was asked; False: the control room answers it (no technician steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,17 @@ def _callbacks(window: Sequence[KpiTicket], now: datetime) -> tuple[int, int]:
     return due, on_time
 
 
+def _answers(window: Sequence[KpiTicket], now: datetime) -> tuple[int, int]:
+    """Return (complaint answers due, given by their deadline): due once given or once the deadline passed."""
+    due = on_time = 0
+    for t in window:
+        if t.kind != "complaint" or t.answer_by is None or (t.answered_at is None and t.answer_by > now):
+            continue
+        due += 1
+        on_time += t.answered_at is not None and t.answered_at <= t.answer_by
+    return due, on_time
+
+
 def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start: datetime, end: datetime,
                  now: datetime) -> dict:
     """Return the KPIs of tickets created and alerts raised in [start, end); `tickets` may also hold the
@@ -133,6 +146,8 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
     due = on_time = 0
     breaches: Counter[int] = Counter()
     for t in window:
+        if not t.dispatched:
+            continue  # no technician steps: a suggestion or a conduct complaint waits for its answer (below)
         late = False
         for cycle in (*t.cycles, t):  # every cycle's steps count, not only the last one's
             d, o = _late_steps(cycle, now)
@@ -147,6 +162,7 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
     n_buckets = max(1, -(-(end - start) // ALARM_BUCKET))  # ceiling division of timedeltas
     repeats = _repeats([t for t in tickets if t.created_at < end], start)
     callbacks_due, callbacks_on_time = _callbacks(window, now)
+    answers_due, answers_on_time = _answers(window, now)
     return {
         "from": start, "to": end, "tickets": len(window),
         "response_compliance_pct": _pct(on_time, due), "steps_due": due, "steps_on_time": on_time,
@@ -166,39 +182,31 @@ def compute_kpis(tickets: Sequence[KpiTicket], alerts: Sequence[KpiAlert], start
         "alarms_peak_10min": max(buckets.values(), default=0),
         "callback_rate_pct": _pct(callbacks_on_time, callbacks_due), "callbacks_due": callbacks_due,
         "callbacks_on_time": callbacks_on_time,
+        "complaints": sum(t.kind == "complaint" for t in window),
+        "suggestions": sum(t.kind == "suggestion" for t in window),
+        "complaints_answered_on_time_pct": _pct(answers_on_time, answers_due), "complaint_answers_due": answers_due,
+        "complaint_answers_on_time": answers_on_time,
     }
 
 
 def load_kpi_rows(session: Session, start: datetime, end: datetime) -> tuple[list[KpiTicket], list[KpiAlert]]:
-    """Return the tickets created in [start - 7 days, end) and the alerts raised in [start, end)."""
-    rows = list(session.scalars(select(TicketRow).where(TicketRow.created_at >= start - REPEAT_WINDOW,
-                                                         TicketRow.created_at < end)))
-    reopened = set(session.scalars(
-        select(TicketHistoryRow.ticket_id).where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
-                                                 TicketHistoryRow.note.like("reopened%"),
-                                                 TicketHistoryRow.status != "note")  # an operator's note is no step
-    )) if rows else set()
-    repeated = set(session.scalars(
-        select(TicketHistoryRow.ticket_id).where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
-                                                 TicketHistoryRow.note.like("%reported again within 7 days%"),
-                                                 TicketHistoryRow.at >= start, TicketHistoryRow.at < end)
-    )) if rows else set()
+    """Return the tickets created in [start - 7 days, end) and the alerts raised in [start, end), through the
+    rooms' reads (dispatch/reads_tickets.py, dispatch/reads_figures.py, rules/alert_reads.py)."""
+    rows = reads_tickets.created_in(session, start - REPEAT_WINDOW, end)
+    ids = [r.id for r in rows]
+    reopened = reads_figures.reopened(session, ids)
+    repeated = reads_figures.reported_again(session, ids, start, end)
     callbacks: dict[str, datetime] = {}
     resolved: dict[str, datetime] = {}  # the first resolution of each ticket, from its history
-    if rows:
-        for ticket_id, at, status, by, note in session.execute(
-                select(TicketHistoryRow.ticket_id, TicketHistoryRow.at, TicketHistoryRow.status, TicketHistoryRow.by,
-                       TicketHistoryRow.note)
-                .where(TicketHistoryRow.ticket_id.in_([r.id for r in rows]),
-                       TicketHistoryRow.status.in_(("resolved", "verified", "assigned", "open")))
-                .order_by(TicketHistoryRow.at, TicketHistoryRow.id)):
-            if status == "resolved":
-                resolved.setdefault(ticket_id, at)
-                continue
-            call = status == "verified" or (by != "system" and (note or "").startswith("reopened"))
-            if call and ticket_id in resolved and ticket_id not in callbacks:
-                callbacks[ticket_id] = at
+    for ticket_id, at, status, by, note in reads_figures.steps_of(session, ids):
+        if status == "resolved":
+            resolved.setdefault(ticket_id, at)
+            continue
+        call = status == "verified" or (by != "system" and (note or "").startswith("reopened"))
+        if call and ticket_id in resolved and ticket_id not in callbacks:
+            callbacks[ticket_id] = at
     cycles = lookup.cycles_of(session, [r.id for r in rows])
+    kinds = complaints.answers_of(session, [r.id for r in rows])  # docs/api.md, "Kinds of report"
     tickets = [KpiTicket(
         id=r.id, urgency=r.urgency, status=r.status, created_at=r.created_at, accept_by=r.accept_by,
         arrive_by=r.arrive_by, resolve_by=r.resolve_by, accepted_at=r.accepted_at, arrived_at=r.arrived_at,
@@ -209,9 +217,15 @@ def load_kpi_rows(session: Session, start: datetime, end: datetime) -> tuple[lis
         assignee=r.assignee,
         cycles=tuple(KpiCycle(c.started_at, c.accept_by, c.arrive_by, c.resolve_by, c.accepted_at, c.arrived_at,
                               c.resolved_at, c.satisfaction) for c in cycles.get(r.id, [])),
+        **_kind_fields(kinds.get(r.id)),
     ) for r in rows]
-    alerts = [KpiAlert(device_id, raised_at, building) for device_id, raised_at, building in session.execute(
-        select(AlertRow.device_id, AlertRow.raised_at, AlertRow.building)
-        .where(AlertRow.raised_at >= start, AlertRow.raised_at < end)
-    )]
+    alerts = [KpiAlert(device_id, raised_at, building)
+              for device_id, raised_at, building in alert_reads.raised_where(session, start, end)]
     return tickets, alerts
+
+
+def _kind_fields(found: complaints.Answered | None) -> dict:
+    if found is None:
+        return {}
+    return {"kind": found.kind, "answer_by": found.answer_by, "answered_at": found.answered_at,
+            "dispatched": found.dispatched}

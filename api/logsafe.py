@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from dispatch.privacy import has_phone, scrub_traceback
+from caretaker.dispatch.privacy import has_phone, scrub_traceback
 
 _MARK = "_caretaker_scrubs"
 

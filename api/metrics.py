@@ -9,16 +9,15 @@ from typing import Iterable
 
 from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch.lifecycle import FINAL, TicketStatus
-from dispatch.tables import OutboxRow, TicketRow
-from dispatch.timers import overdue, shared_now
-from ingest.tables import DeviceStateRow
-from rules.store import alerts_since
-from rules.system import SystemAlarm
-from rules.tables import AlertRow
+from caretaker.dispatch import reads_figures
+from caretaker.dispatch.lifecycle import TicketStatus
+from caretaker.dispatch.timers import overdue, shared_now
+from caretaker.ingest import device_reads
+from caretaker.rules import alert_reads
+from caretaker.rules.store import alerts_since
+from caretaker.rules.system import SystemAlarm
 
 STATUSES = tuple(s.value for s in TicketStatus)
 FLOOD_WINDOW = timedelta(minutes=10)
@@ -56,17 +55,15 @@ def database_families(session: Session, now: datetime,
                       timers_late_after: timedelta = TIMERS_LATE_AFTER) -> list[Metric]:
     """The service's own gauges, read from the database at scrape time. Overdue timers are counted here, not by
     the sweep: a sweep that stopped still shows."""
-    by_status = dict(session.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status)).all())
-    open_breached = session.scalar(select(func.count()).where(
-        TicketRow.breached.is_(True), TicketRow.status.not_in(FINAL))) or 0
-    open_alerts = session.scalar(select(func.count()).where(AlertRow.state == "raised")) or 0
+    # each count is its room's read (dispatch/reads_figures.py, rules/alert_reads.py, ingest/device_reads.py)
+    by_status = reads_figures.tickets_by_status(session)
+    open_breached = reads_figures.open_breached(session)
+    open_alerts = alert_reads.open_count(session)
     recent = alerts_since(session, now - FLOOD_WINDOW)
-    backlog = session.scalar(select(func.count()).where(OutboxRow.sent_at.is_(None))) or 0
-    offline = session.scalar(select(func.count()).where(DeviceStateRow.online.is_(False))) or 0
+    backlog = reads_figures.outbox_backlog(session)
+    offline = device_reads.offline_count(session)
     late = overdue(session, shared_now(session, now) - timers_late_after)
-    active = dict(session.execute(select(AlertRow.rule_id, func.count()).where(
-        AlertRow.state == "raised", AlertRow.rule_id.in_([kind.value for kind in SystemAlarm]))
-        .group_by(AlertRow.rule_id)).all())
+    active = alert_reads.open_by_rule(session, [kind.value for kind in SystemAlarm])
     system = GaugeMetricFamily("caretaker_system_alarms_active",
                                "The service's own alarms raised and not cleared, by kind (docs/operations.md).",
                                labels=["kind"])

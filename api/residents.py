@@ -9,17 +9,17 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import User
-from api.tables import AuditRow, PhotoRow
-from api.tickets import view_for
-from dispatch import residents
-from dispatch.privacy import mask_phone, mask_text
-from dispatch.incidents import RAISED_FOR_VULNERABLE
-from dispatch.lifecycle import ACTIVE, FIXED, TicketStatus
-from dispatch.resident_store import eta_seconds
-from dispatch.resident_texts import building_name, floor_name, words
-from dispatch.tables import TechnicianLocationRow, TicketRow
-from estate.model import Site
+from caretaker.api.deps import User
+from caretaker.api.tables import AuditRow, PhotoRow
+from caretaker.api.tickets import view_for
+from caretaker.dispatch import lookup, residents
+from caretaker.dispatch.privacy import mask_phone, mask_text
+from caretaker.dispatch.incidents import RAISED_FOR_VULNERABLE
+from caretaker.dispatch.lifecycle import ACTIVE, FIXED, TicketStatus
+from caretaker.dispatch.resident_store import eta_seconds
+from caretaker.dispatch.resident_texts import building_name, floor_name, words
+from caretaker.dispatch.reads_tickets import Ticket
+from caretaker.estate.model import Site
 
 CHECK_ON_ACTION = "ticket.check_on"
 
@@ -32,7 +32,7 @@ def check_on_json(people: Sequence[residents.CheckOn], view: str) -> list[dict[s
     return [{"unit": None, "floor": c.floor, "name": None, "phone": mask_phone(c.phone)} for c in people]
 
 
-def with_check_on(session: Session, site: Site, user: User, rows: Sequence[TicketRow],
+def with_check_on(session: Session, site: Site, user: User, rows: Sequence[Ticket],
                   shown: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """Add `check_on` to each supply-cut ticket shown (an audit row for each that lists someone)."""
     by_id = {row.id: row for row in rows}
@@ -53,10 +53,10 @@ def with_check_on(session: Session, site: Site, user: User, rows: Sequence[Ticke
 
 # --- the progress page -----------------------------------------------------------------------------------
 
-def page_photo_urls(session: Session, ticket: TicketRow, token: str) -> list[str]:
+def page_photo_urls(session: Session, ticket: Ticket, token: str) -> list[str]:
     """The ticket's uploaded photos under the page's own token (`/r/{token}/photos/{id}`): the resident has
     no API token. Photos given as outside URLs are not shown (they may need a login the resident lacks)."""
-    from api.photos import own_photo_id
+    from caretaker.api.photos import own_photo_id
 
     ids = [photo_id for url in ticket.photos or [] if (photo_id := own_photo_id(url))]
     if not ids:
@@ -65,14 +65,14 @@ def page_photo_urls(session: Session, ticket: TicketRow, token: str) -> list[str
     return [f"/r/{token}/photos/{photo_id}" for photo_id in ids if photo_id in stored]
 
 
-def progress_json(session: Session, site: Site, ticket: TicketRow, token: str, locale: str,
+def progress_json(session: Session, site: Site, ticket: Ticket, token: str, locale: str,
                   now: datetime) -> dict[str, Any]:
     """What the resident's page shows: the status in words, the technician's expected arrival and last place,
     the note and photos once resolved, and whether a rating may be given. Nothing of another resident and
     no technician's number: only the technician's name as the site file gives it."""
     w = words(locale)
     tech = site.technicians.get(ticket.assignee or "") if ticket.status in (*ACTIVE, *FIXED) else None
-    origin = session.get(TechnicianLocationRow, tech.id) if tech is not None else None
+    origin = lookup.location_of(session, tech.id) if tech is not None else None
     travel = eta_seconds(site, ticket, origin, now)
     building = site.buildings.get(ticket.building)
     where = w["place"].format(building=building_name(w, ticket.building, building.name if building else ""),

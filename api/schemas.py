@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
-from dispatch.outbox import iso
+from caretaker.dispatch.outbox import iso
 
 # RFC 3339 UTC with milliseconds and a Z, the same shape the MQTT side uses
 UtcTime = Annotated[
@@ -20,6 +20,8 @@ UtcTime = Annotated[
 Role = Literal["admin", "operator", "technician", "integrator", "supervisor"]
 Source = Literal["phone", "app", "wechat", "desk"]
 Category = Literal["plumbing", "electrical", "elevator", "security", "cleaning", "general"]
+ReportKind = Literal["repair", "complaint", "suggestion", "enquiry"]  # dispatch/complaints.py
+ComplaintType = Literal["service", "safety"]
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 # a URL, or a thumbnail as a data URI: a resolve's whole body is at most 64 KiB (api/limits.py), so photo
 # files go to object storage (or the upload route) and resolve names them
@@ -64,6 +66,22 @@ class ReportIn(Strict):
     category: Category | None = None
     urgency: int | None = Field(None, ge=1, le=4)
     title: str | None = Field(None, max_length=200)
+    # docs/api.md, "Kinds of report": suggested from the description when absent (POST /api/v1/reports/suggest)
+    kind: ReportKind | None = None
+    complaint_type: ComplaintType | None = Field(None, description="a complaint's: service or safety")
+
+
+class AnswerIn(Strict):
+    """The answer to a complaint (its rectification plan, 整改措施) or a suggestion."""
+
+    answer: str = Field(min_length=1, max_length=4000)
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_says_something(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say what the answer is")
+        return value.strip()
 
 
 class NoteIn(Strict):
@@ -301,6 +319,13 @@ class TicketOut(BaseModel):
     contractor: str | None = None
     # the ticket's escalation (docs/operations.md, "Escalation levels"); null: it never climbed
     escalation: EscalationOut | None = None
+    # the kind of report and its answer (docs/api.md, "Kinds of report"); a sensor's ticket is a repair
+    kind: str = "repair"
+    complaint_type: str | None = None
+    answer_by: UtcTime | None = Field(None, description="a service complaint's answer deadline; null otherwise")
+    answered_at: UtcTime | None = None
+    answered_by: str | None = None
+    answer: str | None = None
 
 
 class AlertOut(BaseModel):

@@ -7,18 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Hashable
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from api.alerts import alert_json
-from api.deps import User
-from api.schemas import AlertOut, TicketOut
-from api.tables import AuditRow
-from api.tickets import Loaded, audit_rows, may_read, render
-from dispatch import lookup
-from dispatch.lifecycle import FINAL
-from dispatch.tables import TicketRow
-from rules.tables import AlertRow
+from caretaker.api.alerts import alert_json
+from caretaker.api.deps import User
+from caretaker.api.schemas import AlertOut, TicketOut
+from caretaker.api.tables import AuditRow
+from caretaker.api.tickets import Loaded, audit_rows, may_read, render
+from caretaker.dispatch import reads_tickets
+from caretaker.rules import alert_reads
 
 # a change is looked for this far back, because a transaction stamps its rows before it commits:
 # a slow commit lands "in the past" and a cursor at the last poll would miss it
@@ -26,14 +23,6 @@ LOOKBACK = timedelta(seconds=60)
 # changes looked at a poll, newest first: an alarm storm's minute (600 alerts) fits many times over, so the
 # window's old, already-sent changes never crowd out new ones (T30 in docs/operations.md)
 MAX_PER_POLL = 5000
-_TICKET_KEY = (TicketRow.id, TicketRow.updated_at, TicketRow.status, TicketRow.assignee, TicketRow.breached)
-_ALERT_KEY = (AlertRow.id, AlertRow.state, AlertRow.acked_at, AlertRow.raised_at, AlertRow.cleared_at)
-
-
-def _rows(session: Session, table, ids: list[str], chunk: int = 500) -> list:
-    """The whole rows of these ids, a chunk at a time (SQLite caps the parameters of one statement)."""
-    return [row for at in range(0, len(ids), chunk)
-            for row in session.scalars(select(table).where(table.id.in_(ids[at:at + chunk])))]
 
 
 def _ticket_key(row) -> Hashable:
@@ -76,10 +65,8 @@ class ChangeFeed:
         """Mark everything recent as already sent: a subscriber hears of changes after it connects."""
         self._poll(session, now, send=False)
         if self.technician:  # a ticket taken away before the stream began is no news; one later is
-            assigned = select(TicketRow.id).where(  # owned, or a support assignment held (dispatch/lookup.py)
-                or_(TicketRow.assignee == self.technician, TicketRow.id.in_(lookup.held_tickets(self.technician))),
-                TicketRow.status.notin_(FINAL))
-            self._theirs = set(session.scalars(assigned))
+            # owned, or a support assignment held (dispatch/reads_tickets.py)
+            self._theirs = reads_tickets.open_of(session, self.technician)
 
     def poll(self, session: Session, now: datetime) -> Batch:
         """Return (event name, JSON data) for every ticket and alert that changed since the last poll."""
@@ -88,20 +75,17 @@ class ChangeFeed:
     def _poll(self, session: Session, now: datetime, send: bool) -> Batch:
         since = now - LOOKBACK
         batch = Batch()
-        # the keys first, newest first (cheap columns); whole rows only for what has not been sent
-        query = select(*_TICKET_KEY).where(TicketRow.updated_at >= since)
-        if self.technician:
-            query = query.where(or_(TicketRow.assignee == self.technician, TicketRow.id.in_(self._theirs or [""]),
-                                    TicketRow.id.in_(lookup.held_tickets(self.technician))))
+        # the keys first, newest first (cheap columns); whole rows only for what has not been sent; both are the
+        # rooms' reads (dispatch/reads_tickets.py, rules/alert_reads.py)
         fresh = {}
-        for row in session.execute(query.order_by(TicketRow.updated_at.desc()).limit(MAX_PER_POLL)):
+        for row in reads_tickets.changed_since(session, since, MAX_PER_POLL, self.technician, self._theirs):
             key = _ticket_key(row)
             if key not in self._tickets:
                 self._tickets[key] = row.updated_at
                 fresh[row.id] = row.updated_at
         changed = []
         if fresh and send:
-            rows = _rows(session, TicketRow, list(fresh))
+            rows = reads_tickets.tickets_by_ids(session, list(fresh))
             for ticket in sorted(rows, key=lambda t: (t.updated_at, t.id)):
                 if may_read(self.user, ticket):
                     changed.append(ticket)
@@ -118,16 +102,14 @@ class ChangeFeed:
             for data in render(session, changed, viewer, loaded):
                 batch.events.append(("ticket", TicketOut.model_validate(data).model_dump_json()))
         if not self.technician:
-            query = select(*_ALERT_KEY).where(or_(AlertRow.raised_at >= since, AlertRow.cleared_at >= since,
-                                                  AlertRow.acked_at >= since))
             unsent = []
-            for row in session.execute(query.order_by(AlertRow.raised_at.desc()).limit(MAX_PER_POLL)):
+            for row in alert_reads.changed_since(session, since, MAX_PER_POLL):
                 key = _alert_key(row)
                 if key not in self._alerts:
                     self._alerts[key] = max(t for t in (row.raised_at, row.cleared_at, row.acked_at) if t)
                     unsent.append(row.id)
             if unsent and send:
-                for alert in sorted(_rows(session, AlertRow, unsent), key=lambda a: (a.raised_at, a.id)):
+                for alert in sorted(alert_reads.alerts_by_ids(session, unsent), key=lambda a: (a.raised_at, a.id)):
                     batch.events.append(("alert", AlertOut.model_validate(alert_json(alert)).model_dump_json()))
         self._forget(since)
         return batch

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Integer, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from estate.clock import UtcDateTime
+from caretaker.estate.clock import UtcDateTime
 
 
 class ApiBase(DeclarativeBase):

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Sequence
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from api.deps import User
-from api.tables import AuditRow
-from dispatch import contractors, notices
-from dispatch import lookup
-from dispatch.errors import TicketNotFound
-from dispatch.messages import assignment_ref
-from dispatch.lifecycle import ACTIVE
-from dispatch.privacy import has_phone, mask_phone, mask_text
-from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketAlertRow, TicketHistoryRow, TicketReporterRow, TicketRow
-from estate.model import Place, Site
-from estate.travel import travel_seconds
-from ingest.tables import DeviceStateRow
+from caretaker.api.deps import User
+from caretaker.api.tables import AuditRow
+from caretaker.dispatch import complaints, contractors, notices
+from caretaker.dispatch import lookup, reads_tickets
+from caretaker.dispatch.errors import TicketNotFound
+from caretaker.dispatch.messages import assignment_ref
+from caretaker.dispatch.lifecycle import ACTIVE
+from caretaker.dispatch.privacy import has_phone, mask_phone, mask_text
+from caretaker.dispatch.lookup import Assignment, Location
+from caretaker.dispatch.reads_tickets import HistoryLine, Reporter, Ticket
+from caretaker.estate.model import Place, Site
+from caretaker.estate.travel import travel_seconds
+from caretaker.ingest import device_reads
 
 # a technician needs the resident's number, name and unit only while working the ticket (docs/api.md, "Personal data")
 WORKING = ACTIVE
-MAX_LIST = 500
+MAX_LIST = reads_tickets.MAX_PAGE
 
 # what a reader is shown of a ticket's personal data (docs/api.md, "Personal data"):
 # full: reporters as stored and free text as written (staff; the technician working the ticket)
@@ -34,14 +33,14 @@ MAX_LIST = 500
 View = Literal["full", "masked", "none"]
 
 
-def _holds(user: User, ticket: TicketRow) -> bool:
+def _holds(user: User, ticket: Ticket) -> bool:
     """Whether the technician holds one of the ticket's assignments now (a support's too), read through
     dispatch (dispatch/lookup.py)."""
     session = object_session(ticket)
     return session is not None and lookup.holds(session, ticket.id, user.subject)
 
 
-def is_working(user: User, ticket: TicketRow) -> bool:
+def is_working(user: User, ticket: Ticket) -> bool:
     """Return whether `user` is a technician holding an assignment of the ticket now (owner or support)."""
     if not user.is_technician:
         return False
@@ -50,7 +49,7 @@ def is_working(user: User, ticket: TicketRow) -> bool:
     return _holds(user, ticket)
 
 
-def view_for(user: User | None, ticket: TicketRow) -> View:
+def view_for(user: User | None, ticket: Ticket) -> View:
     """Return how much of the ticket's personal data `user` sees (None: a read without personal data)."""
     if user is None:
         return "none"
@@ -59,13 +58,13 @@ def view_for(user: User | None, ticket: TicketRow) -> View:
     return "masked"
 
 
-def may_read(user: User, ticket: TicketRow) -> bool:
+def may_read(user: User, ticket: Ticket) -> bool:
     """Return whether `user` may read the ticket at all: staff always, a technician while it is assigned
     to them (the REST read and the stream ask the same question)."""
     return not user.is_technician or ticket.assignee == user.subject or _holds(user, ticket)
 
 
-def _reporters(ticket: TicketRow, more: Sequence[TicketReporterRow]) -> list[dict[str, Any]]:
+def _reporters(ticket: Ticket, more: Sequence[Reporter]) -> list[dict[str, Any]]:
     """Every resident who reported the ticket's problem, the first one (on the ticket row) first."""
     result = []
     if ticket.reporter_name or ticket.reporter_phone:
@@ -81,7 +80,7 @@ def _shown(reporter: dict[str, Any], view: View) -> dict[str, Any]:
     return {**reporter, "name": None, "unit": None, "phone": mask_phone(reporter["phone"])}
 
 
-def assignment_json(row: AssignmentRow) -> dict[str, Any]:
+def assignment_json(row: Assignment) -> dict[str, Any]:
     """One assignment as CONTRACT §7 shows it (docs/api.md, "Assignments"); no personal data."""
     return {"id": assignment_ref(row.id), "technician": row.technician, "trade": row.trade, "role": row.role,
             "status": row.status, "cycle": row.cycle, "offered_at": row.offered_at, "accept_by": row.accept_by,
@@ -89,9 +88,9 @@ def assignment_json(row: AssignmentRow) -> dict[str, Any]:
             "ended_at": row.ended_at, "travel_s": row.travel_s, "reason": row.reason}
 
 
-def ticket_json(ticket: TicketRow, history: Sequence[TicketHistoryRow], alerts: Sequence[str],
-                user: User | None, more_reporters: Sequence[TicketReporterRow] = (),
-                assignments: Sequence[AssignmentRow] = ()) -> dict[str, Any]:
+def ticket_json(ticket: Ticket, history: Sequence[HistoryLine], alerts: Sequence[str],
+                user: User | None, more_reporters: Sequence[Reporter] = (),
+                assignments: Sequence[Assignment] = ()) -> dict[str, Any]:
     """Return the ticket as docs/api.md shows it to `user`, masked by `view_for`; `user` None leaves
     out the reporters and masks the free text (a read that shows nothing personal)."""
     view = view_for(user, ticket)
@@ -123,51 +122,24 @@ def ticket_json(ticket: TicketRow, history: Sequence[TicketHistoryRow], alerts: 
     }
 
 
-def _histories(session: Session, ids: Sequence[str]) -> dict[str, list[TicketHistoryRow]]:
-    result: dict[str, list[TicketHistoryRow]] = defaultdict(list)
-    if ids:
-        query = select(TicketHistoryRow).where(TicketHistoryRow.ticket_id.in_(ids)).order_by(TicketHistoryRow.id)
-        for row in session.scalars(query):
-            result[row.ticket_id].append(row)
-    return result
-
-
-def _alerts(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
-    result: dict[str, list[str]] = defaultdict(list)
-    if ids:
-        query = (select(TicketAlertRow.ticket_id, TicketAlertRow.alert_id)
-                 .where(TicketAlertRow.ticket_id.in_(ids)).order_by(TicketAlertRow.attached_at))
-        for ticket_id, alert_id in session.execute(query):
-            result[ticket_id].append(alert_id)
-    return result
-
-
-def _more_reporters(session: Session, ids: Sequence[str]) -> dict[str, list[TicketReporterRow]]:
-    result: dict[str, list[TicketReporterRow]] = defaultdict(list)
-    if ids:
-        query = select(TicketReporterRow).where(TicketReporterRow.ticket_id.in_(ids)).order_by(TicketReporterRow.id)
-        for row in session.scalars(query):
-            result[row.ticket_id].append(row)
-    return result
-
-
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """What showing tickets needs besides their rows, loaded in three queries for any number of tickets."""
+    """What showing tickets needs besides their rows, loaded in four queries for any number of tickets, through
+    dispatch's reads (dispatch/reads_tickets.py, dispatch/lookup.py)."""
 
-    histories: dict[str, list[TicketHistoryRow]]
+    histories: dict[str, list[HistoryLine]]
     alerts: dict[str, list[str]]
-    reporters: dict[str, list[TicketReporterRow]]
-    assignments: dict[str, list[AssignmentRow]] = field(default_factory=dict)
+    reporters: dict[str, list[Reporter]]
+    assignments: dict[str, list[Assignment]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, session: Session, tickets: Sequence[TicketRow]) -> "Loaded":
+    def of(cls, session: Session, tickets: Sequence[Ticket]) -> "Loaded":
         ids = [t.id for t in tickets]
-        return cls(_histories(session, ids), _alerts(session, ids), _more_reporters(session, ids),
-                   lookup.assignments_of(session, ids))
+        return cls(reads_tickets.histories_of(session, ids), reads_tickets.alerts_of(session, ids),
+                   reads_tickets.reporters_of(session, ids), lookup.assignments_of(session, ids))
 
 
-def render(session: Session, tickets: Sequence[TicketRow], user: User | None,
+def render(session: Session, tickets: Sequence[Ticket], user: User | None,
            loaded: Loaded | None = None) -> list[dict[str, Any]]:
     """Return the tickets as `user` sees them, with their history, alerts and reporters."""
     loaded = loaded or Loaded.of(session, tickets)
@@ -175,37 +147,32 @@ def render(session: Session, tickets: Sequence[TicketRow], user: User | None,
                          loaded.reporters.get(t.id, []), loaded.assignments.get(t.id, [])) for t in tickets]
     offers = contractors.current_contractors(session, [t.id for t in tickets])  # docs/operations.md, "Contractors"
     climbs = notices.climbs_of(session, [t.id for t in tickets])  # docs/operations.md, "Escalation levels"
-    for ticket in shown:
+    kinds = complaints.kinds_of(session, [t.id for t in tickets])  # docs/api.md, "Kinds of report"
+    for ticket, row in zip(shown, tickets):
         ticket["contractor"] = offers.get(ticket["id"])
         ticket["escalation"] = climbs.get(ticket["id"])
+        ticket.update(kinds[row.id])
+        if view_for(user, row) != "full":
+            ticket["answer"] = mask_text(ticket["answer"], [], [])
     return shown
 
 
-def get_ticket_or_raise(session: Session, ticket_id: str) -> TicketRow:
+def get_ticket_or_raise(session: Session, ticket_id: str) -> Ticket:
     """Return the ticket; raises TicketNotFound."""
-    ticket = session.get(TicketRow, ticket_id)
+    ticket = reads_tickets.ticket(session, ticket_id)
     if ticket is None:
         raise TicketNotFound(ticket_id)
     return ticket
 
 
 def list_tickets(session: Session, *, statuses: Sequence[str] = (), urgency: int | None = None,
-                 building: str | None = None, assignee: str | None = None, limit: int = 100) -> list[TicketRow]:
-    """Return tickets matching every given filter, newest first."""
-    query = select(TicketRow)
-    if statuses:
-        query = query.where(TicketRow.status.in_(statuses))
-    if urgency is not None:
-        query = query.where(TicketRow.urgency == urgency)
-    if building:
-        query = query.where(TicketRow.building == building)
-    if assignee:
-        query = query.where(TicketRow.assignee == assignee)
-    query = query.order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(min(limit, MAX_LIST))
-    return list(session.scalars(query))
+                 building: str | None = None, assignee: str | None = None, limit: int = 100) -> list[Ticket]:
+    """Return tickets matching every given filter, newest first (dispatch/reads_tickets.py)."""
+    return reads_tickets.latest(session, statuses=statuses, urgency=urgency, building=building, assignee=assignee,
+                                limit=limit)
 
 
-def audit_rows(user: User, tickets: Sequence[TicketRow], loaded: Loaded, action: str,
+def audit_rows(user: User, tickets: Sequence[Ticket], loaded: Loaded, action: str,
                now: datetime) -> list[AuditRow]:
     """Return one audit row per ticket that shows `user` personal data (a reporter, even masked, or a
     number in its free text shown as written), naming what was shown."""
@@ -231,7 +198,7 @@ def audit_rows(user: User, tickets: Sequence[TicketRow], loaded: Loaded, action:
     return rows
 
 
-def show(session: Session, user: User, tickets: Sequence[TicketRow], action: str, now: datetime
+def show(session: Session, user: User, tickets: Sequence[Ticket], action: str, now: datetime
          ) -> list[dict[str, Any]]:
     """Return the tickets for `user` and audit the personal data shown, in the caller's transaction."""
     loaded = Loaded.of(session, tickets)
@@ -241,7 +208,7 @@ def show(session: Session, user: User, tickets: Sequence[TicketRow], action: str
 
 # --- what a technician's app adds (docs/api.md, "What a technician's ticket adds") ------------------
 
-def technician_route(site: Site, location: dict[str, Any], origin: TechnicianLocationRow | None) -> dict[str, Any]:
+def technician_route(site: Site, location: dict[str, Any], origin: Location | None) -> dict[str, Any]:
     """Return where the ticket is, with the building's name, and the travel seconds from `origin` (the
     technician's last known location; None: not known, no travel time); pure."""
     building = site.buildings.get(location["building"])
@@ -259,14 +226,13 @@ def for_technician(session: Session, site: Site, user: User, shown: list[dict[st
     """Add `route` and `device_values` to each ticket shown to a technician; staff's JSON is left as it is."""
     if not user.is_technician or not shown:
         return shown
-    origin = session.get(TechnicianLocationRow, user.subject)
+    origin = lookup.location_of(session, user.subject)
     devices = sorted({t["device"] for t in shown if t["device"]})
-    states = {row.device_id: row for row in session.scalars(
-        select(DeviceStateRow).where(DeviceStateRow.device_id.in_(devices)))} if devices else {}
+    states = device_reads.last_of(session, devices) if devices else {}  # ingest's read (ingest/device_reads.py)
     for ticket in shown:
         ticket["route"] = technician_route(site, ticket["location"], origin)
         state = states.get(ticket["device"]) if ticket["device"] else None
         ticket["device_values"] = None if ticket["device"] is None else {
-            "values": dict(state.values or {}) if state else {}, "online": state.online if state else None,
+            "values": dict(state.values) if state else {}, "online": state.online if state else None,
             "last_seen": state.last_seen if state else None}
     return shown

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import hash_token
-from api.schemas import MAX_TOKEN_TTL_S
-from api.tables import TokenRow
+from caretaker.api.deps import hash_token
+from caretaker.api.schemas import MAX_TOKEN_TTL_S
+from caretaker.api.tables import TokenRow
 
 TOKEN_BYTES = 32
 ID_LENGTH = 12  # of the hash's hex: enough to tell tokens apart, useless for signing in

@@ -8,14 +8,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from api.deps import ROLES
-from dispatch import lifecycle
-from dispatch.lifecycle import ACTIVE, FINAL, FIXED, OPEN
-from estate.model import DEVICE_TYPES, LOCALES, SKILLS
+from caretaker.api.deps import ROLES
+from caretaker.dispatch import lifecycle
+from caretaker.dispatch.lifecycle import ACTIVE, FINAL, FIXED, OPEN
+from caretaker.estate.model import DEVICE_TYPES, LOCALES, SKILLS
 
 CATALOGUES = Path(__file__).resolve().parent / "static" / "i18n"
 TICKET_STATUSES: tuple[str, ...] = tuple(s.value for s in lifecycle.TicketStatus)
 ALERT_STATES: tuple[str, ...] = ("raised", "cleared")
+ACTIVE_ALERT_STATES: tuple[str, ...] = ("raised",)  # still needs someone: listed, counted, marks its device
 SOURCES: tuple[str, ...] = ("phone", "desk", "app", "wechat", "sensor")
 URGENCIES: tuple[int, ...] = (1, 2, 3, 4)
 
@@ -44,7 +45,11 @@ def vocabulary() -> dict[str, Any]:
     return {
         "ticket_statuses": [{"id": s, "groups": _groups(s), "label": labels(f"status.{s}")} for s in TICKET_STATUSES],
         "categories": [{"id": c, "label": labels(f"category.{c}")} for c in SKILLS],
-        "alert_states": [{"id": s, "label": labels(f"alert_state.{s}")} for s in ALERT_STATES],
+        "alert_states": [{"id": s, "active": s in ACTIVE_ALERT_STATES, "label": labels(f"alert_state.{s}")}
+                         for s in ALERT_STATES],
+        # `live`: still in play (waiting, offered, accepted, on site); ended ones are the ticket's record
+        "assignment_statuses": [{"id": s.value, "live": s.value in lifecycle.LIVE,
+                                 "label": labels(f"assignment_status.{s.value}")} for s in lifecycle.AssignmentStatus],
         "sources": [{"id": s, "label": labels(f"source.{s}")} for s in SOURCES],
         "urgencies": [{"id": u, "label": labels(f"urgency.{u}")} for u in URGENCIES],
         "device_types": [{"id": d, "label": labels(f"device_type.{d}")} for d in DEVICE_TYPES],

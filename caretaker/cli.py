@@ -14,9 +14,9 @@ from pydantic import ValidationError
 
 from caretaker.logs import configure_logging
 from caretaker.settings import Settings
-from estate.errors import SiteError
-from estate.site import load_site, summarize_site
-from rules.load import RulesError, load_playbooks, load_rules
+from caretaker.estate.errors import SiteError
+from caretaker.estate.site import load_site, summarize_site
+from caretaker.rules.load import RulesError, load_playbooks, load_rules
 
 
 def _settings() -> Settings:
@@ -54,22 +54,33 @@ def _wait_for_signal() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from caretaker.service import DatabaseUnavailable, Service, load_configuration
-    from ingest.client import BrokerUnavailable
+    from caretaker.service import DatabaseUnavailable, Service, load_estates
+    from caretaker.ingest.client import BrokerUnavailable
 
     settings = _settings()
+    if args.role is not None:  # the flag wins over CARETAKER_ROLE
+        from caretaker.roles import parse_roles
+
+        try:
+            parse_roles(args.role)
+        except ValueError as exc:
+            raise SystemExit(f"caretaker: --role: {exc}") from exc
+        settings = settings.model_copy(update={"role": args.role})
     _logging(args.verbose, settings)
     try:
-        loaded = load_configuration(settings)
+        estates = load_estates(settings)  # one site file, or a directory of them (docs/deploy.md, "Many estates")
     except (SiteError, RulesError) as exc:
         print(f"caretaker: cannot start:\n{exc}", file=sys.stderr)
         return 1
-    except (ValueError, OSError) as exc:
-        print(f"caretaker: cannot start: {exc}", file=sys.stderr)
+    except (ValueError, OSError) as exc:  # EstatesError included: it names every file's problem
+        print(f"caretaker: cannot start:\n{exc}" if "\n" in str(exc) else f"caretaker: cannot start: {exc}",
+              file=sys.stderr)
         return 1
-    _logging(args.verbose, settings, loaded.site.id)  # from here on every JSON line names the estate
+    sites = ", ".join(e.site.id for e in estates)
+    if len(estates) == 1:
+        _logging(args.verbose, settings, estates[0].site.id)  # from here on every JSON line names the estate
     try:
-        service = Service(settings, loaded)
+        service = Service(settings, estates)
     except DatabaseUnavailable as exc:
         print(f"caretaker: cannot start: {exc}", file=sys.stderr)
         return 1
@@ -80,8 +91,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"caretaker: cannot start: {exc}", file=sys.stderr)
         service.stop()
         return 1
-    api = f"API at http://{settings.http_host}:{settings.http_port}/" if settings.http_enabled else "no API"
-    print(f"caretaker: site {loaded.site.id} on {settings.mqtt}, {api}", flush=True)
+    serves_api = settings.http_enabled and "api" in service.roles
+    api = f"API at http://{settings.http_host}:{settings.http_port}/" if serves_api else "no API"
+    print(f"caretaker: {'site' if len(estates) == 1 else 'sites'} {sites} on {settings.mqtt}, {api}", flush=True)
     _wait_for_signal()
     service.stop()
     return 0
@@ -91,7 +103,9 @@ def _first_run(service, settings: Settings) -> None:
     """No admin token anywhere: make one and print it once, to standard output only (never to the log)."""
     from caretaker.first_run import announcement, first_admin_token
 
-    token = first_admin_token(service.sessions, service.clock.now(), settings.admin_token is not None)
+    if len(service.estates) > 1:
+        return  # tokens belong to an estate: with several, the admin token (CARETAKER_ADMIN_TOKEN) is the way in
+    token = first_admin_token(service.only.sessions, service.clock.now(), settings.admin_token is not None)
     if token is not None:
         print(announcement(token), flush=True)
 
@@ -150,8 +164,8 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from simulators import cli as simulators_cli
-    from simulators.broker import BrokerAddress
+    from caretaker.simulators import cli as simulators_cli
+    from caretaker.simulators.broker import BrokerAddress
 
     settings = _settings()
     site = None
@@ -185,7 +199,7 @@ def _env_port(name: str, default: int) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from simulators import cli as simulators_cli
+    from caretaker.simulators import cli as simulators_cli
 
     parser = argparse.ArgumentParser(prog="caretaker", description="Alarms to tickets to the nearest technician.")
     parser.add_argument("--version", action="version", version=f"caretaker {_version()}")
@@ -193,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the service: ingest, rules, dispatch, timers, HTTP API")
     run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument("--role", default=None, metavar="ROLES",
+                     help="what this instance runs, comma-separated: ingest, timers, api (default all three, or "
+                          "CARETAKER_ROLE); see docs/deploy.md, Scaling out")
     run.set_defaults(handler=cmd_run)
 
     demo = commands.add_parser("demo", help="everything on this machine with no set-up")

@@ -16,18 +16,34 @@ from caretaker.service import Service, load_configuration
 
 log = logging.getLogger(__name__)
 
-EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "examples" / "harbor-view.yaml"
+
+
+def _example_site() -> Path:
+    """The example estate: packaged as caretaker/examples by `pip install .`, or the clone's examples/."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "examples", here.parent / "examples"):
+        if (folder / "harbor-view.yaml").exists():
+            return folder / "harbor-view.yaml"
+    return here.parent / "examples" / "harbor-view.yaml"
+
+
+EXAMPLE_SITE = _example_site()
 
 
 def run_demo(port: int, broker_port: int, data_dir: Path, seed: int, speed: float,
              admin_token: str | None = None) -> int:
     """Run everything until Ctrl-C; return the exit status."""
-    from api.tokens import issue_token
-    from simulators.broker import BrokerAddress
-    from simulators.runner import run_simulation
+    from caretaker.api.tokens import issue_token
+    from caretaker.simulators.broker import BrokerAddress
+    from caretaker.simulators.runner import run_simulation
 
     if not EXAMPLE_SITE.exists():
-        print(f"caretaker demo: the example estate is missing ({EXAMPLE_SITE}); run it from a clone of the repository")
+        print(f"caretaker demo: the example estate is missing ({EXAMPLE_SITE}); reinstall caretaker")
+        return 1
+    try:
+        import amqtt  # noqa: F401  (the demo's embedded broker is an extra; `caretaker run` never needs it)
+    except ImportError:
+        print("caretaker demo: the embedded broker is not installed; pip install 'caretaker[demo]' (make demo does)")
         return 1
     data_dir.mkdir(parents=True, exist_ok=True)
     database = data_dir / "demo.db"

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from dispatch.errors import DispatchError
-from dispatch.lifecycle import TicketStatus
-from dispatch.service import Dispatcher
-from dispatch.tables import TicketRow
-from estate.clock import Clock
+from caretaker.dispatch.errors import DispatchError
+from caretaker.dispatch.lifecycle import TicketStatus
+from caretaker.dispatch.service import Dispatcher
+from caretaker.dispatch.tables import TicketRow
+from caretaker.estate.clock import Clock
 
 log = logging.getLogger(__name__)
 

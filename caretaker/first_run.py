@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.tables import TokenRow
-from api.tokens import issue_token
+from caretaker.api.tables import TokenRow
+from caretaker.api.tokens import issue_token
 from caretaker.leases import take_turn
-from dispatch.timers import shared_now
+from caretaker.dispatch.timers import shared_now
 
 SUBJECT = "first-run"
 # instances starting together take turns: the first makes the token, the others then find it

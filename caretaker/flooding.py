@@ -11,13 +11,12 @@ from typing import Sequence
 from sqlalchemy.orm import sessionmaker
 
 from caretaker.system_alarms import clear_alarm, raise_alarm
-from dispatch.service import AlertFacts, Dispatcher
-from dispatch.tables import TicketRow
-from estate.model import Site
-from ingest.client import Inbound
-from ingest.flood import Admission, FloodGuard, FloodPolicy
-from rules import store as rules_store
-from rules.system import SystemAlarm
+from caretaker.dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.tables import TicketRow
+from caretaker.estate.model import Site
+from caretaker.ingest.client import Inbound
+from caretaker.ingest.flood import Admission, FloodGuard, FloodPolicy
+from caretaker.rules.system import SystemAlarm
 
 log = logging.getLogger(__name__)
 
@@ -94,4 +93,3 @@ class FloodGate:
         row = session.get(TicketRow, ticket)
         if row is not None and row.open_key == f"{device_id}|{SystemAlarm.DEVICE_FLOODING.value}":
             row.source = MAINTENANCE_SOURCE  # not a sensor incident: a building's leak must not join it
-        rules_store.link_ticket(session, change.alert, ticket)

@@ -8,22 +8,34 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
-from api.app import create_app
-from api.deps import ApiContext
-from api.limits import ApiLimits
+from caretaker.api.app import create_app
+from caretaker.api.deps import ApiContext, ApiEstates
+from caretaker.api.limits import ApiLimits
 
 if TYPE_CHECKING:
+    from caretaker.estate_runtime import EstateRuntime
     from caretaker.service import Service
 
 
-def api_context(service: "Service") -> ApiContext:
+def api_context(service: "Service", estate: "EstateRuntime | None" = None) -> ApiContext:
+    """The API's view of one estate (the only one when none is named)."""
     token = service.settings.admin_token
+    estate = estate or service.only
     return ApiContext(
-        sessions=service.sessions, site=service.site, dispatcher=service.dispatcher, clock=service.clock,
+        sessions=estate.sessions, site=estate.site, dispatcher=estate.dispatcher, clock=service.clock,
         admin_token=token.get_secret_value() if token else None, health=service.health,
-        metrics=service.metrics_text, wake_outbox=service.outbox.wake,
-        timers_late_after=service.timer_audit.late_after,
+        metrics=estate.metrics_text, wake_outbox=estate.outbox.wake,
+        timers_late_after=estate.timer_audit.late_after,
     )
+
+
+def api_estates(service: "Service") -> ApiEstates:
+    """The API's view of every estate of the service; many estates answer /metrics and /healthz for the
+    instance as a whole."""
+    contexts = {site: api_context(service, estate) for site, estate in service.estates.items()}
+    if not service.many:
+        return ApiEstates(contexts)
+    return ApiEstates(contexts, health=service.health, metrics=service.metrics_text)
 
 
 class HttpServer:
@@ -32,7 +44,7 @@ class HttpServer:
         limits = ApiLimits(body_bytes=settings.http_max_body_bytes, rate=settings.http_rate_limit,
                            streams_per_token=settings.http_streams_per_token,
                            public_rate=settings.http_public_rate_limit)
-        self.app = create_app(api_context(service), limits)
+        self.app = create_app(api_estates(service), limits)
         config = uvicorn.Config(self.app, host=settings.http_host, port=settings.http_port,
                                 log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

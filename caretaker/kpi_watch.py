@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api.kpi_watch import TARGETS, last_days, missed_every_day, title
-from api.kpis import compute_kpis, load_kpi_rows
+from caretaker.api.kpi_watch import TARGETS, last_days, missed_every_day, title
+from caretaker.api.kpis import compute_kpis, load_kpi_rows
 from caretaker.db import Sessions
 from caretaker.leases import take_turn
 from caretaker.system_alarms import clear_alarm, raise_alarm
-from estate.clock import Clock
-from rules.system import SystemAlarm
+from caretaker.estate.clock import Clock
+from caretaker.rules.system import SystemAlarm
 
 PERIOD = timedelta(hours=1)
 URGENCY = 3  # the management team's business, not a technician's tonight

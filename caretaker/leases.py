@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from dispatch.tables import DispatchBase
-from estate.clock import UtcDateTime
+from caretaker.dispatch.tables import DispatchBase
+from caretaker.estate.clock import UtcDateTime
 
 NEVER = datetime(2000, 1, 1, tzinfo=timezone.utc)
 # a run may start this share of a period early: the scheduler's jitter must not make an instance skip its turn

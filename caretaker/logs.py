@@ -7,7 +7,7 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from api import logsafe
+from caretaker.api import logsafe
 
 # ids a log call may pass with `extra=`; a JSON line carries each one it has as a field of its own
 CONTEXT_FIELDS = ("site", "ticket", "device", "alert", "technician", "topic")

@@ -19,15 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from caretaker.system_alarms import clear_alarm, raise_alarm
-from estate.clock import Clock
-from estate.model import Site
-from ingest.client import SessionReport
-from ingest.loss import Mark, account, closed, loss_title, should_clear
-from ingest.loss_store import load_marks, save_marks
-from ingest.store import DeviceSnapshot
-from ingest.tables import DeviceStateRow
-from rules.system import SystemAlarm, active_system_alarm
-from rules.tables import AlertLogRow, AlertRow
+from caretaker.estate.clock import Clock
+from caretaker.estate.model import Site
+from caretaker.ingest.client import SessionReport
+from caretaker.ingest.loss import Mark, account, closed, loss_title, should_clear
+from caretaker.ingest.loss_store import load_marks, save_marks
+from caretaker.ingest.store import DeviceSnapshot
+from caretaker.ingest.tables import DeviceStateRow
+from caretaker.rules.system import SystemAlarm, active_system_alarm
+from caretaker.rules.tables import AlertLogRow, AlertRow
 
 log = logging.getLogger(__name__)
 

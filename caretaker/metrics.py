@@ -26,12 +26,12 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from api.metrics import exposition
-from dispatch.tables import OutboxRow, TicketRow
-from ingest.client import Inbound
+from caretaker.api.metrics import exposition
+from caretaker.dispatch.tables import OutboxRow, TicketRow
+from caretaker.ingest.client import Inbound
 
 if TYPE_CHECKING:
-    from caretaker.service import Service
+    from caretaker.estate_runtime import EstateRuntime
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ COUNTERS = (
     ("caretaker_alerts_raised_total", "alerts_raised", "Alerts raised by the rules."),
     ("caretaker_alerts_cleared_total", "alerts_cleared", "Alerts cleared by the rules."),
     ("caretaker_batch_failures_total", "batch_failures", "Batches whose commit failed and was retried."),
+    ("caretaker_tick_evaluations_total", "tick_evaluations",
+     "Devices the timer looked at for time-only rule changes: only those whose time had come (rules/due.py)."),
     ("caretaker_telemetry_store_failures_total", "telemetry_store_failures",
      "Batches the telemetry store (InfluxDB) did not take; retried, nothing acknowledged."),
 )
@@ -89,7 +91,7 @@ class ServiceCounters:
     """The ingest, rule, outbox and periodic-job counters of one service, as they were before
     prometheus_client (same names, same meaning), plus the channels' own lines."""
 
-    def __init__(self, service: "Service") -> None:
+    def __init__(self, service: "EstateRuntime") -> None:
         self._service = service
 
     def describe(self) -> list[Metric]:
@@ -227,17 +229,24 @@ def _rolled_back(session: Session, ended) -> None:
 
 # --- one service's registry ------------------------------------------------------------------------
 
+def register_process(registry: CollectorRegistry) -> CollectorRegistry:
+    """Add the build info and the process, platform and garbage-collector figures to a registry."""
+    registry.register(BuildInfo())
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
 class ServiceMetrics:
     """The registry behind one service's /metrics (the database gauges are added by the route: api/metrics.py)."""
 
-    def __init__(self, service: "Service") -> None:
+    def __init__(self, service: "EstateRuntime", with_process: bool = True) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(ServiceCounters(service))
         self.registry.register(TextLines(service.channels.metrics_lines))
-        self.registry.register(BuildInfo())
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
+        if with_process:  # one estate of many: the instance's registry has them once (process_registry)
+            register_process(self.registry)
         self.reading_to_push = Histogram(
             "caretaker_reading_to_push_seconds",
             "From a reading's arrival at the ingest client to the broker's PUBACK of the push it caused, by kind.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -10,18 +11,18 @@ from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dispatch.errors import DispatchError
-from dispatch.outbox import alerts_topic, enqueue, iso
-from dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.errors import DispatchError
+from caretaker.dispatch.outbox import alerts_topic, enqueue, iso
+from caretaker.dispatch.service import AlertFacts, Dispatcher
 from caretaker.flooding import FloodGate
-from estate.clock import Clock
-from estate.model import DEVICE_METRICS, Building, Device, Place, Site
-from estate.supply import site_supply_chains
-from ingest import store as ingest_store
-from ingest.client import Inbound
-from ingest.flood import FloodPolicy
-from ingest.errors import TelemetryStoreUnavailable
-from ingest.payloads import (
+from caretaker.estate.clock import Clock
+from caretaker.estate.model import DEVICE_METRICS, Building, Device, Place, Site
+from caretaker.estate.supply import site_supply_chains
+from caretaker.ingest import store as ingest_store
+from caretaker.ingest.client import Inbound
+from caretaker.ingest.flood import FloodPolicy
+from caretaker.ingest.errors import TelemetryStoreUnavailable
+from caretaker.ingest.payloads import (
     DeviceEvent,
     DeviceStatus,
     Rejection,
@@ -30,14 +31,15 @@ from ingest.payloads import (
     Telemetry,
     validate_message,
 )
-from ingest import order as device_order
-from ingest.store import DeviceSnapshot
-from rules import store as rules_store
-from rules.evaluate import DeviceView, RuleIndex, evaluate, evaluate_late, tick
-from rules.model import IDLE, Chattering, Clear, Decision, Episode, Raise, Reading, RuleState
-from rules.tables import AlertRow
-from rules.silence import Silence, silencing
-from rules.topology import ActiveAlerts, evaluate_composites, explaining_alert
+from caretaker.ingest import order as device_order
+from caretaker.ingest.store import DeviceSnapshot
+from caretaker.rules import store as rules_store
+from caretaker.rules.due import composite_due, next_due
+from caretaker.rules.evaluate import DeviceView, RuleIndex, evaluate, evaluate_late, tick
+from caretaker.rules.model import IDLE, Chattering, Clear, Decision, Episode, Raise, Reading, RuleState
+from caretaker.rules.tables import AlertRow
+from caretaker.rules.silence import Silence, silencing
+from caretaker.rules.topology import ActiveAlerts, evaluate_composites, explaining_alert
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,9 @@ class Pipeline:
         self.prefix = prefix
         self.clock = clock
         self.telemetry_sink = telemetry_sink  # InfluxDB when configured; else rows go to the database
+        # called in every batch's transaction just before it commits: raises (caretaker.estate_leases.Fenced)
+        # when this instance no longer holds the estate's lease (docs/deploy.md, "Scaling out")
+        self.fence: Callable[[Session], None] | None = None
         self.counters: Counter[str] = Counter()
         self.flood = FloodGate(site, dispatcher, sessions, prefix, self.counters, flood_policy)
         self.snapshots: dict[str, DeviceSnapshot] = {}
@@ -102,7 +107,11 @@ class Pipeline:
         self.settling: dict[str, datetime] = {}  # devices with a sequence hole, and when it counts as lost
         self._stored_devices: set[str] = set()
         self.silences: list[Silence] = []
-        self._always_ticked = [d for d in site.devices.values() if index.ticks_always(d.type, d.id)]
+        # the tick's schedule (docs/rules.md, "Time-only changes"): when each device next needs looking at, a heap
+        # of (due, device) whose entry is current only while it matches `_due`; rebuilt by reload()
+        self._due: dict[str, datetime] = {}
+        self._heap: list[tuple[datetime, str]] = []
+        self._composites: dict[tuple[str, str], datetime] = {}  # rules over other alerts with a `for` running
         # a device never heard from counts as silent since the service started (off for replays)
         self.started_at = clock.now() if watch_unheard else None
         self.causes = frozenset(cause for rule in index.rules.values() for cause in rule.suppressed_by)
@@ -119,6 +128,9 @@ class Pipeline:
         self.settling = {}
         self._watch_holes(self.snapshots.values())
         self.refresh_silences()
+        self._due, self._heap, self._composites = {}, [], {}
+        self._schedule(self.site.devices)
+        self._schedule_composites(self.states)
 
     def _watch_holes(self, snapshots) -> None:
         now = self.clock.now()
@@ -161,23 +173,89 @@ class Pipeline:
         self.counters.update(f"rejected:{r.reason}" for r in rejections)
 
     def process_tick(self) -> BatchResult:
-        """Apply what time alone decides: held conditions that ran their `for`, clear delays, event auto-clears."""
+        """Apply what time alone decides: held conditions that ran their `for`, clear delays, event auto-clears,
+        silence. Only the devices whose time has come are looked at (the schedule); a tick with nothing due
+        costs next to nothing."""
         now = self.clock.now()
         work = _Batch(self, now)
-        by_device: dict[str, dict[str, RuleState]] = {d.id: {} for d in self._always_ticked}
-        for (device_id, rule_id), state in self.states.items():
-            by_device.setdefault(device_id, {})[rule_id] = state
-        for device_id, states in by_device.items():
+        due = self._take_due(now)
+        try:
+            for device_id in due:
+                view, at = work.device_clock(device_id, now)
+                changed, decisions = tick(self.index, view, self._device_states(device_id), at)
+                work.take(device_id, changed, decisions)
+            self.counters["tick_evaluations"] += len(due)
+            work.settle_gaps([d for d, when in self.settling.items() if when <= now])
+            if work.states or any(when <= now for when in self._composites.values()):
+                work.combine()  # alerts of several devices: only when one changed, or a `for` of theirs ran out
+            if work.dirty:
+                self._commit(work)
+        except Exception:
+            self._push(due, now)  # looked at again next tick, as before the schedule
+            raise
+        self._schedule(due)  # the rest were rescheduled by the commit
+        return work.result
+
+    # --- the tick's schedule -----------------------------------------------------------------
+
+    def _device_states(self, device_id: str) -> dict[str, RuleState]:
+        device = self.site.devices[device_id]
+        found = {}
+        for rule in self.index.timed(device.type, device_id) + self.index.absent(device.type, device_id):
+            state = self.states.get((device_id, rule.id))
+            if state is not None:
+                found[rule.id] = state
+        return found
+
+    def _take_due(self, now: datetime) -> list[str]:
+        """Pop the devices due by `now` off the schedule (each once; entries a later schedule replaced are dropped)."""
+        due: list[str] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            when, device_id = heapq.heappop(heap)
+            if self._due.get(device_id) == when:
+                del self._due[device_id]
+                due.append(device_id)
+        return due
+
+    def _push(self, device_ids, when: datetime) -> None:
+        for device_id in device_ids:
+            known = self._due.get(device_id)
+            if known is None or when < known:
+                self._due[device_id] = when
+                heapq.heappush(self._heap, (when, device_id))
+
+    def _schedule(self, device_ids) -> None:
+        """Work out when each device next needs the tick (rules/due.py), from its committed state."""
+        now = self.clock.now()
+        work = _Batch(self, now)
+        for device_id in device_ids:
             if device_id not in self.site.devices:
                 continue  # a device removed from the site file keeps its history, not its timers
             view, at = work.device_clock(device_id, now)
-            changed, decisions = tick(self.index, view, states, at)
-            work.take(device_id, changed, decisions)
-        work.settle_gaps([d for d, due in self.settling.items() if due <= now])
-        work.combine()
-        if work.dirty:
-            self._commit(work)
-        return work.result
+            when = next_due(self.index, view, self._device_states(device_id), at)
+            if when is not None:
+                when += now - at  # the device's time back to the service's
+            if when == self._due.get(device_id):
+                continue
+            if when is None:
+                self._due.pop(device_id, None)
+                continue
+            self._due[device_id] = when
+            heapq.heappush(self._heap, (when, device_id))
+        if len(self._heap) > 2 * len(self._due) + 1024:  # entries replaced by later schedules: drop them
+            self._heap = [(when, device_id) for device_id, when in self._due.items()]
+            heapq.heapify(self._heap)
+
+    def _schedule_composites(self, states: Mapping[tuple[str, str], RuleState]) -> None:
+        composites = {r.id: r for r in self.index.composites}
+        for key, state in states.items():
+            rule = composites.get(key[1])
+            when = composite_due(rule, state) if rule is not None else None
+            if when is None:
+                self._composites.pop(key, None)
+            else:
+                self._composites[key] = when
 
     def _commit(self, work: "_Batch") -> None:
         if work.telemetry and self.telemetry_sink is not None:
@@ -193,6 +271,8 @@ class Pipeline:
         try:
             with session.begin():
                 work.write(session)
+                if self.fence is not None:
+                    self.fence(session)
         except Exception:
             session.close()
             self.counters["batch_failures"] += 1
@@ -208,6 +288,10 @@ class Pipeline:
                 self.states.pop(key, None)
         self.episodes.update(work.episodes)
         self.counters.update(work.counts)
+        if work.snapshots or work.states:
+            self._schedule(set(work.snapshots) | {device_id for device_id, _ in work.states})
+            if self.index.composites:
+                self._schedule_composites(work.states)
 
 
 class _Batch:
@@ -487,7 +571,7 @@ class _Batch:
             silence = silencing(self.p.silences, rule.id, device, self.now)
             cause = explaining_alert(rule, device, active)
             outage = session.get(AlertRow, cause) if cause is not None else None
-            cause_ticket = rules_store.ticket_of(session, cause) if cause is not None else None
+            cause_ticket = dispatcher.ticket_of_alert(session, cause) if cause is not None else None
             routed = dispatcher.route_alarm(session, category=rule.category, building=device.place.building,
                                             silenced=silence is not None, cause=cause,
                                             cause_category=outage.category if outage is not None else None,
@@ -506,13 +590,12 @@ class _Batch:
             elif routed.cause is not None:
                 extra["suppressed_by"] = routed.cause
                 self.counts["alerts_suppressed"] += 1
-            if ticket is not None:
-                rules_store.link_ticket(session, decision.alert, ticket)
             self.result.raised += 1
             self.counts["alerts_raised"] += 1
             state, urgency = "raised", decision.level
         elif isinstance(decision, Chattering):
-            ticket = rules_store.mark_chattering(session, decision.alert, self.now)
+            rules_store.mark_chattering(session, decision.alert, self.now)
+            ticket = dispatcher.ticket_of_alert(session, decision.alert)
             if ticket is not None:
                 dispatcher.note(session, ticket, self.now,
                                 f"{rule.title} on {device.id} is chattering: held active, flagged for maintenance")
@@ -520,7 +603,7 @@ class _Batch:
             state, urgency = "chattering", rule.urgency
         else:
             cleared = rules_store.record_clear(session, decision)
-            ticket = cleared.ticket_id if cleared is not None else None
+            ticket = dispatcher.ticket_of_alert(session, decision.alert) if cleared is not None else None
             if ticket is not None:
                 dispatcher.alert_cleared(session, ticket, decision.alert, self.now)
             self.result.cleared += 1

@@ -13,14 +13,14 @@ from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.pipeline import Pipeline
-from dispatch.service import Dispatcher
-from dispatch.tables import TicketAlertRow, TicketRow
-from estate.model import Site
-from ingest.client import Inbound
-from ingest.payloads import parse_time
-from rules.evaluate import RuleIndex
-from rules.model import Rule
-from rules.tables import AlertLogRow, AlertRow
+from caretaker.dispatch.service import Dispatcher
+from caretaker.dispatch.tables import TicketAlertRow, TicketRow
+from caretaker.estate.model import Site
+from caretaker.ingest.client import Inbound
+from caretaker.ingest.payloads import parse_time
+from caretaker.rules.evaluate import RuleIndex
+from caretaker.rules.model import Rule
+from caretaker.rules.tables import AlertLogRow, AlertRow
 
 PREFIX = "caretaker"
 MAX_TICKS_PER_GAP = 3600
@@ -139,8 +139,10 @@ def _report(sessions, out: TextIO) -> int:
         links = session.execute(select(TicketAlertRow.ticket_id, TicketAlertRow.alert_id)
                                 .order_by(TicketAlertRow.attached_at)).all()
     first_alert: dict[str, str] = {}
+    ticket_of: dict[str, str] = {}  # the one record of an alert's ticket (dispatch/lookup.py `alert_tickets`)
     for ticket_id, alert_id in links:
         first_alert.setdefault(ticket_id, alert_id)  # the alert that opened the ticket
+        ticket_of.setdefault(alert_id, ticket_id)
     raised = 0
     out.write("alerts:\n")
     for entry in log:
@@ -148,15 +150,16 @@ def _report(sessions, out: TextIO) -> int:
         if alert is None:
             continue
         detail = ""
+        ticket_id = ticket_of.get(alert.id)
         if entry.state == "raised":
             raised += 1
             if alert.silence_id:
                 detail = f"silenced (silence {alert.silence_id}), no ticket"
             elif alert.suppressed_by:
-                detail = f"explained by {alert.suppressed_by}" + (f", on ticket {alert.ticket_id}" if alert.ticket_id else "")
-            elif alert.ticket_id:
-                new = first_alert.get(alert.ticket_id) == alert.id
-                detail = f"→ ticket {alert.ticket_id} ({'new' if new else 'joins'})"
+                detail = f"explained by {alert.suppressed_by}" + (f", on ticket {ticket_id}" if ticket_id else "")
+            elif ticket_id:
+                new = first_alert.get(ticket_id) == alert.id
+                detail = f"→ ticket {ticket_id} ({'new' if new else 'joins'})"
         out.write(f"  {_iso(entry.at)}  {entry.state.upper():<10} {alert.rule_id:<26} {alert.device_id:<16} "
                   f"level {alert.urgency}  {detail}\n".rstrip() + "\n")
     out.write(f"tickets: {len(tickets)}\n")

@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.limits import rate_items
-from ingest.client import MqttTarget, parse_mqtt_url
+from caretaker.api.limits import rate_items
+import caretaker.rules as rules_package
+from caretaker.ingest.client import MqttTarget, parse_mqtt_url
 
-BUNDLED_RULES = Path(__file__).resolve().parent.parent / "rules" / "default_rules.yaml"
+BUNDLED_RULES = Path(rules_package.__file__).resolve().parent / "default_rules.yaml"  # rules/ in a clone, caretaker/rules installed
 ADMIN_TOKEN_MIN_LENGTH = 16
 # what people leave in a secret when they meant to change it (compared without case, spaces or punctuation)
 PLACEHOLDERS = frozenset({"changeme", "changemenow", "changethis", "secret", "password", "passw0rd", "admin",
@@ -58,17 +59,27 @@ class Settings(BaseSettings):
     mqtt_prefix: str = Field(default="caretaker", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     # MQTT 5 gives a session expiry and a receive maximum; the demo's embedded broker speaks 3.1.1 only
     mqtt_protocol: int = Field(default=5, description="5 or 4 (3.1.1)")
-    mqtt_client_id: str = "caretaker-service"
+    # the persistent sessions' client ids start with this: `caretaker-{site}` for an estate's ingest (one session
+    # per estate, whichever instance holds it), `caretaker-pub-{instance}-{pid}` for an instance's publisher
+    mqtt_client_id: str = Field(default="caretaker", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     # mqtts:// with a private CA: its certificate (PEM); unset, the system's CAs (or SSL_CERT_FILE) are used
     mqtt_ca_file: Path | None = None
     # a client certificate and its key (PEM), for a broker that asks for one (require_certificate true)
     mqtt_cert_file: Path | None = None
     mqtt_key_file: Path | None = None
     database_url: str = "sqlite:///caretaker.db"
-    site_file: Path | None = None
+    site_file: Path | None = None  # a site file, or a directory whose *.yaml files are one estate each
+    # validated site files kept for a fast restart (docs/deploy.md, "The site cache"); `off`: parse at every start
+    site_cache_dir: str = "~/.cache/caretaker"
     rules_file: Path = BUNDLED_RULES
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # several instances (docs/deploy.md, "Scaling out"): what this one runs (`caretaker run --role`), its name in
+    # the estate leases (unset: the host's name), how many estates it ingests at most, how long a lease lasts
+    role: str = "ingest,timers,api"
+    instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    estates_per_instance: int = Field(default=200, ge=1)
+    lease_seconds: float = Field(default=15.0, ge=1.0)
     # an ingest-only worker in a scaled-out deployment runs without the API
     http_enabled: bool = True
     admin_token: SecretStr | None = None
@@ -105,6 +116,19 @@ class Settings(BaseSettings):
     def _broker_url_parses(cls, value: str) -> str:
         parse_mqtt_url(value)
         return value
+
+    @field_validator("role")
+    @classmethod
+    def _roles_known(cls, value: str) -> str:
+        from caretaker.roles import parse_roles
+
+        parse_roles(value)
+        return value
+
+    @field_validator("instance_id", mode="before")
+    @classmethod
+    def _empty_name_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("site_file", "admin_token", "influx_url", "influx_token", "influx_org", "influx_bucket",
                      "public_url", "mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file", mode="before")
@@ -176,6 +200,13 @@ class Settings(BaseSettings):
     def mqtt(self) -> MqttTarget:
         return dataclasses.replace(parse_mqtt_url(self.mqtt_url), ca_file=_str(self.mqtt_ca_file),
                                    cert_file=_str(self.mqtt_cert_file), key_file=_str(self.mqtt_key_file))
+
+    @property
+    def site_cache(self) -> Path | None:
+        """Where validated site files are kept, or None when the cache is off."""
+        if self.site_cache_dir.strip().lower() in ("", "off", "false", "no", "0"):
+            return None
+        return Path(self.site_cache_dir).expanduser()
 
     @property
     def influx_enabled(self) -> bool:

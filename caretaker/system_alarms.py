@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from dispatch.outbox import alerts_topic, enqueue, iso
-from rules.system import SystemAlarm, SystemAlarmChange, clear_system_alarm, raise_system_alarm
+from caretaker.dispatch.outbox import alerts_topic, enqueue, iso
+from caretaker.rules.system import SystemAlarm, SystemAlarmChange, clear_system_alarm, raise_system_alarm
 
 
 def _publish(session: Session, prefix: str, site: str, change: SystemAlarmChange, now: datetime) -> None:

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from caretaker.db import Sessions
 from caretaker.system_alarms import clear_alarm, raise_alarm
-from dispatch.outbox import iso
-from dispatch.timers import Overdue, overdue, shared_now
-from estate.clock import Clock
-from rules.system import SystemAlarm, active_system_alarm
+from caretaker.dispatch.outbox import iso
+from caretaker.dispatch.timers import Overdue, overdue, shared_now
+from caretaker.estate.clock import Clock
+from caretaker.rules.system import SystemAlarm, active_system_alarm
 
 URGENCY = 1  # a stuck escalation can leave a leak or a trapped resident without anyone told
 AUDIT_LOCK = 0x6361_7265_7461  # PostgreSQL: instances raise and clear the alarm one at a time

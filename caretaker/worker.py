@@ -10,11 +10,12 @@ from typing import Callable, Protocol, Sequence
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from caretaker.pipeline import BatchResult
-from dispatch.privacy import describe_error
-from estate.crashpoints import crash_point
-from ingest.client import Inbound
-from ingest.errors import TelemetryStoreUnavailable
-from ingest.payloads import Rejection
+from caretaker.dispatch.privacy import describe_error
+from caretaker.estate.crashpoints import crash_point
+from caretaker.estate_leases import Fenced
+from caretaker.ingest.client import Inbound
+from caretaker.ingest.errors import TelemetryStoreUnavailable
+from caretaker.ingest.payloads import Rejection
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class BatchCommitter:
             part = pending.pop(0)
             try:
                 result = self._pipeline.process(part)
+            except Fenced:
+                raise  # another instance holds the estate now: nothing of this batch is ours to commit or ack
             except Exception as exc:
                 self._reload()
                 if is_outage(exc):

@@ -10,9 +10,9 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from dispatch import incidents, lookup
-from dispatch.desk import Desk
-from dispatch.incidents import AlertFacts
+from caretaker.dispatch import incidents, lookup
+from caretaker.dispatch.desk import Desk
+from caretaker.dispatch.incidents import AlertFacts
 
 
 class Route(StrEnum):

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch import contractors, lookup, timers
-from dispatch.choose import choose_technician, explain_no_choice
-from dispatch.desk import Desk
-from dispatch.lifecycle import HELD, LIVE, AssignmentStatus as A, Role, ticket_status
-from dispatch.sla import sla_for
-from dispatch.tables import AssignmentRow, TicketRow
-from estate.model import Place
+from caretaker.dispatch import contractors, lookup, timers
+from caretaker.dispatch.choose import choose_technician, explain_no_choice
+from caretaker.dispatch.desk import Desk
+from caretaker.dispatch.lifecycle import HELD, LIVE, AssignmentStatus as A, Role, Step, support_end, ticket_status
+from caretaker.dispatch.sla import sla_for
+from caretaker.dispatch.tables import AssignmentRow, TicketRow
+from caretaker.estate.model import Place
 
 RETRY_UNASSIGNED = timedelta(seconds=30)
 # a technician who declined or let an assignment time out is skipped this long, then asked again (a level 1
@@ -178,6 +179,26 @@ def withdraw(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow
     end(session, ticket, row, A.WITHDRAWN, now)
     if tech is not None:
         desk.push(session, ticket, row, "withdrawn", tech, now, reason=why)
+
+
+def stop_supports(desk: Desk, session: Session, ticket: TicketRow, step: Step, now: datetime, why: str,
+                  keep: Collection[str] = ()) -> None:
+    """The ticket's work stopped by `step` (the owner resolved it, it closed): each support assignment still
+    in play, except of the trades in `keep` (the playbook's later trades), ends as dispatch/lifecycle.py
+    `support_end` says (done on site, else withdrawn and its technician told), with its timers, so nobody
+    is offered it again."""
+    for row in live(session, ticket.id):
+        ends = support_end(row.status, step) if row.role == Role.SUPPORT.value and row.trade not in keep else None
+        if ends is None:
+            continue
+        tech = row.technician
+        if ends == A.WITHDRAWN:
+            withdraw(desk, session, ticket, row, now, why)
+        else:
+            end(session, ticket, row, ends, now)
+        timers.retire_assignment(session, row.id)
+        desk.history(session, ticket, now, ticket.status, "system",
+                     f"{row.trade} support {ends.value}{' (' + tech + ')' if tech else ''}: {why}")
 
 
 def replace(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime) -> AssignmentRow:

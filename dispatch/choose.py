@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from estate.model import Place, Site, Technician
-from estate.shifts import is_on_shift
-from estate.travel import travel_seconds
+from caretaker import i18n
+from caretaker.estate.model import Place, Site, Technician
+from caretaker.estate.shifts import is_on_shift
+from caretaker.estate.travel import travel_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +88,32 @@ def choose_technician(
     assert where is not None
     zone = f" {where.zone}" if where.zone else ""
     taken, travel = best[0], best[1]
-    reason = (
-        f"nearest on-site {category} technician: {travel} s away "
-        f"(at {where.building} floor {where.floor}{zone}), {best_candidate.open_work} open ticket(s)"
-    )
+    # said in the site's language on the technician's push (caretaker/i18n); English wherever stored
+    reason = i18n.said("choice.chosen", trade=i18n.named("category", category), travel=travel, building=where.building, floor=where.floor,
+                       zone=zone, open=best_candidate.open_work)
     if taken:
-        reason += f"; nobody else free: taken off level-{best_candidate.busy_urgency} work"
+        reason = i18n.said("choice.preempting", reason=reason, level=best_candidate.busy_urgency)
     return Choice(best_candidate.technician.id, travel, reason, taken)
+
+
+# each reason `_skip_reason` gives, as the code its words are kept under (caretaker/i18n, `choice.`)
+SKIP_CODES = {
+    "lacks the trade": "lacks_trade",
+    "already declined or timed out": "declined",
+    "off shift": "off_shift",
+    "location unknown": "location_unknown",
+    "not on site (location too old)": "not_on_site",
+    "busy with a ticket as urgent or more": "busy",
+    "cannot reach the ticket's building": "unreachable",
+}
 
 
 def explain_no_choice(
     site: Site, *, category: str, urgency: int, place: Place, candidates: Sequence[Candidate], now: datetime,
     excluded: Iterable[str] = (),
-) -> str:
-    """Return why nobody could take the ticket, e.g. "no electrical technician available: 2 off shift, 1 busy"."""
+) -> i18n.Said:
+    """Return why nobody could take the ticket, e.g. "no electrical technician available: 2 off shift, 1 busy",
+    said in its reader's language where it is told (a supervisor's notice: the site's)."""
     excluded_ids = frozenset(excluded)
     reasons: Counter[str] = Counter()
     for candidate in candidates:
@@ -112,6 +125,7 @@ def explain_no_choice(
         if why is not None:
             reasons[why] += 1
     if not reasons:
-        return f"nobody on the site file holds the {category} trade"
-    parts = [f"{count} {why}" for why, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return f"no {category} technician available: " + ", ".join(parts)
+        return i18n.said("notice.no_trade_holder", trade=category)
+    parts = [i18n.said("notice.counted", count=count, why=i18n.named("choice", SKIP_CODES.get(why, why)))
+             for why, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return i18n.said("notice.no_technician", trade=i18n.named("category", category), reasons=i18n.Listed(parts))

@@ -16,16 +16,16 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch import timers
-from dispatch.choose import Candidate
-from dispatch.escalation_tables import ContractorOfferRow
-from dispatch.lifecycle import FINAL, FIXED, TicketStatus
-from dispatch.outbox import enqueue, iso
-from dispatch.privacy import mask_text
-from dispatch.tables import AssignmentRow, TicketHistoryRow, TicketRow
-from estate.durations import format_duration
-from estate.model import Contractor, Site
-from estate.shifts import is_on_shift
+from caretaker.dispatch import timers
+from caretaker.dispatch.choose import Candidate
+from caretaker.dispatch.escalation_tables import ContractorOfferRow
+from caretaker.dispatch.lifecycle import FINAL, FIXED, TicketStatus
+from caretaker.dispatch.outbox import enqueue, iso
+from caretaker.dispatch.privacy import mask_text
+from caretaker.dispatch.tables import AssignmentRow, TicketHistoryRow, TicketRow
+from caretaker.estate.durations import format_duration
+from caretaker.estate.model import Contractor, Site
+from caretaker.estate.shifts import is_on_shift
 
 CONTRACTOR_LEVELS: frozenset[int] = frozenset({1, 2})  # DOMAIN: danger, or basic living disrupted
 TIMEOUTS_BEFORE_CONTRACTOR = 2  # unaccepted past the accept window this many times

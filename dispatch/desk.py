@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from dispatch import messages
-from dispatch.resident_store import ResidentDesk
-from dispatch.tables import AssignmentRow, TicketHistoryRow, TicketRow
-from estate.model import Site
-from rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
+from caretaker import i18n
+from caretaker.dispatch import messages
+from caretaker.dispatch.resident_store import ResidentDesk
+from caretaker.dispatch.tables import AssignmentRow, TicketHistoryRow, TicketRow
+from caretaker.estate.model import Site
+from caretaker.rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
 
 # alerts of one trade in one building within this window are one incident (docs/operations.md, "Incidents")
 INCIDENT_WINDOW = timedelta(minutes=10)
@@ -33,11 +34,14 @@ class Desk:
                 note: str | None) -> None:
         session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=status, by=by, note=note))
 
+    # a push or a notice has no request to ask: its `reason` is said in the site's locale (caretaker/i18n;
+    # docs/device-protocol.md, "Dispatches"); a history line stays as written (English)
     def push(self, session: Session, ticket: TicketRow, assignment: AssignmentRow | None, kind: messages.PushKind,
              tech: str, now: datetime, *, travel_s: int = 0, reason: str = "") -> None:
-        message = messages.dispatch_push(ticket, assignment, kind, now, travel_s=travel_s, reason=reason)
+        message = messages.dispatch_push(ticket, assignment, kind, now, travel_s=travel_s,
+                                         reason=i18n.render(reason, self.site.locale))
         messages.push(session, self.prefix, self.site.id, tech, message, now)
 
     def notify_supervisors(self, session: Session, ticket: TicketRow, kind: str, reason: str, now: datetime) -> None:
         messages.notify(session, self.prefix, self.site.id, self.site.supervisors,
-                        messages.supervisor_notice(ticket, kind, reason, now), now)
+                        messages.supervisor_notice(ticket, kind, i18n.render(reason, self.site.locale), now), now)

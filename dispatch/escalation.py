@@ -15,13 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from estate.model import ON_DUTY, Site
-from estate.shifts import is_on_shift
+from caretaker import i18n
+from caretaker.estate.model import ON_DUTY, Site
+from caretaker.estate.shifts import is_on_shift
 
 # the notices that climb the levels until someone acts (`unassigned` only for levels 1 and 2: see `climbs`)
 CLIMBING: frozenset[str] = frozenset({"breach", "unassigned"})
 # the steps that stop a climb: someone acted on the ticket
-STOPPING_STEPS: frozenset[str] = frozenset({"accept", "arrive", "resolve", "assign", "ack", "cancel", "close"})
+STOPPING_STEPS: frozenset[str] = frozenset({"accept", "arrive", "resolve", "assign", "ack", "cancel", "close",
+                                            "answer"})  # answer: a complaint answered (dispatch/complaints.py)
 TIMER_PREFIX = "escalate:"  # a level's timer row is "escalate:<level>" (dispatch/timers.py)
 
 
@@ -105,13 +107,13 @@ def _tell_from(site: Site, level: int, start: datetime, now: datetime, climbs: b
         here += 1
     if here == count:
         # nobody any level names is available: every supervisor rather than nobody
-        note = "nobody named by the escalation levels is on duty: every supervisor told"
+        note = i18n.said("notice.everyone_told")
         return Told(count - 1, tuple(site.supervisors), note, count)
     note = ""
     if passed:
         skipped = ", ".join(str(p) for p in passed)
-        reason = "nobody on duty" if 0 in passed else "nobody available"
-        note = f"{reason} at level {skipped}: level {here} told at once"
+        reason = i18n.said("notice.nobody_on_duty" if 0 in passed else "notice.nobody_available")
+        note = i18n.said("notice.level_skipped", why=reason, skipped=skipped, here=here)
     following = here + 1
     if not climbs or following >= count:
         return Told(here, people_at(site, here, now), note, count)

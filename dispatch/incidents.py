@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dispatch import assigning, lookup, residents, steps, timers
-from dispatch.desk import Desk
-from dispatch.lifecycle import FIXED, HELD, AssignmentStatus as A, Role, TicketStatus
-from dispatch.privacy import mask_text
-from dispatch.sla import deadlines_from, raised_urgency, sla_for
-from dispatch.tables import TicketAlertRow, TicketReporterRow, TicketRow
-from estate.model import Place
-from rules.playbooks import matching, missing_trades
+from caretaker.dispatch import assigning, lookup, residents, steps, timers
+from caretaker.dispatch.desk import Desk
+from caretaker.dispatch.lifecycle import FIXED, HELD, AssignmentStatus as A, Role, TicketStatus
+from caretaker.dispatch.privacy import mask_text
+from caretaker.dispatch.sla import deadlines_from, raised_urgency, sla_for
+from caretaker.dispatch.tables import TicketAlertRow, TicketReporterRow, TicketRow
+from caretaker.estate.model import Place
+from caretaker.rules.playbooks import matching, missing_trades
 
 REPEAT_WINDOW = timedelta(days=7)  # docs/operations.md: the same problem again within 7 days is no new ticket
 # an outage, a water cut or a stopped lift is raised one level where a vulnerable resident lives
@@ -171,8 +171,8 @@ def create(desk: Desk, session: Session, now: datetime, *, urgency: int, categor
 
 
 def attach(desk: Desk, session: Session, ticket: TicketRow, alert_id: str, now: datetime, what: str = "") -> None:
-    """Link an alarm to its ticket in ticket_alerts (the alert's own row keeps a copy for the alerts' reads,
-    rules/store.py `link_ticket`: two records of one link, still to be made one)."""
+    """Link an alarm to its ticket in ticket_alerts, the one record of the link (the alerts' reads find
+    their ticket there: dispatch/lookup.py `alert_tickets`)."""
     if session.get(TicketAlertRow, (ticket.id, alert_id)) is not None:
         return
     session.add(TicketAlertRow(ticket_id=ticket.id, alert_id=alert_id, attached_at=now))

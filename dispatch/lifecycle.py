@@ -80,6 +80,15 @@ ASSIGNMENT_STEPS: dict[Step, tuple[tuple[str, ...], AssignmentStatus]] = {
     Step.WITHDRAW: (LIVE, A.WITHDRAWN),
 }
 
+# when a ticket's work stops, what each support assignment still in play becomes (docs/operations.md,
+# "Assignments"): the owner resolving or the ticket closing finishes the work on site (done) and takes back
+# the work not begun (withdrawn: its technician is told); a cancelled ticket takes everything back
+_SUPPORT_ENDS: dict[Step, dict[AssignmentStatus, AssignmentStatus]] = {
+    Step.RESOLVE: {A.WAITING: A.WITHDRAWN, A.OFFERED: A.WITHDRAWN, A.ACCEPTED: A.WITHDRAWN, A.ON_SITE: A.DONE},
+    Step.VERIFY: {A.WAITING: A.WITHDRAWN, A.OFFERED: A.WITHDRAWN, A.ACCEPTED: A.WITHDRAWN, A.ON_SITE: A.DONE},
+    Step.CANCEL: {A.WAITING: A.WITHDRAWN, A.OFFERED: A.WITHDRAWN, A.ACCEPTED: A.WITHDRAWN, A.ON_SITE: A.WITHDRAWN},
+}
+
 # step -> the ticket statuses it is allowed from (the steps that act on the ticket as a whole)
 TICKET_STEPS: dict[Step, tuple[str, ...]] = {
     Step.ACCEPT: OPEN,  # the caller's own assignment decides (a support may accept while the owner's is open)
@@ -130,6 +139,12 @@ def ticket_step_refusal(status: TicketStatus | str, step: Step) -> Refusal | Non
     if status not in allowed:
         return Refusal(step, status, f"cannot {step} a ticket while it is {status}")
     return None
+
+
+def support_end(status: AssignmentStatus | str, step: Step) -> AssignmentStatus | None:
+    """Return what a support assignment in `status` becomes when the ticket's work stops by `step` (the
+    owner's resolve, a verify that closes it, a cancel), or None when it has already ended."""
+    return _SUPPORT_ENDS[step].get(AssignmentStatus(status))
 
 
 def ticket_status(stage: TicketStatus | str, owner: AssignmentStatus | str | None) -> TicketStatus:

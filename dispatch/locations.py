@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from dispatch.tables import TechnicianLocationRow
-from estate.model import Place, Site
+from caretaker.dispatch.tables import TechnicianLocationRow
+from caretaker.estate.model import Place, Site
 
 
 def record(session: Session, site: Site, tech: str, place: Place, ts: datetime, source: str) -> bool:

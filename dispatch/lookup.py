@@ -1,17 +1,26 @@
-"""Dispatch's reads: technicians as choosing needs them, the open incident, the same problem seen lately."""
+"""Dispatch's reads: technicians as choosing needs them, the open incident, the same problem seen lately, the
+ticket an alert belongs to; assignments, technicians' locations and supply cuts as the API reads them (tickets
+themselves: dispatch/reads_tickets.py; the figures: dispatch/reads_figures.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch.choose import Candidate
-from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketAlertRow, TicketCycleRow, TicketRow
-from estate.model import Place, Site
+from caretaker.dispatch.choose import Candidate
+from caretaker.dispatch.resident_tables import SupplyCutRow
+from caretaker.dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketAlertRow, TicketCycleRow, TicketRow
+from caretaker.estate.model import Place, Site
 
-from dispatch.lifecycle import ACTIVE, FINAL, FIXED, HELD, OPEN, AssignmentStatus, TicketStatus  # noqa: F401
+from caretaker.dispatch.lifecycle import ACTIVE, FINAL, FIXED, HELD, OPEN, AssignmentStatus, TicketStatus  # noqa: F401
+
+# the row types these reads return, by the names the API uses
+Assignment = AssignmentRow
+Location = TechnicianLocationRow
+SupplyCut = SupplyCutRow
 
 
 def candidates(session: Session, site: Site) -> list[Candidate]:
@@ -50,6 +59,29 @@ def refusals(session: Session, ticket_id: str, trade: str, since: datetime) -> l
             AssignmentRow.ended_at >= since, AssignmentRow.technician.is_not(None),
         )
     )]
+
+
+_IN_CHUNK = 900  # ids per IN list (SQLite allows a few thousand bound values a statement)
+
+
+def alert_tickets(session: Session, alert_ids: Iterable[str]) -> dict[str, str]:
+    """Return the ticket each of these alerts belongs to (alerts with none are left out). The link is stored
+    once, in ticket_alerts, written when dispatch opens, joins or attaches (dispatch/incidents.py `attach`);
+    an alert attached to more than one ticket belongs to the first."""
+    ids = list(dict.fromkeys(alert_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        rows = session.execute(select(TicketAlertRow.alert_id, TicketAlertRow.ticket_id)
+                               .where(TicketAlertRow.alert_id.in_(ids[start:start + _IN_CHUNK]))
+                               .order_by(TicketAlertRow.attached_at, TicketAlertRow.ticket_id))
+        for alert_id, ticket_id in rows:
+            found.setdefault(alert_id, ticket_id)
+    return found
+
+
+def alert_ticket(session: Session, alert_id: str) -> str | None:
+    """Return the ticket an alert belongs to, or None (`alert_tickets` for one)."""
+    return alert_tickets(session, [alert_id]).get(alert_id)
 
 
 def open_incident(session: Session, building: str, category: str, since: datetime) -> TicketRow | None:
@@ -116,3 +148,22 @@ def held_work(session: Session) -> list[tuple[str, TicketRow, str, str]]:
         select(AssignmentRow, TicketRow).join(TicketRow, TicketRow.id == AssignmentRow.ticket_id)
         .where(AssignmentRow.status.in_(HELD), AssignmentRow.technician.is_not(None))
         .order_by(TicketRow.urgency, TicketRow.created_at, AssignmentRow.id))]
+
+
+# --- technicians' locations and supply cuts, as the API reads them ---------------------------------------
+
+def location_of(session: Session, tech: str) -> TechnicianLocationRow | None:
+    """The technician's last known location, or None."""
+    return session.get(TechnicianLocationRow, tech)
+
+
+def locations(session: Session) -> dict[str, TechnicianLocationRow]:
+    """Every technician's last known location, by technician."""
+    return {row.technician: row for row in session.scalars(select(TechnicianLocationRow))}
+
+
+def open_cuts(session: Session, site: str, building: str) -> list[SupplyCutRow]:
+    """The building's supply cuts in progress, oldest first (dispatch/resident_store.py records them)."""
+    return list(session.scalars(select(SupplyCutRow).where(
+        SupplyCutRow.site == site, SupplyCutRow.building == building,
+        SupplyCutRow.ended_at.is_(None)).order_by(SupplyCutRow.id)))

@@ -10,9 +10,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from dispatch.outbox import dispatch_topic, enqueue, iso, notify_topic
-from dispatch.privacy import mask_text
-from dispatch.tables import AssignmentRow, TicketRow
+from caretaker.dispatch.outbox import dispatch_topic, enqueue, iso, notify_topic
+from caretaker.dispatch.privacy import mask_text
+from caretaker.dispatch.tables import AssignmentRow, TicketRow
 
 PushKind = Literal["assigned", "withdrawn", "reminder"]
 

@@ -11,15 +11,16 @@ from typing import Any, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from dispatch import escalation, timers
-from dispatch.escalation import TIMER_PREFIX, Told
-from dispatch.escalation_tables import EscalationRow, NoticeRow
-from dispatch.lifecycle import FINAL, FIXED
-from dispatch.errors import BadRequest
-from dispatch.outbox import enqueue, iso, message_id, notify_topic
-from dispatch.tables import TicketHistoryRow, TicketRow
-from estate.durations import format_duration
-from estate.model import Site
+from caretaker import i18n
+from caretaker.dispatch import escalation, timers
+from caretaker.dispatch.escalation import TIMER_PREFIX, Told
+from caretaker.dispatch.escalation_tables import EscalationRow, NoticeRow
+from caretaker.dispatch.lifecycle import FINAL, FIXED
+from caretaker.dispatch.errors import BadRequest
+from caretaker.dispatch.outbox import enqueue, iso, message_id, notify_topic
+from caretaker.dispatch.tables import TicketHistoryRow, TicketRow
+from caretaker.estate.durations import format_duration
+from caretaker.estate.model import Site
 
 # a ticket in these states needs nobody any more: a level timer that fires then stays quiet
 _DONE = (*FIXED, *FINAL)  # dispatch/lifecycle.py
@@ -27,13 +28,13 @@ _DONE = (*FIXED, *FINAL)  # dispatch/lifecycle.py
 
 class NoticeNotFound(LookupError):
     def __init__(self, notice_id: str) -> None:
-        super().__init__(f"notice {notice_id} not found")
+        super().__init__(i18n.said("error.notice_unknown", notice=notice_id))
         self.notice_id = notice_id
 
 
 class NotYourNotice(PermissionError):
     def __init__(self, notice_id: str, supervisor: str) -> None:
-        super().__init__(f"notice {notice_id} was not sent to {supervisor!r}")
+        super().__init__(i18n.said("error.notice_not_yours", notice=notice_id, supervisor=supervisor))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ def on_timer(session: Session, site: Site, prefix: str, ticket: TicketRow, timer
     told = escalation.climb(site, level, timer.due_at, now)
     climb.level = told.level if told.level is not None else level
     waited = format_duration(site.escalation[level].after)
-    reason = f"nobody has acted on the ticket {waited} after it was first escalated"
+    reason = i18n.said("notice.escalated_waited", waited=waited)
     _send(session, site, prefix, ticket, "escalation", reason, told, now)
     _next_timer(session, ticket, told)
     _history(session, ticket, now, _line(told))
@@ -161,12 +162,14 @@ def _line(told: Told) -> str:
 
 def _send(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: str, reason: str, told: Told,
           now: datetime) -> None:
-    text = f"{reason} ({told.note})" if told.note else reason
+    # said in the site's locale: a notice has no request to ask (docs/device-protocol.md, "Dispatches")
+    text = i18n.render(i18n.said("notice.with_note", reason=reason, note=told.note) if told.note else reason,
+                       site.locale)
     for person in told.people:
         notice_id = message_id()  # the push's `id` is the notice's id: what an acknowledgement names
         payload = {"id": notice_id, "type": kind, "ticket": ticket.id, "urgency": ticket.urgency,
                    "title": ticket.title, "reason": text, "ts": iso(now), "level": told.level,
-                   "escalation": escalation.describe(told)}
+                   "escalation": i18n.render(escalation.describe(told), site.locale)}
         enqueue(session, notify_topic(prefix, site.id, person), payload, now)
         session.add(NoticeRow(id=notice_id, ticket_id=ticket.id, supervisor=person, type=kind, level=told.level,
                               at=now))

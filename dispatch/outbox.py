@@ -13,9 +13,9 @@ from typing import Any, Callable, Protocol
 from sqlalchemy import Connection, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from estate.clock import Clock
-from estate.crashpoints import crash_point
-from dispatch.tables import OutboxRow
+from caretaker.estate.clock import Clock
+from caretaker.estate.crashpoints import crash_point
+from caretaker.dispatch.tables import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def enqueue(session: Session, topic: str, payload: dict[str, Any], now: datetime
 def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
     """Delete up to `limit` messages sent before a time; return how many. A message a channel has not handled
     yet (not routed, or a delivery still pending: docs/channels.md) stays, however old."""
-    from dispatch.notify.tables import DeliveryRow  # the channels' queues read this table
+    from caretaker.dispatch.notify.tables import DeliveryRow  # the channels' queues read this table
 
     pending = select(DeliveryRow.id).where(DeliveryRow.outbox_id == OutboxRow.id, DeliveryRow.status == "pending")
     ids = select(OutboxRow.id).where(OutboxRow.sent_at.is_not(None), OutboxRow.sent_at < before,
@@ -76,8 +76,9 @@ class OutboxSender:
     commit that added some."""
 
     def __init__(self, sessions: WriterSessions, publish: Publish, clock: Clock, batch: int = 200,
-                 idle_seconds: float = 1.0) -> None:
+                 idle_seconds: float = 1.0, lock_key: int = SENDER_LOCK) -> None:
         self._sessions = sessions
+        self._lock_key = lock_key  # one estate of many takes its own turn (docs/deploy.md, "Many estates")
         self._publish = publish
         self._clock = clock
         self._batch = batch
@@ -126,13 +127,13 @@ class OutboxSender:
             # each mark commits on its own statement, and unflushed: a mark lost with a PostgreSQL crash only
             # sends that message again (with its id); a flush per mark would cut the sending rate to a sixth
             connection.execution_options(isolation_level="AUTOCOMMIT")
-            if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SENDER_LOCK}):
+            if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}):
                 return False  # another instance is sending; its loop takes these rows too
             try:
                 connection.execute(text("SET synchronous_commit = off"))
                 return self._send_batch(connection)
             finally:
-                _release(connection)
+                _release(connection, self._lock_key)
 
     def _send_batch(self, connection: Connection) -> bool:
         rows = connection.execute(
@@ -154,11 +155,11 @@ class OutboxSender:
         return len(rows) == self._batch
 
 
-def _release(connection: Connection) -> None:
+def _release(connection: Connection, key: int = SENDER_LOCK) -> None:
     """Give back the PostgreSQL turn lock and the connection's settings before it returns to the pool."""
     try:
         connection.execute(text("RESET synchronous_commit"))
-        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SENDER_LOCK})
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
     except Exception:
         # a connection that cannot say unlock must not go back to the pool still holding the lock
         connection.invalidate()

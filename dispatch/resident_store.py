@@ -12,15 +12,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import residents
-from dispatch.lookup import FINAL
-from dispatch.outbox import enqueue, iso, message_id
-from dispatch.privacy import mask_text
-from dispatch.resident_tables import ProgressLinkRow, SupplyCutRow
-from dispatch.residents import Cut, NoticeType, ResidentNotice
-from dispatch.tables import TechnicianLocationRow, TicketReporterRow, TicketRow
-from estate.model import Place, Site
-from estate.travel import travel_seconds
+from caretaker.dispatch import residents
+from caretaker.dispatch.lookup import FINAL
+from caretaker.dispatch.outbox import enqueue, iso, message_id
+from caretaker.dispatch.privacy import mask_text
+from caretaker.dispatch.resident_tables import ProgressLinkRow, SupplyCutRow
+from caretaker.dispatch.residents import Cut, NoticeType, ResidentNotice
+from caretaker.dispatch.tables import TechnicianLocationRow, TicketReporterRow, TicketRow
+from caretaker.estate.model import Place, Site
+from caretaker.estate.travel import travel_seconds
 
 LINK_TTL = timedelta(days=7)  # a link works this long after its ticket closes (CARETAKER_RESIDENT_LINK_DAYS)
 TOKEN_BYTES = 24  # 192 bits: no one finds a link by trying

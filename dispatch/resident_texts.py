@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from estate.model import DEFAULT_LOCALE, LOCALES
+from caretaker.estate.model import DEFAULT_LOCALE, LOCALES
 
 ZH: dict[str, str] = {
     # notices (ResidentNotice.text)

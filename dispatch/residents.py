@@ -11,9 +11,9 @@ from typing import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from dispatch.resident_texts import building_name, eta_words, tech_name, words
-from estate.model import Site
-from estate.supply import site_supply_chains
+from caretaker.dispatch.resident_texts import building_name, eta_words, tech_name, words
+from caretaker.estate.model import Site
+from caretaker.estate.supply import site_supply_chains
 
 # the default rules (rules/default_rules.yaml) whose alarm means a building has lost a supply; a rules file
 # that renames them keeps the tickets, and residents are not told (docs/residents.md)

@@ -10,16 +10,17 @@ from typing import Iterable
 
 from sqlalchemy.orm import Session
 
-from dispatch import alarms, assigning, incidents, locations, lookup, notices, steps, timer_actions, timers
-from dispatch.errors import BadRequest
-from dispatch.assigning import ASK_AGAIN_AFTER, RETRY_UNASSIGNED  # noqa: F401 (read from here by others)
-from dispatch.choose import Candidate
-from dispatch.desk import INCIDENT_WINDOW, Desk
-from dispatch.incidents import REPEAT_WINDOW, AlertFacts, Report, new_ticket_id  # noqa: F401
-from dispatch.lifecycle import ACTIVE, FINAL, FIXED, OPEN, Step  # noqa: F401
-from dispatch.tables import TicketRow
-from estate.model import Place, Site
-from rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
+from caretaker.dispatch import alarms, assigning, badges, incidents, locations, lookup, notices, steps, timer_actions
+from caretaker.dispatch import timers
+from caretaker.dispatch.errors import BadRequest
+from caretaker.dispatch.assigning import ASK_AGAIN_AFTER, RETRY_UNASSIGNED  # noqa: F401 (read from here by others)
+from caretaker.dispatch.choose import Candidate
+from caretaker.dispatch.desk import INCIDENT_WINDOW, Desk
+from caretaker.dispatch.incidents import REPEAT_WINDOW, AlertFacts, Report, new_ticket_id  # noqa: F401
+from caretaker.dispatch.lifecycle import ACTIVE, FINAL, FIXED, OPEN, Step  # noqa: F401
+from caretaker.dispatch.tables import TicketRow
+from caretaker.estate.model import Place, Site
+from caretaker.rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
 
 
 class Dispatcher(Desk):
@@ -65,6 +66,10 @@ class Dispatcher(Desk):
         ticket = session.get(TicketRow, ticket_id)
         if ticket is not None:
             incidents.attach(self, session, ticket, alert_id, now, what)
+
+    def ticket_of_alert(self, session: Session, alert_id: str) -> str | None:
+        """The ticket an alert belongs to (the link is dispatch's, stored once: dispatch/lookup.py)."""
+        return lookup.alert_ticket(session, alert_id)
 
     def note(self, session: Session, ticket_id: str, now: datetime, text: str) -> None:
         """Write a line in the ticket's history."""
@@ -147,4 +152,9 @@ class Dispatcher(Desk):
         timer_actions.on_timer(self, session, timer, now)
 
     def record_location(self, session: Session, tech: str, place: Place, ts: datetime, source: str) -> bool:
-        return locations.record(session, self.site, tech, place, ts, source)
+        """Remember where a technician is (return whether they came on site or changed building); a badge
+        swipe also puts on site the work they accepted in that building (dispatch/badges.py)."""
+        moved = locations.record(session, self.site, tech, place, ts, source)
+        if source == "badge":
+            badges.arrive(self, session, tech, place.building, ts)
+        return moved

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from estate.model import DEFAULT_SLA, Sla
+from caretaker.estate.model import DEFAULT_SLA, Sla
 
 WARNING_FRACTION = 0.8  # docs/operations.md, "Urgency and deadlines": warn when 80% of a deadline has passed
 

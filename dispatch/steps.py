@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import arrival, assigning, notices, timers
-from dispatch.desk import Desk
-from dispatch.errors import (
+from caretaker import i18n
+from caretaker.dispatch import arrival, assigning, notices, timers
+from caretaker.dispatch.desk import Desk
+from caretaker.dispatch.errors import (
     AssignmentNotFound,
     AssignmentStepNotAllowed,
     BadRequest,
@@ -20,11 +21,11 @@ from dispatch.errors import (
     StepNotAllowed,
     TicketNotFound,
 )
-from dispatch.lifecycle import AssignmentStatus as A, Refusal, Role, Step, TicketStatus as T, assignment_step, ticket_step_refusal
-from dispatch.messages import assignment_ref, assignment_row_id
-from dispatch.sla import deadlines_from, sla_for
-from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketCycleRow, TicketRow
-from rules.playbooks import missing_trades
+from caretaker.dispatch.lifecycle import AssignmentStatus as A, Refusal, Role, Step, TicketStatus as T, assignment_step, ticket_step_refusal
+from caretaker.dispatch.messages import assignment_ref, assignment_row_id
+from caretaker.dispatch.sla import deadlines_from, sla_for
+from caretaker.dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketCycleRow, TicketRow
+from caretaker.rules.playbooks import missing_trades
 
 
 def locked(session: Session, ticket_id: str) -> TicketRow:
@@ -63,8 +64,9 @@ def _next(ticket: TicketRow, row: AssignmentRow, step: Step) -> A:
     if isinstance(result, Refusal):
         if row.role == Role.OWNER.value and row.status in (A.OFFERED, A.ACCEPTED, A.ON_SITE):
             raise StepNotAllowed(ticket.id, step.value, ticket.status)  # the ticket's words, as before assignments
-        raise AssignmentStepNotAllowed(f"cannot {step} assignment {assignment_ref(row.id)} while it is {row.status}",
-                                       row.status)
+        raise AssignmentStepNotAllowed(i18n.said("error.assignment_step_not_allowed", step=i18n.named("step", step),
+                                                 assignment=assignment_ref(row.id),
+                                                 status=i18n.named("status", row.status)), row.status)
     return result
 
 
@@ -107,30 +109,37 @@ def arrive(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, 
         refusal = arrival.refusal(ticket.building, location.building if location else None,
                                   location.ts if location else None, now, desk.site.travel.location_ttl)
         if refusal is not None:
-            raise AssignmentStepNotAllowed(f"cannot arrive at ticket {ticket.id!r}: {refusal}", row.status)
-    row.status, row.arrived_at = status.value, now
+            raise AssignmentStepNotAllowed(i18n.said("error.arrival_refused", ticket=ticket.id, why=refusal),
+                                           row.status)
     if confirmed_by is not None:
         row.note = f"arrival confirmed by {confirmed_by}"
-    ticket.updated_at = now
+    on_site(desk, session, ticket, row, now, confirmed_by or row.technician or "",
+            f"arrival confirmed by {confirmed_by}" if confirmed_by else None, status)
+
+
+def on_site(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, at: datetime, by: str,
+            extra: str | None, status: A | None = None) -> None:
+    """Record the assignment on site at `at`: an `arrive`, an operator's confirmation, or a badge swipe in
+    the ticket's building (dispatch/badges.py, with the swipe's time); the owner's arrival moves the ticket."""
+    row.status, row.arrived_at = (status or _next(ticket, row, Step.ARRIVE)).value, at
+    ticket.updated_at = at
     tech = row.technician or ""
-    extra = f"arrival confirmed by {confirmed_by}" if confirmed_by else None
     if row.role == Role.OWNER.value:
-        ticket.arrived_at = now
+        ticket.arrived_at = at
         assigning.sync_status(session, ticket)
-        desk.history(session, ticket, now, ticket.status, confirmed_by or tech, extra)
-        desk.residents.step(session, ticket, "on_site", now)
+        desk.history(session, ticket, at, ticket.status, by, extra)
+        desk.residents.step(session, ticket, "on_site", at)
     else:
-        desk.history(session, ticket, now, ticket.status, confirmed_by or tech,
+        desk.history(session, ticket, at, ticket.status, by,
                      f"{row.trade} support on site" + (f": {extra}" if extra else ""))
-    notices.stop(session, ticket, now, tech, "arrive")
+    notices.stop(session, ticket, at, tech, "arrive")
 
 
 def done(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime,
          note: str | None = None) -> None:
     """A support assignment's work is finished (the owner resolves the ticket instead, with evidence)."""
     if row.role == Role.OWNER.value:
-        raise AssignmentStepNotAllowed(
-            f"the owner finishes ticket {ticket.id!r} by resolving it with a note and a photo", row.status)
+        raise AssignmentStepNotAllowed(i18n.said("error.owner_resolves", ticket=ticket.id), row.status)
     assigning.end(session, ticket, _refuse_or(ticket, row, Step.DONE), A.DONE, now)
     row.note = note or row.note
     ticket.updated_at = now
@@ -141,11 +150,9 @@ def done(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, no
 def resolve(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime, note: str,
             photos: list[str]) -> None:
     if not note.strip() or not photos:
-        raise BadRequest("resolving needs a note on what was done and at least one photo")
+        raise BadRequest(i18n.said("error.resolve_needs_evidence"))
     if row.role != Role.OWNER.value:
-        raise AssignmentStepNotAllowed(
-            f"a {row.trade} support assignment is finished with done; the owner resolves ticket {ticket.id!r}",
-            row.status)
+        raise AssignmentStepNotAllowed(i18n.said("error.support_done", trade=row.trade, ticket=ticket.id), row.status)
     _next(ticket, row, Step.RESOLVE)
     ticket.status, ticket.resolved_at, ticket.updated_at = T.RESOLVED.value, now, now
     ticket.resolution_note, ticket.photos = note, list(photos)
@@ -155,12 +162,14 @@ def resolve(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow,
     desk.history(session, ticket, now, T.RESOLVED, row.technician or "", note)
     notices.stop(session, ticket, now, row.technician or "", "resolve")
     desk.residents.step(session, ticket, "resolved", now)
-    _later(desk, session, ticket, now)
-
-
-def _later(desk: Desk, session: Session, ticket: TicketRow, now: datetime) -> None:
-    """The owner resolved: the playbooks' later trades (cleaning after a burst pipe) are dispatched now."""
     wanted = [trade for book in desk.playbooks if book.id in (ticket.playbooks or []) for trade in book.on_resolve]
+    # the support work of the fix stops with it (nobody is offered it again); the later trades go on
+    assigning.stop_supports(desk, session, ticket, Step.RESOLVE, now, "the owner resolved the ticket", keep=wanted)
+    _later(desk, session, ticket, wanted, now)
+
+
+def _later(desk: Desk, session: Session, ticket: TicketRow, wanted: list[str], now: datetime) -> None:
+    """The owner resolved: the playbooks' later trades (cleaning after a burst pipe) are dispatched now."""
     if not wanted:
         return
     present = [r.trade for r in assigning.live(session, ticket.id)]
@@ -185,6 +194,7 @@ def verify(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
     if satisfaction is not None:
         ticket.satisfaction, ticket.status, ticket.closed_at = satisfaction, T.CLOSED.value, now
         desk.history(session, ticket, now, T.CLOSED, by, f"satisfaction {satisfaction}/5")
+        assigning.stop_supports(desk, session, ticket, Step.VERIFY, now, "the ticket closed")
         timers.cancel_all(session, ticket.id)
 
 
@@ -237,7 +247,7 @@ def _cycle_start(session: Session, ticket: TicketRow) -> datetime:
 def assign(desk: Desk, session: Session, ticket: TicketRow, tech: str, by: str, now: datetime) -> None:
     """An operator hands the owner's work to a named technician, overriding the choice."""
     if tech not in desk.site.technicians:
-        raise BadRequest(f"technician {tech!r} is not in the site file")
+        raise BadRequest(i18n.said("error.technician_not_in_site", technician=tech))
     _allowed(ticket, Step.ASSIGN)
     for row in assigning.live(session, ticket.id):
         if row.role == Role.OWNER.value:

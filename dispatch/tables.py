@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from estate.clock import UtcDateTime
+from caretaker.estate.clock import UtcDateTime
 
 _BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -92,7 +92,11 @@ class TicketHistoryRow(DispatchBase):
 
 
 class TicketAlertRow(DispatchBase):
+    """Which alerts a ticket carries: the one record of an alert's ticket (dispatch/lookup.py `alert_tickets`
+    reads it for the alerts' JSON and events)."""
+
     __tablename__ = "ticket_alerts"
+    __table_args__ = (Index("ix_ticket_alerts_alert", "alert_id"),)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     alert_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     attached_at: Mapped[datetime] = mapped_column(UtcDateTime())

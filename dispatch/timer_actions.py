@@ -9,11 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import assigning, contractors, notices, timers
-from dispatch.desk import Desk
-from dispatch.lifecycle import FINAL, AssignmentStatus as A, Role
-from dispatch.outbox import iso
-from dispatch.tables import AssignmentRow, TicketRow
+from caretaker import i18n
+from caretaker.dispatch import assigning, complaints, contractors, notices, timers
+from caretaker.dispatch.desk import Desk
+from caretaker.dispatch.lifecycle import FINAL, AssignmentStatus as A, Role
+from caretaker.dispatch.outbox import iso
+from caretaker.dispatch.tables import AssignmentRow, TicketRow
 
 
 def on_timer(desk: Desk, session: Session, timer: timers.Due, now: datetime) -> None:
@@ -29,6 +30,8 @@ def on_timer(desk: Desk, session: Session, timer: timers.Due, now: datetime) -> 
         notices.on_timer(session, desk.site, desk.prefix, ticket, timer, now)
     elif contractors.is_timer(kind):  # the contractor's `arrive` has passed
         contractors.on_timer(session, desk.site, ticket, now, desk.notify_supervisors)
+    elif complaints.is_timer(kind):  # "answer:warn|breach": a service complaint's answer clock
+        complaints.on_timer(desk, session, ticket, timer, now)
     else:
         _deadline(desk, session, ticket, timer, now)
 
@@ -41,7 +44,7 @@ def _accept_timeout(desk: Desk, session: Session, ticket: TicketRow, timer: time
         return  # accepted, ended, or its window moved (a raised level): this timer is stale
     tech = row.technician or ""
     assigning.end(session, ticket, row, A.TIMED_OUT, now)
-    desk.push(session, ticket, row, "withdrawn", tech, now, reason="not accepted in time")
+    desk.push(session, ticket, row, "withdrawn", tech, now, reason=i18n.said("notice.not_accepted"))
     what = "" if row.role == Role.OWNER.value else f" ({row.trade} support)"
     desk.history(session, ticket, now, "assigned", "system", f"{tech} did not accept in time{what}")
     assigning.replace(desk, session, ticket, row, now)
@@ -67,13 +70,15 @@ def _deadline(desk: Desk, session: Session, ticket: TicketRow, timer: timers.Due
     if timers.step_done(ticket, step) or not timers.is_current(ticket, step, timer):
         return
     if phase == "warn":
-        text = f"{step} deadline {iso(getattr(ticket, step + '_by'))} is near"
+        text = i18n.said("notice.deadline_near", step=i18n.named("step", step),
+                         at=iso(getattr(ticket, step + '_by')))
         owner = assigning.owner_of(session, ticket.id)
         if ticket.assignee and owner is not None and owner.technician == ticket.assignee:
             desk.push(session, ticket, owner, "reminder", ticket.assignee, now, reason=text)
         desk.notify_supervisors(session, ticket, "warning", text, now)
     else:
         ticket.breached, ticket.updated_at = True, now
-        text = f"{step} deadline breached (was due {iso(getattr(ticket, step + '_by'))})"
+        text = i18n.said("notice.deadline_breached", step=i18n.named("step", step),
+                         at=iso(getattr(ticket, step + '_by')))
         desk.history(session, ticket, now, ticket.status, "system", text)
         desk.notify_supervisors(session, ticket, "breach", text, now)

@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from dispatch.lifecycle import FINAL, FIXED
-from dispatch.sla import Deadlines, warning_time
-from dispatch.tables import TicketRow, TimerRow
+from caretaker.dispatch.lifecycle import FINAL, FIXED
+from caretaker.dispatch.sla import Deadlines, warning_time
+from caretaker.dispatch.tables import TicketRow, TimerRow
 
 # the step a deadline belongs to -> the ticket column that says it is done
 _DONE_AT = {"accept": "accepted_at", "arrive": "arrived_at", "resolve": "resolved_at"}
@@ -54,6 +54,12 @@ def has_pending(session: Session, ticket_id: str, kind: str, assignment_id: int 
 def cancel_all(session: Session, ticket_id: str) -> None:
     """Retire every pending timer of a ticket (it closed or was cancelled)."""
     session.execute(update(TimerRow).where(TimerRow.ticket_id == ticket_id, TimerRow.fired.is_(False)).values(fired=True))
+
+
+def retire_assignment(session: Session, assignment_id: int) -> int:
+    """Retire the pending timers of one assignment (its accept timeout, its retry); return how many."""
+    return session.execute(update(TimerRow).where(TimerRow.assignment_id == assignment_id,
+                                                  TimerRow.fired.is_(False)).values(fired=True)).rowcount or 0
 
 
 def shared_now(session: Session, instance_now: datetime) -> datetime:

@@ -1,15 +1,15 @@
 """The property as data: the site file, buildings, devices, people, shifts and travel times."""
 
-from estate.durations import format_duration, parse_duration
-from estate.errors import EstateError, SiteError, SiteProblem, format_problems
-from estate.model import (
+from caretaker.estate.durations import format_duration, parse_duration
+from caretaker.estate.errors import EstateError, SiteError, SiteProblem, format_problems
+from caretaker.estate.model import (
     DEFAULT_SLA, DEVICE_EVENTS, DEVICE_FAMILIES, DEVICE_METRICS, DEVICE_TYPES, SKILLS,
     Building, Device, DeviceType, Place, Resident, ShiftWindow, Site, Skill, Sla, Supervisor, Technician,
     TravelRules, Unit,
 )
-from estate.shifts import is_on_shift, parse_shift, parse_shifts
-from estate.site import load_site, parse_site, summarize_site
-from estate.travel import TravelTable, build_travel_table, get_travel_table, travel_seconds
+from caretaker.estate.shifts import is_on_shift, parse_shift, parse_shifts
+from caretaker.estate.site import load_site, parse_site, summarize_site
+from caretaker.estate.travel import TravelTable, build_travel_table, get_travel_table, travel_seconds
 
 __all__ = [
     "DEFAULT_SLA", "DEVICE_EVENTS", "DEVICE_FAMILIES", "DEVICE_METRICS", "DEVICE_TYPES", "SKILLS",

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
-from estate.durations import format_duration, parse_duration
-from estate.model import (
+from caretaker.estate.durations import format_duration, parse_duration
+from caretaker.estate.model import (
     CHANNEL_KINDS, DEVICE_TYPES, LOCALES, MESSAGE_KINDS, SKILLS, SUPERVISOR_ROLES, ShiftWindow,
 )
-from estate.shifts import parse_shift
+from caretaker.estate.shifts import parse_shift
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _PHONE = re.compile(r"\+?[0-9]{3,20}")

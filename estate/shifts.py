@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from estate.model import ShiftWindow, Supervisor, Technician
+from caretaker.estate.model import ShiftWindow, Supervisor, Technician
 
 DAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAY_INDEX: dict[str, int] = {name.lower(): i for i, name in enumerate(DAY_NAMES)}

@@ -7,20 +7,21 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from estate.errors import SiteError, SiteProblem
-from estate.durations import format_duration, parse_duration
-from estate.model import (
+from caretaker.estate.errors import SiteError, SiteProblem
+from caretaker.estate.durations import format_duration, parse_duration
+from caretaker.estate.model import (
     DEFAULT_SLA, ON_DUTY, Building, Channel, Contractor, Device, EscalationLevel, Place, Resident, Site, Sla,
     Supervisor, Technician, TravelRules, Unit,
 )
-from estate.schema import SiteIn
-from estate.supply import feeders, supply_problems
-from estate.yamllines import Path, format_path, line_of, read_yaml_with_lines
+from caretaker.estate.schema import SiteIn
+from caretaker.estate.supply import feeders, supply_problems
+from caretaker.estate.yamllines import Path, format_path, line_of, read_yaml_with_lines
 
 _MAX_SHOWN_INPUT = 60  # characters of a wrong value echoed back in a message
 
@@ -35,22 +36,54 @@ PEOPLE_SECTIONS = ("technicians", "supervisors", "contractors")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def load_site(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Site:
-    """Return the site described by the file at `path`; raises SiteError listing every problem. `${VAR}`s in
-    channels are read from `environ` (the process environment when None)."""
+@dataclass(frozen=True, slots=True)
+class UnexpandedSite:
+    """A valid site file's estate before the environment is read: its channels' url and secret as the file
+    writes them (`${VAR}`s and all), with the raw entries and their lines to expand and check them again. The
+    site cache keeps this (estate/site_cache.py), so no value of the environment is ever written to disk."""
+
+    site: Site
+    channels: tuple[dict[Any, Any], ...]
+    lines: dict[Path, int]  # the line of every path under `channels`
+
+
+def read_site_text(path: str | os.PathLike[str]) -> str:
+    """Return the text of the site file at `path`; raises SiteError when it cannot be read or is not UTF-8."""
     filename = os.fspath(path)
     try:
         with open(filename, encoding="utf-8-sig") as handle:
-            text = handle.read()
+            return handle.read()
     except UnicodeDecodeError as exc:
         raise SiteError([SiteProblem(None, "", "not UTF-8 text")], filename) from exc
     except OSError as exc:
         raise SiteError([SiteProblem(None, "", f"cannot read the file: {exc.strerror or exc}")], filename) from exc
-    return parse_site(text, filename, environ)
+
+
+def load_site(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Site:
+    """Return the site described by the file at `path`; raises SiteError listing every problem. `${VAR}`s in
+    channels are read from `environ` (the process environment when None)."""
+    return parse_site(read_site_text(path), os.fspath(path), environ)
 
 
 def parse_site(text: str, filename: str = "<site>", environ: Mapping[str, str] | None = None) -> Site:
     """Return the site described by the YAML `text`; raises SiteError listing every problem at once."""
+    return read_site(text, filename, environ)[0]
+
+
+def expand_site(unexpanded: UnexpandedSite, filename: str, environ: Mapping[str, str] | None = None) -> Site:
+    """Return the estate with its channels' `${VAR}`s read from `environ` (the process environment when None);
+    raises SiteError naming, with its line, every variable not set and every url its kind cannot use."""
+    part = {"channels": list(unexpanded.channels)}
+    secrets, problems = _expand_channels(part, unexpanded.lines, os.environ if environ is None else environ)
+    if problems:
+        raise SiteError(problems, filename)
+    return replace(unexpanded.site, channels=_with_secrets(unexpanded.site.channels, secrets))
+
+
+def read_site(text: str, filename: str = "<site>",
+              environ: Mapping[str, str] | None = None) -> tuple[Site, UnexpandedSite]:
+    """Return the site described by the YAML `text`, and the same before its `${VAR}`s are read (what may be
+    kept); raises SiteError listing every problem at once."""
     data, lines, problems = read_yaml_with_lines(text, filename)
     if not isinstance(data, dict):
         raise SiteError([SiteProblem(lines.get(()), "", "the top level must be a mapping of keys "
@@ -65,11 +98,14 @@ def parse_site(text: str, filename: str = "<site>", environ: Mapping[str, str] |
     problems.extend(_channel_reference_problems(data, lines))
     problems.extend(_escalation_problems(data, lines))
     problems.extend(supply_problems(data, lines))
+    channel_lines = {path: line for path, line in lines.items() if path[:1] == ("channels",)}
+    raw_channels = tuple(item for _, item in _entries(data, "channels"))
     secrets, secret_problems = _expand_channels(data, lines, os.environ if environ is None else environ)
     problems.extend(secret_problems)
     if problems or model is None:
         raise SiteError(problems, filename)
-    return _to_site(model, secrets)
+    unexpanded = UnexpandedSite(_to_site(model), raw_channels, channel_lines)
+    return replace(unexpanded.site, channels=_with_secrets(unexpanded.site.channels, secrets)), unexpanded
 
 
 def summarize_site(site: Site) -> str:
@@ -425,7 +461,14 @@ def _apprise_accepts(url: str) -> bool:
 
 # -- building the immutable Site ------------------------------------------------------------------
 
-def _to_site(model: SiteIn, secrets: dict[int, tuple[str, str | None]] | None = None) -> Site:
+def _with_secrets(channels: dict[str, Channel], secrets: dict[int, tuple[str, str | None]]) -> dict[str, Channel]:
+    """The channels (in the file's order) with the url and secret each has once its `${VAR}`s are read."""
+    return {c.id: replace(c, url=secrets[index][0], secret=secrets[index][1]) if index in secrets else c
+            for index, c in enumerate(channels.values())}
+
+
+def _to_site(model: SiteIn) -> Site:
+    """The estate of a valid file, its channels' url and secret as written (`_with_secrets` reads them)."""
     feeder_of = feeders((b.id, b.supplies, b.fed_by) for b in model.buildings)
     buildings = {b.id: Building(id=b.id, lowest_floor=b.floors[0], highest_floor=b.floors[1], name=b.name,
                                 fed_by=feeder_of.get(b.id))
@@ -450,12 +493,9 @@ def _to_site(model: SiteIn, secrets: dict[int, tuple[str, str | None]] | None = 
     contractors = {c.id: Contractor(id=c.id, name=c.name, phone=c.phone, trades=frozenset(c.trades),
                                     arrive=c.arrive, notify=tuple(c.notify))
                    for c in model.contractors}
-    expanded = secrets or {}
-    channels = {
-        c.id: Channel(id=c.id, kind=c.kind, url=expanded.get(index, (c.url, c.secret))[0], takes=frozenset(c.takes),
-                      secret=expanded.get(index, (c.url, c.secret))[1], to=frozenset(c.to) if c.to is not None else None)
-        for index, c in enumerate(model.channels)
-    }
+    channels = {c.id: Channel(id=c.id, kind=c.kind, url=c.url, takes=frozenset(c.takes), secret=c.secret,
+                              to=frozenset(c.to) if c.to is not None else None)
+                for c in model.channels}
     units = {
         u.id: Unit(id=u.id, building=u.building, floor=u.floor,
                    residents=tuple(Resident(name=r.name, phone=r.phone, vulnerable=r.vulnerable)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from estate.errors import SiteProblem
-from estate.model import Site
-from estate.yamllines import Path, format_path, line_of
+from caretaker.estate.errors import SiteProblem
+from caretaker.estate.model import Site
+from caretaker.estate.yamllines import Path, format_path, line_of
 
 
 class SupplyLink(NamedTuple):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from threading import Lock
 
-from estate.model import Place, Site
+from caretaker.estate.model import Place, Site
 
 
 def floors_apart(first: int, second: int) -> int:

@@ -9,8 +9,8 @@ from typing import Sequence
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
-from ingest.errors import TelemetryStoreUnavailable
-from ingest.payloads import Telemetry
+from caretaker.ingest.errors import TelemetryStoreUnavailable
+from caretaker.ingest.payloads import Telemetry
 
 log = logging.getLogger(__name__)
 MEASUREMENT = "telemetry"

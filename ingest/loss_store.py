@@ -8,8 +8,8 @@ from typing import Mapping
 from sqlalchemy import Integer, String, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ingest.loss import Mark
-from ingest.tables import IngestBase
+from caretaker.ingest.loss import Mark
+from caretaker.ingest.tables import IngestBase
 
 
 class LossMarkRow(IngestBase):

@@ -10,8 +10,8 @@ from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
-from estate.model import DEVICE_EVENTS, DEVICE_METRICS, Place, Site
-from ingest.topics import parse_inbound_topic
+from caretaker.estate.model import DEVICE_EVENTS, DEVICE_METRICS, Place, Site
+from caretaker.ingest.topics import parse_inbound_topic
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_FUTURE = timedelta(minutes=5)

@@ -10,9 +10,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ingest.order import DeviceOrder
-from ingest.payloads import Rejection, Telemetry
-from ingest.tables import DeadLetterRow, DeviceStateRow, TelemetryRow
+from caretaker.ingest.bulk import BulkStatement
+from caretaker.ingest.order import DeviceOrder
+from caretaker.ingest.payloads import Rejection, Telemetry
+from caretaker.ingest.tables import DeadLetterRow, DeviceStateRow, TelemetryRow
 
 # a dead letter keeps at most this much of the bytes received, in the store and on the dead-letter topic
 DEAD_LETTER_PAYLOAD_LIMIT = 4 * 1024
@@ -60,20 +61,30 @@ def _order(row: DeviceStateRow) -> DeviceOrder:
     return DeviceOrder.from_text(row.order_marks)
 
 
+_SNAPSHOT_COLUMNS = ("online", "values", "last_ts", "last_seq", "last_seen", "status_at", "gaps", "event_ts",
+                     "event_seq", "event_type", "order_marks")
+_UPDATE_SNAPSHOTS = BulkStatement(DeviceStateRow.__table__, _SNAPSHOT_COLUMNS, key="device_id")
+_INSERT_SNAPSHOTS = BulkStatement(DeviceStateRow.__table__, ("device_id",) + _SNAPSHOT_COLUMNS)
+_TELEMETRY_COLUMNS = ("device_id", "metric", "ts", "seq", "value_num", "value_text")
+_INSERT_TELEMETRY = BulkStatement(TelemetryRow.__table__, _TELEMETRY_COLUMNS, ignore_conflicts=True)
+
+
 def save_snapshots(session: Session, changed: Iterable[DeviceSnapshot], existing: set[str]) -> None:
-    """Write changed snapshots: update the rows that exist, insert the rest; `existing` is updated."""
+    """Write changed snapshots: update the rows that exist, insert the rest; `existing` is updated. One driver
+    call each (ingest/bulk.py): this runs with every batch, for every device the batch heard from."""
     updates, inserts = [], []
     for snap in changed:
-        row = {"device_id": snap.device_id, "online": snap.online, "values": snap.values, "last_ts": snap.last_ts,
-               "last_seq": snap.last_seq, "last_seen": snap.last_seen, "status_at": snap.status_at, "gaps": snap.gaps,
-               "event_ts": snap.event_ts, "event_seq": snap.event_seq, "event_type": snap.event_type,
-               "order_marks": snap.order.to_text()}
-        (updates if snap.device_id in existing else inserts).append(row)
-    if updates:
-        session.execute(update(DeviceStateRow), updates)
+        values = (snap.online, snap.values, snap.last_ts, snap.last_seq, snap.last_seen, snap.status_at, snap.gaps,
+                  snap.event_ts, snap.event_seq, snap.event_type, snap.order.to_text())
+        if snap.device_id in existing:
+            updates.append(values + (snap.device_id,))
+        else:
+            inserts.append((snap.device_id,) + values)
+    connection = session.connection()
+    _UPDATE_SNAPSHOTS.execute(connection, updates)
     if inserts:
-        session.execute(insert(DeviceStateRow), inserts)
-        existing.update(r["device_id"] for r in inserts)
+        _INSERT_SNAPSHOTS.execute(connection, inserts)
+        existing.update(row[0] for row in inserts)
 
 
 def telemetry_rows(message: Telemetry) -> list[dict]:
@@ -89,16 +100,8 @@ def telemetry_rows(message: Telemetry) -> list[dict]:
 
 def insert_telemetry(session: Session, rows: Sequence[dict]) -> None:
     """Insert telemetry rows; rows already stored (same device, metric, ts and seq) are left as they are."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement = postgresql.insert(TelemetryRow).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(TelemetryRow).on_conflict_do_nothing()
-    else:  # pragma: no cover - the project runs on SQLite and PostgreSQL only
-        statement = insert(TelemetryRow)
-    session.execute(statement, list(rows))
+    if rows:
+        _INSERT_TELEMETRY.execute(session.connection(), [tuple(row[c] for c in _TELEMETRY_COLUMNS) for row in rows])
 
 
 def insert_dead_letters(session: Session, rejections: Sequence[Rejection], now: datetime) -> None:

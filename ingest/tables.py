@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text, func
-from estate.clock import UtcDateTime
+from caretaker.estate.clock import UtcDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES, Device
-from rules.model import (
+from caretaker.estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES, Device
+from caretaker.rules.model import (
     IDLE,
     AbsentCondition,
     AlertCondition,

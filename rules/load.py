@@ -9,12 +9,12 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from estate.durations import parse_duration
-from estate.errors import SiteError, SiteProblem, format_problems
-from estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES, SKILLS
-from estate.shifts import parse_shift
-from estate.yamllines import format_path, line_of, load_yaml_with_lines
-from rules.model import (
+from caretaker.estate.durations import parse_duration
+from caretaker.estate.errors import SiteError, SiteProblem, format_problems
+from caretaker.estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES, SKILLS
+from caretaker.estate.shifts import parse_shift
+from caretaker.estate.yamllines import format_path, line_of, load_yaml_with_lines
+from caretaker.rules.model import (
     AbsentCondition,
     AlertCondition,
     AllOf,
@@ -29,8 +29,8 @@ from rules.model import (
     StatusCondition,
     TimedUrgency,
 )
-from rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
-from rules.schema import (
+from caretaker.rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
+from caretaker.rules.schema import (
     AbsentIn,
     AlertIn,
     AllIn,

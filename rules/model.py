@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Mapping
 
-from estate.model import ShiftWindow
-from estate.shifts import is_in_window
+from caretaker.estate.model import ShiftWindow
+from caretaker.estate.shifts import is_in_window
 
 Value = bool | float | int | str
 Op = Literal[">", ">=", "<", "<=", "==", "!=", "between"]

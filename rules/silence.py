@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from estate.model import Device
+from caretaker.estate.model import Device
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,20 +8,21 @@ from typing import Any, Container, Mapping
 from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from rules.model import IDLE, Clear, Episode, Raise, RuleState
-from rules.tables import AlertLogRow, AlertRow, RuleStateRow, SilenceRow
+from caretaker import i18n
+from caretaker.rules.model import IDLE, Clear, Episode, Raise, RuleState
+from caretaker.rules.tables import AlertLogRow, AlertRow, RuleStateRow, SilenceRow
 
 StateKey = tuple[str, str]  # (device id, rule id)
 
 
 class AlertNotFound(Exception):
     def __init__(self, alert_id: str) -> None:
-        super().__init__(f"alert {alert_id!r} does not exist")
+        super().__init__(i18n.said("error.alert_unknown", alert=alert_id))
 
 
 class SilenceNotFound(Exception):
     def __init__(self, silence_id: int) -> None:
-        super().__init__(f"silence {silence_id} does not exist")
+        super().__init__(i18n.said("error.silence_unknown", silence=silence_id))
 
 
 def _ms(value: datetime) -> int:
@@ -103,25 +104,16 @@ def record_clear(session: Session, decision: Clear) -> AlertRow | None:
     return row
 
 
-def mark_chattering(session: Session, alert_id: str, at: datetime) -> str | None:
-    """Flag the alert as chattering (for the maintenance plan); return its ticket."""
+def mark_chattering(session: Session, alert_id: str, at: datetime) -> bool:
+    """Flag the alert as chattering (for the maintenance plan); return whether it exists. Its ticket is
+    dispatch's to say (dispatch/lookup.py `alert_ticket`)."""
     row = session.get(AlertRow, alert_id)
     if row is None:
-        return None
+        return False
     row.chattering = True
     session.add(AlertLogRow(alert_id=alert_id, state="chattering", at=at, by="rules",
                             note="condition keeps flipping; held active until stable"))
-    return row.ticket_id
-
-
-def link_ticket(session: Session, alert_id: str, ticket_id: str) -> None:
-    row = session.get(AlertRow, alert_id)
-    if row is not None:
-        row.ticket_id = ticket_id
-
-
-def ticket_of(session: Session, alert_id: str) -> str | None:
-    return session.scalar(select(AlertRow.ticket_id).where(AlertRow.id == alert_id))
+    return True
 
 
 def acknowledge(session: Session, alert_id: str, by: str, now: datetime,

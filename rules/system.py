@@ -10,8 +10,8 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules.model import alert_id
-from rules.tables import AlertLogRow, AlertRow
+from caretaker.rules.model import alert_id
+from caretaker.rules.tables import AlertLogRow, AlertRow
 
 SYSTEM_CATEGORY = "system"  # not a trade: an operator checks it, no technician is sent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, false, text
-from estate.clock import UtcDateTime
+from caretaker.estate.clock import UtcDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -27,7 +27,7 @@ class AlertRow(RulesBase):
     cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     acked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    ticket_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # its ticket is not kept here: dispatch's ticket_alerts holds that link, once (dispatch/lookup.py)
     building: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # why it opened no ticket of its own: the alert that explains it (a building's outage) or a silence
     suppressed_by: Mapped[str | None] = mapped_column(String(32), nullable=True)

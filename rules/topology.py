@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Iterable, Mapping
 
-from estate.model import Device
-from rules.evaluate import RuleIndex, step
-from rules.model import IDLE, AlertCondition, Decision, Rule, RuleState
+from caretaker.estate.model import Device
+from caretaker.rules.evaluate import RuleIndex, step
+from caretaker.rules.model import IDLE, AlertCondition, Decision, Rule, RuleState
 
 StateKey = tuple[str, str]  # (device id, rule id)
 

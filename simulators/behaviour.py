@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from estate.model import Building
+from caretaker.estate.model import Building
 
 Values = dict[str, Any]
 

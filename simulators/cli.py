@@ -6,11 +6,11 @@ import argparse
 import sys
 import threading
 
-from estate.model import Site
+from caretaker.estate.model import Site
 
-from simulators.broker import BrokerAddress, SimulatorError
-from simulators.load import load_devices, run_load, write_load_site
-from simulators.runner import SCENARIOS, run_simulation
+from caretaker.simulators.broker import BrokerAddress, SimulatorError
+from caretaker.simulators.load import load_devices, run_load, write_load_site
+from caretaker.simulators.runner import SCENARIOS, run_simulation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,13 +6,13 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from estate.model import Building, Device, Site
-from estate.travel import floors_apart
+from caretaker.estate.model import Building, Device, Site
+from caretaker.estate.travel import floors_apart
 
-from simulators.behaviour import DEFAULT_PERIOD_SECONDS, Values, next_values
-from simulators.broker import Publisher, Will
-from simulators.clock import Scheduler, Timer
-from simulators.payloads import (
+from caretaker.simulators.behaviour import DEFAULT_PERIOD_SECONDS, Values, next_values
+from caretaker.simulators.broker import Publisher, Will
+from caretaker.simulators.clock import Scheduler, Timer
+from caretaker.simulators.payloads import (
     DEFAULT_PREFIX, device_topic, event_payload, format_ts, status_payload, telemetry_payload,
 )
 

@@ -15,11 +15,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import yaml
 
-from estate.model import DEVICE_TYPES, SKILLS, Device, Place
+from caretaker.estate.model import DEVICE_TYPES, SKILLS, Device, Place
 
-from simulators.behaviour import next_values
-from simulators.broker import BrokerAddress, connect, flush_and_disconnect
-from simulators.payloads import DEFAULT_PREFIX, device_topic, format_ts, telemetry_payload
+from caretaker.simulators.behaviour import next_values
+from caretaker.simulators.broker import BrokerAddress, connect, flush_and_disconnect
+from caretaker.simulators.payloads import DEFAULT_PREFIX, device_topic, format_ts, telemetry_payload
 
 LOAD_BUILDINGS: dict[str, tuple[int, int]] = {"L1": (-1, 20), "L2": (-1, 20), "L3": (1, 12), "L4": (1, 12)}
 LOAD_TECHNICIANS = 6

@@ -6,14 +6,14 @@ import random
 import threading
 from collections.abc import Callable
 
-from estate.model import Device, Site, Technician
+from caretaker.estate.model import Device, Site, Technician
 
-from simulators.broker import BrokerAddress, MqttPublisher, Publisher, SimulatorError, Subscriber, connect
-from simulators.clock import Scheduler, Stopped
-from simulators.devices import DeviceFleet, device_will
-from simulators.payloads import DEFAULT_PREFIX
-from simulators.scenarios import REGISTRY, ScenarioContext, ScenarioUnavailable
-from simulators.technicians import BotConfig, TechnicianBot, default_behaviours
+from caretaker.simulators.broker import BrokerAddress, MqttPublisher, Publisher, SimulatorError, Subscriber, connect
+from caretaker.simulators.clock import Scheduler, Stopped
+from caretaker.simulators.devices import DeviceFleet, device_will
+from caretaker.simulators.payloads import DEFAULT_PREFIX
+from caretaker.simulators.scenarios import REGISTRY, ScenarioContext, ScenarioUnavailable
+from caretaker.simulators.technicians import BotConfig, TechnicianBot, default_behaviours
 
 Log = Callable[[str], None]
 

@@ -8,12 +8,12 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from estate.model import Place, Site, Technician
+from caretaker.estate.model import Place, Site, Technician
 
-from simulators.broker import Publisher, Subscriber
-from simulators.clock import Scheduler, Timer
-from simulators.devices import DeviceFleet
-from simulators.payloads import DEFAULT_PREFIX, format_ts, location_payload, reply_payload, technician_topic
+from caretaker.simulators.broker import Publisher, Subscriber
+from caretaker.simulators.clock import Scheduler, Timer
+from caretaker.simulators.devices import DeviceFleet
+from caretaker.simulators.payloads import DEFAULT_PREFIX, format_ts, location_payload, reply_payload, technician_topic
 
 log = logging.getLogger(__name__)
 

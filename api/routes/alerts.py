@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 
-from api.alerts import alert_json, publish_transition
-from api.deps import Ctx, Operator
-from api.schemas import AckIn, AlertDetailOut, AlertOut, ShelveIn
-from rules.store import AlertNotFound, acknowledge, alert_log, list_alerts, shelve, unshelve
-from rules.tables import AlertRow
+from caretaker import i18n
+from caretaker.api.alerts import alert_json, alerts_json, publish_transition
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.schemas import AckIn, AlertDetailOut, AlertOut, ShelveIn
+from caretaker.rules.store import AlertNotFound, acknowledge, alert_log, list_alerts, shelve, unshelve
+from caretaker.rules import alert_reads
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 MAX_ALERTS = 1000
@@ -22,18 +23,19 @@ def get_alerts(ctx: Ctx, _user: Operator, state: Literal["raised", "cleared"] | 
                limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 200) -> list[dict[str, Any]]:
     """Alerts, newest first, optionally only raised or only cleared ones, or one device's."""
     with ctx.sessions() as session:
-        return [alert_json(row) for row in list_alerts(session, state=state, device_id=device, limit=limit)]
+        return alerts_json(session, list_alerts(session, state=state, device_id=device, limit=limit))
 
 
 @router.get("/{alert_id}", response_model=AlertDetailOut, responses={404: {"description": "no such alert"}})
 def get_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _user: Operator) -> dict[str, Any]:
     """One alert with its audited log of transitions."""
     with ctx.sessions() as session:
-        row = session.get(AlertRow, alert_id)
+        row = alert_reads.alert(session, alert_id)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"alert {alert_id!r} does not exist")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.said("error.alert_unknown", alert=alert_id))
         entries = [{"state": e.state, "at": e.at, "by": e.by, "note": e.note} for e in alert_log(session, alert_id)]
-    return {**alert_json(row), "log": entries}
+        shown = alert_json(row)
+    return {**shown, "log": entries}
 
 
 @router.post("/{alert_id}/ack", response_model=AlertOut, responses={404: {"description": "no such alert"}})
@@ -48,7 +50,7 @@ def ack_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, user: Ope
                 _publish(ctx, session, row, "acknowledged", user.subject, now)
             result = alert_json(row)
     except AlertNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.spoken(exc)) from exc
     ctx.wake_outbox()
     return result
 
@@ -70,7 +72,7 @@ def shelve_alert(alert_id: Annotated[str, Path(max_length=32)], body: ShelveIn, 
             _publish(ctx, session, row, "shelved", user.subject, now)
             result = alert_json(row)
     except AlertNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.spoken(exc)) from exc
     except ValueError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     ctx.wake_outbox()
@@ -87,6 +89,6 @@ def unshelve_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, user
             _publish(ctx, session, row, "unshelved", user.subject, now)
             result = alert_json(row)
     except AlertNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.spoken(exc)) from exc
     ctx.wake_outbox()
     return result

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, status
 
-from api.deps import Ctx, TicketReader, User
-from api.residents import with_check_on
-from api.schemas import AssignmentStepIn, TicketOut
-from api.tickets import for_technician, get_ticket_or_raise, show
+from caretaker import i18n
+from caretaker.api.deps import Ctx, TicketReader, User
+from caretaker.api.residents import with_check_on
+from caretaker.api.schemas import AssignmentStepIn, TicketOut
+from caretaker.api.tickets import for_technician, get_ticket_or_raise, show
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["assignments"])
 AssignmentId = Annotated[str, Path(max_length=32, description="AS-…")]
@@ -24,9 +25,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def _step(ctx: Ctx, user: User, ref: str, step: str, body: AssignmentStepIn | None) -> dict[str, Any]:
     body = body or AssignmentStepIn()
     if not user.is_technician and not (step == "arrive" and body.confirmed_by_operator):
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            "only the assigned technician takes this step; an operator may confirm an arrival "
-                            "with {\"confirmed_by_operator\": true}")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, i18n.said("error.operator_confirms_arrival",
+                                                                 example='{"confirmed_by_operator": true}'))
     now = ctx.clock.now()
     tech = user.subject if user.is_technician else None
     confirmed_by = None if user.is_technician else user.subject

@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime
 from sqlalchemy import select
 
-from api.deps import Admin, Ctx
-from api.schemas import AuditOut, AuditPage
-from api.tables import AuditRow
+from caretaker.api.deps import Admin, Ctx
+from caretaker.api.schemas import AuditOut, AuditPage
+from caretaker.api.tables import AuditRow
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 MAX_PAGE = 500

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.callbacks import QUEUE, callback_due, callback_queue, callback_window
-from api.deps import Ctx, Operator
-from api.schemas import TicketOut, UtcTime
-from api.tickets import show
+from caretaker.api.callbacks import QUEUE, callback_due, callback_queue, callback_window
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.schemas import TicketOut, UtcTime
+from caretaker.api.tickets import show
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["call-backs"])
 

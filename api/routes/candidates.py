@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from sqlalchemy import select
-
-from api.candidates import rank, without_ticket
-from api.deps import Ctx, Operator
-from api.tickets import get_ticket_or_raise
-from dispatch import lookup
-from dispatch.service import ASK_AGAIN_AFTER
-from dispatch.tables import TicketRow
-from estate.model import Place
+from fastapi import APIRouter, Path, Request
+from caretaker.api.candidates import rank, reason_text, without_ticket
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.language import language
+from caretaker.api.tickets import get_ticket_or_raise
+from caretaker.dispatch import lookup, reads_tickets
+from caretaker.dispatch.service import ASK_AGAIN_AFTER
+from caretaker.dispatch.reads_tickets import Ticket
+from caretaker.estate.model import Place
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
 
-def _refused(session, ticket: TicketRow, since) -> set[str]:
+def _refused(session, ticket: Ticket, since) -> set[str]:
     """Who declined the ticket or let it time out lately, as dispatch reads it (dispatch/lookup.py); its
     read is being reshaped for several assignments per ticket (issue 7), so either shape is taken."""
     if hasattr(lookup, "refusals"):
@@ -28,16 +27,16 @@ def _refused(session, ticket: TicketRow, since) -> set[str]:
 
 
 @router.get("/{ticket_id}/candidates", responses={404: {"description": "no such ticket"}})
-def get_candidates(ticket_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _user: Operator) -> dict[str, Any]:
+def get_candidates(ticket_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _user: Operator,
+                   request: Request) -> dict[str, Any]:
     """Every technician ranked for the ticket as dispatch ranks them (dispatch/choose.py): available ones
-    first, nearest first; `automatic` is dispatch's own choice now (null: nobody is available)."""
+    first, nearest first; `automatic` is dispatch's own choice now (null: nobody is available). `reason` is in
+    the request's language (docs/api.md, "Language"), `reason_code` the same in every language."""
+    lang = language(request)
     now = ctx.clock.now()
     with ctx.sessions() as session:
         ticket = get_ticket_or_raise(session, ticket_id)
-        active = list(session.execute(
-            select(TicketRow.id, TicketRow.assignee, TicketRow.urgency, TicketRow.status, TicketRow.title)
-            .where(TicketRow.status.in_(lookup.ACTIVE), TicketRow.assignee.is_not(None))
-            .order_by(TicketRow.urgency, TicketRow.created_at)))
+        active = reads_tickets.active_assigned(session)  # who works on what (dispatch/reads_tickets.py)
         others = [a for a in active if a.assignee == ticket.assignee and a.id != ticket.id]
         candidates = without_ticket(lookup.candidates(session, ctx.site), ticket.assignee,
                                     (min((a.urgency for a in others), default=None), len(others)))
@@ -61,7 +60,7 @@ def get_candidates(ticket_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _us
             "location": ({"building": r.candidate.place.building, "floor": r.candidate.place.floor,
                           "zone": r.candidate.place.zone} if r.candidate.place else None),
             "open_work": r.candidate.open_work, "current": work.get(r.candidate.technician.id, []),
-            "reason": r.reason, "reason_code": r.reason_code,
+            "reason": reason_text(r, lang), "reason_code": r.reason_code,
             "is_current": r.candidate.technician.id == ticket.assignee,
         } for r in ranked],
     }

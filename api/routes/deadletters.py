@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import Ctx, Operator
-from api.schemas import DeadLetterOut
-from ingest.payloads import stage_of
-from ingest.store import DEAD_LETTER_PAYLOAD_LIMIT, recent_dead_letters
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.schemas import DeadLetterOut
+from caretaker.ingest.payloads import stage_of
+from caretaker.ingest.store import DEAD_LETTER_PAYLOAD_LIMIT, recent_dead_letters
 
 router = APIRouter(prefix="/api/v1/deadletters", tags=["deadletters"])
 PAYLOAD_SHOWN = DEAD_LETTER_PAYLOAD_LIMIT  # as stored and on the dead-letter topic: cut at 4 KiB

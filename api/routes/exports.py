@@ -9,16 +9,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from sqlalchemy import select
-
-from api import exports
-from api.deps import Ctx, Operator
-from api.kpi_breakdown import BY, breakdown
-from api.kpis import compute_kpis, load_kpi_rows
-from api.routes.kpis import MAX_RANGE, _bad
-from dispatch.tables import TicketRow
-from estate.model import LOCALES, SKILLS
-from rules.tables import AlertRow
+from caretaker.api import exports
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.kpi_breakdown import BY, breakdown
+from caretaker.api.kpis import compute_kpis, load_kpi_rows
+from caretaker.api.routes.kpis import MAX_RANGE, _bad
+from caretaker.dispatch import lookup, reads_tickets
+from caretaker.estate.model import LOCALES, SKILLS
+from caretaker.rules import alert_reads
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 MAX_ROWS = 100_000  # a year of a large estate; more is a database export, not a spreadsheet
@@ -68,8 +66,7 @@ def export_tickets(fmt: Format, ctx: Ctx, _user: Operator, from_: From = None, t
     """Tickets reported in [from, to), oldest first, without residents' personal data."""
     start, end = export_window(from_, to, ctx.clock.now(), ctx.site.timezone)
     with ctx.sessions() as session:
-        rows = list(session.scalars(select(TicketRow).where(TicketRow.created_at >= start, TicketRow.created_at < end)
-                                    .order_by(TicketRow.created_at, TicketRow.id).limit(MAX_ROWS)))
+        rows = reads_tickets.created_in(session, start, end, MAX_ROWS)  # dispatch's read
     technicians, buildings = _names(ctx)
     sheet = exports.ticket_sheet(rows, _lang(ctx, lang), ctx.site.timezone, technicians, buildings)
     return _send([sheet], fmt, "tickets", start, end, ctx.site.timezone)
@@ -81,9 +78,9 @@ def export_alerts(fmt: Format, ctx: Ctx, _user: Operator, from_: From = None, to
     """Alarms raised in [from, to), oldest first."""
     start, end = export_window(from_, to, ctx.clock.now(), ctx.site.timezone)
     with ctx.sessions() as session:
-        rows = list(session.scalars(select(AlertRow).where(AlertRow.raised_at >= start, AlertRow.raised_at < end)
-                                    .order_by(AlertRow.raised_at, AlertRow.id).limit(MAX_ROWS)))
-    sheet = exports.alert_sheet(rows, _lang(ctx, lang), ctx.site.timezone, _names(ctx)[1])
+        rows = alert_reads.raised_in(session, start, end, MAX_ROWS)  # rules' read
+        tickets = lookup.alert_tickets(session, [r.id for r in rows])
+    sheet = exports.alert_sheet(rows, _lang(ctx, lang), ctx.site.timezone, _names(ctx)[1], tickets)
     return _send([sheet], fmt, "alarms", start, end, ctx.site.timezone)
 
 

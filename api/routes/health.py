@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from api.deps import Ctx
-from api.metrics import collect_metrics
+from caretaker.api.deps import Estates
+from caretaker.api.metrics import collect_metrics
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -19,10 +19,10 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 @router.get("/healthz", response_model=dict[str, Any],
             responses={503: {"description": "the broker or the database is unreachable"}})
-def healthz(ctx: Ctx) -> JSONResponse:
+def healthz(estates: Estates) -> JSONResponse:
     """200 when the broker and the database are reachable, else 503 naming what is down."""
     try:
-        checks = dict(ctx.health())
+        checks = dict((estates.health or estates.first.health)())
     except Exception:  # a failing probe must answer 503, never a 500 the balancer misreads
         log.exception("health probe failed")
         checks = {name: False for name in REQUIRED}
@@ -32,8 +32,12 @@ def healthz(ctx: Ctx) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse, response_model=None)
-def metrics(ctx: Ctx) -> PlainTextResponse:
-    """Prometheus text: this room's gauges, then the lines the rest of the service adds."""
+def metrics(estates: Estates) -> PlainTextResponse:
+    """Prometheus text: this room's gauges, then the lines the rest of the service adds. Many estates: the
+    instance's text, each estate's series with its `site` label (docs/deploy.md, "Many estates")."""
+    if estates.metrics is not None:
+        return PlainTextResponse(estates.metrics(), media_type=PROMETHEUS_TEXT)
+    ctx = estates.first
     with ctx.sessions() as session:
         text = collect_metrics(session, ctx.clock.now(), ctx.timers_late_after)
     try:

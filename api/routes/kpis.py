@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from api.deps import Ctx, Operator
-from api.kpi_breakdown import breakdown, trends
-from api.kpis import compute_kpis, load_kpi_rows
-from api.schemas import UtcTime
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.kpi_breakdown import breakdown, trends
+from caretaker.api.kpis import compute_kpis, load_kpi_rows
+from caretaker.api.schemas import UtcTime
 
 router = APIRouter(prefix="/api/v1/kpis", tags=["kpis"])
 DEFAULT_RANGE = timedelta(days=7)
@@ -49,6 +49,12 @@ class KpisOut(BaseModel):
     callback_rate_pct: float | None  # call-backs made by their deadline (24 h repair, 48 h other) / due
     callbacks_due: int
     callbacks_on_time: int
+    complaints: int = 0
+    suggestions: int = 0
+    # service complaints answered by their deadline (12 h) / answers due (docs/api.md, "Kinds of report")
+    complaints_answered_on_time_pct: float | None = None
+    complaint_answers_due: int = 0
+    complaint_answers_on_time: int = 0
 
 
 def _bad(name: str, value: object, msg: str) -> RequestValidationError:
@@ -77,7 +83,7 @@ To = Annotated[datetime | None, Query(description="RFC 3339")]
 @router.get("", response_model=KpisOut)
 def get_kpis(ctx: Ctx, _user: Operator, from_: From = None, to: To = None) -> dict[str, Any]:
     """Response-time compliance, first-time fix, satisfaction, mean times, breaches, repeats, faulty devices,
-    alarm rate, call-backs on time."""
+    alarm rate, call-backs on time, complaints answered on time."""
     now = ctx.clock.now()
     start, end = window(from_, to, now)
     with ctx.sessions() as session:

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import Ctx, CurrentUser
-from api.vocabulary import vocabulary
-from estate.model import LOCALES
+from caretaker.api.deps import Ctx, CurrentUser
+from caretaker.api.vocabulary import vocabulary
+from caretaker.estate.model import LOCALES
 
 router = APIRouter(prefix="/api/v1", tags=["meta"])
 

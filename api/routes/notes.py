@@ -8,10 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.deps import Ctx, Operator
-from api.schemas import TicketOut
-from api.tickets import get_ticket_or_raise, show
-from dispatch.tables import TicketHistoryRow
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.schemas import TicketOut
+from caretaker.api.tickets import get_ticket_or_raise, show
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 NOTE = "note"  # the history entry's `status`: a note changes no status (the vocabulary's `history_kinds`)
@@ -39,6 +38,6 @@ def add_note(ticket_id: Annotated[str, Path(max_length=32)], body: OperatorNoteI
     with ctx.sessions.begin() as session:
         ticket = get_ticket_or_raise(session, ticket_id)
         ticket.updated_at = now
-        session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=NOTE, by=user.subject, note=body.note))
+        ctx.dispatcher.history(session, ticket, now, NOTE, user.subject, body.note)  # dispatch's history line
         session.flush()
         return show(session, user, [ticket], "ticket.note", now)[0]

@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
-from api.deps import Ctx, User, require
-from dispatch import notices
+from caretaker import i18n
+from caretaker.api.deps import Ctx, User, require
+from caretaker.dispatch import notices
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 # operators acknowledge any notice; a supervisor's own token, the notices sent to them
@@ -61,9 +62,9 @@ def ack_notice(notice_id: Annotated[str, Path(max_length=40)], ctx: Ctx, user: A
             done = notices.ack(session, notice_id, user.subject, now,
                                sent_to=user.subject if user.role == "supervisor" else None)
     except notices.NoticeNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.spoken(exc)) from None
     except notices.NotYourNotice as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+        raise HTTPException(status.HTTP_403_FORBIDDEN, i18n.spoken(exc)) from None
     ctx.wake_outbox()
     return NoticeAckOut(notice=done.notice, ticket=done.ticket, acked_by=done.acked_by, acked_at=done.acked_at,
                         stopped=done.stopped)

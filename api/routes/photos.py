@@ -18,11 +18,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api import photos
-from api.deps import ApiContext, Ctx, TicketReader, User
-from api.schemas import PhotoOut
-from api.tables import PhotoRow
-from api.tickets import WORKING, get_ticket_or_raise, may_read
+from caretaker import i18n
+from caretaker.api import photos
+from caretaker.api.deps import ApiContext, Ctx, TicketReader, User
+from caretaker.api.schemas import PhotoOut
+from caretaker.api.tables import PhotoRow
+from caretaker.api.tickets import WORKING, get_ticket_or_raise, may_read
 
 router = APIRouter(prefix="/api/v1", tags=["photos"])
 TicketId = Annotated[str, Path(max_length=32)]
@@ -43,10 +44,11 @@ def _may_upload(ctx: ApiContext, user: User, ticket_id: str) -> None:
         ticket = get_ticket_or_raise(session, ticket_id)
         if user.is_technician:
             if not may_read(user, ticket):
-                raise HTTPException(status.HTTP_403_FORBIDDEN, f"ticket {ticket_id!r} is not assigned to you")
+                raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                    i18n.said("error.ticket_not_assigned_to_you", ticket=ticket_id))
             if ticket.status not in WORKING:
-                raise HTTPException(status.HTTP_409_CONFLICT, f"ticket {ticket_id!r} is {ticket.status}: "
-                                                              "photos are taken while working it")
+                raise HTTPException(status.HTTP_409_CONFLICT, i18n.said(
+                    "error.photo_not_working", ticket=ticket_id, status=i18n.named("status", ticket.status)))
 
 
 def check_resolve_photos(ctx: ApiContext, ticket_id: str, urls: list[str]) -> None:
@@ -123,7 +125,7 @@ def get_photo(photo_id: PhotoId, ctx: Ctx, user: TicketReader) -> Response:
     with ctx.sessions() as session:
         row = session.get(PhotoRow, photo_id)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no photo {photo_id!r}")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.said("error.photo_unknown", photo=photo_id))
         if user.is_technician and not may_read(user, get_ticket_or_raise(session, row.ticket_id)):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "the photo is of a ticket not assigned to you")
+            raise HTTPException(status.HTTP_403_FORBIDDEN, i18n.said("error.photo_not_yours"))
         return Response(row.data, media_type=row.content_type, headers=SERVE_HEADERS)

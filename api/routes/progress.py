@@ -9,17 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from api.deps import ApiContext, Ctx
-from api.residents import progress_json
-from api.tables import PhotoRow
-from dispatch.lifecycle import FIXED
-from dispatch.resident_store import Found
-from dispatch.resident_texts import pick_locale
-from dispatch.tables import TicketHistoryRow
+from caretaker import i18n
+from caretaker.api.deps import ApiContext, Estates, hash_token
+from caretaker.api.residents import progress_json
+from caretaker.api.tables import PhotoRow
+from caretaker.dispatch.lifecycle import FIXED
+from caretaker.dispatch.resident_store import Found
+from caretaker.dispatch.resident_texts import pick_locale
 
 router = APIRouter(prefix="/r", tags=["residents"])
 PAGE = Path(__file__).resolve().parent.parent / "static" / "r" / "index.html"
@@ -52,6 +52,22 @@ def _find(ctx: ApiContext, session, token: str, lock: bool = False) -> Found:
     if found is None:
         raise _missing()
     return found
+
+
+def link_ctx(token: str, estates: Estates) -> ApiContext:
+    """The estate whose resident the link is for (many estates: the one that holds it; docs/api.md, "Estates")."""
+    if estates.only is not None:
+        return estates.only
+
+    def holds(ctx: ApiContext) -> bool:
+        with ctx.sessions() as session:
+            return ctx.dispatcher.residents.find(session, token, ctx.clock.now()) is not None
+
+    site = estates.locate("link:" + hash_token(token), holds)
+    return estates.contexts[site] if site is not None else estates.first  # which answers 404
+
+
+Ctx = Annotated[ApiContext, Depends(link_ctx)]
 
 
 @router.get("/{token}", include_in_schema=False, response_model=None)
@@ -98,10 +114,10 @@ def rate(token: str, body: RatingIn, ctx: Ctx) -> dict[str, Any]:
     with ctx.sessions.begin() as session:
         ticket = _find(ctx, session, token, lock=True).ticket
         if ticket.status not in FIXED:
-            raise HTTPException(status.HTTP_409_CONFLICT, "the ticket can be rated once it is resolved")
+            raise HTTPException(status.HTTP_409_CONFLICT, i18n.said("error.rating_too_early"))
         if ticket.satisfaction is not None:
-            raise HTTPException(status.HTTP_409_CONFLICT, "this ticket has already been rated")
+            raise HTTPException(status.HTTP_409_CONFLICT, i18n.said("error.rating_twice"))
         ticket.satisfaction, ticket.updated_at = body.score, now
-        session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="resident",
-                                     note=f"satisfaction {body.score}/5, rated by the resident"))
+        ctx.dispatcher.history(session, ticket, now, ticket.status, "resident",  # dispatch's history line
+                               f"satisfaction {body.score}/5, rated by the resident")
         return {"ticket": ticket.id, "score": body.score}

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_, select
 
-from api import intake
-from api.deps import Ctx, Operator
-from api.schemas import UtcTime
-from api.tables import AuditRow
-from dispatch.tables import TicketReporterRow, TicketRow
+from caretaker.api import intake
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.schemas import UtcTime
+from caretaker.api.tables import AuditRow
+from caretaker.dispatch import reads_tickets
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 EARLIER = 20  # the newest ones; the form shows what the caller may be calling about again
@@ -29,6 +28,9 @@ class SuggestOut(BaseModel):
     category: str
     urgency: int
     word: str | None = Field(description="the word that decided; null when none matched (the default)")
+    kind: str = Field("repair", description="repair, complaint or suggestion, from the words")
+    complaint_type: str | None = Field(None, description="service or safety for a complaint; null otherwise")
+    kind_word: str | None = Field(None, description="the word that made it a complaint or suggestion")
 
 
 class EarlierTicket(BaseModel):
@@ -45,8 +47,9 @@ class EarlierTicket(BaseModel):
 @router.post("/suggest", response_model=SuggestOut)
 def suggest(body: SuggestIn, _ctx: Ctx, _user: Operator) -> dict[str, Any]:
     """The trade and level the words point to (api/intake_words.yaml), as the report form shows them."""
-    found, word = intake.suggest_why(body.description)
-    return {"category": found.category, "urgency": found.urgency, "word": word}
+    found, word, kind = intake.suggest_all(body.description)
+    return {"category": found.category, "urgency": found.urgency, "word": word, "kind": kind.kind,
+            "complaint_type": kind.complaint_type, "kind_word": kind.word}
 
 
 @router.get("/earlier", response_model=list[EarlierTicket])
@@ -61,17 +64,11 @@ def earlier(ctx: Ctx, user: Operator, unit: Annotated[str | None, Query(max_leng
         return []
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
-        by_phone: set[str] = set()
-        if phone:
-            by_phone = set(session.scalars(select(TicketRow.id).where(TicketRow.reporter_phone == phone))) | set(
-                session.scalars(select(TicketReporterRow.ticket_id).where(TicketReporterRow.phone == phone)))
-        clauses = [TicketRow.id.in_(by_phone)] if by_phone else []
-        if unit:
-            clauses.append(TicketRow.unit_id == unit)
-        if not clauses:
+        # dispatch's reads (dispatch/reads_tickets.py)
+        by_phone: set[str] = reads_tickets.reported_from(session, phone) if phone else set()
+        rows = reads_tickets.earlier(session, by_phone, unit, limit)
+        if not rows:
             return []
-        rows = list(session.scalars(select(TicketRow).where(or_(*clauses))
-                                    .order_by(TicketRow.created_at.desc(), TicketRow.id.desc()).limit(limit)))
         session.add_all(AuditRow(at=now, actor=user.subject, role=user.role, action="report.earlier",
                                  what="reporter_phone(matched)", ticket_id=r.id) for r in rows if r.id in by_phone)
         return [{"id": r.id, "title": r.title, "status": r.status, "category": r.category, "urgency": r.urgency,

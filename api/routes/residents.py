@@ -6,14 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from api.deps import Ctx, Operator
-from api.residents import check_on_json
-from api.schemas import CheckOnOut, UtcTime
-from api.tables import AuditRow
-from dispatch import residents
-from dispatch.resident_tables import SupplyCutRow
+from caretaker import i18n
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.residents import check_on_json
+from caretaker.api.schemas import CheckOnOut, UtcTime
+from caretaker.api.tables import AuditRow
+from caretaker.dispatch import lookup, residents
 
 router = APIRouter(prefix="/api/v1/buildings", tags=["residents"])
 
@@ -37,13 +36,11 @@ def vulnerable(building_id: Annotated[str, Path(max_length=64)], ctx: Ctx, user:
     """The building's vulnerable residents, highest floor first, to call during an outage or water cut;
     each read is written to the audit (GET /api/v1/audit, ticket `building:{id}` or the cut's ticket)."""
     if building_id not in ctx.site.buildings:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no building {building_id!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.said("error.building_unknown", building=building_id))
     people = residents.check_on(ctx.site, building_id)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
-        cuts = list(session.scalars(select(SupplyCutRow).where(
-            SupplyCutRow.site == ctx.site.id, SupplyCutRow.building == building_id,
-            SupplyCutRow.ended_at.is_(None)).order_by(SupplyCutRow.id)))
+        cuts = lookup.open_cuts(session, ctx.site.id, building_id)  # dispatch's read (dispatch/lookup.py)
         if people:
             about = next((c.ticket_id for c in cuts if c.ticket_id), None) or f"building:{building_id}"[:32]
             session.add(AuditRow(at=now, actor=user.subject, role=user.role, action="building.vulnerable",

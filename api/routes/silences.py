@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from api.alerts import silence_json
-from api.deps import Ctx, Operator
-from api.schemas import SilenceIn, SilenceOut
-from rules.store import SilenceNotFound, create_silence, expire_silence, list_silences
+from caretaker import i18n
+from caretaker.api.alerts import silence_json
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.schemas import SilenceIn, SilenceOut
+from caretaker.rules.store import SilenceNotFound, create_silence, expire_silence, list_silences
 
 router = APIRouter(prefix="/api/v1/silences", tags=["silences"])
 MAX_LIST = 1000
@@ -72,4 +73,4 @@ def delete_silence(silence_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, 
         with ctx.sessions.begin() as session:
             return silence_json(expire_silence(session, silence_id, user.subject, now), now)
     except SilenceNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.spoken(exc)) from exc

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Ctx, User, stream_token, user_for_token
-from api.stream import Batch, ChangeFeed, hello, sse
+from caretaker import i18n
+from caretaker.api.deps import Ctx, User, stream_token, user_for_token
+from caretaker.api.stream import Batch, ChangeFeed, hello, sse
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/stream", tags=["stream"])
@@ -42,7 +43,7 @@ async def stream(
     """Live changes: operators get tickets and alerts; a technician gets their own tickets. Token by header or ?token=."""
     user = await run_in_threadpool(user_for_token, ctx, token)
     if user.role not in ("admin", "operator", "technician"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not do this")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, i18n.said("error.role_forbidden", role=user.role))
     feed = ChangeFeed(user, personal)
 
     def poll(prime: bool = False) -> Batch | None:

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.deps import Ctx, CurrentUser
-from api.schemas import MeOut
-from estate.model import LOCALES
+from caretaker.api.deps import Ctx, CurrentUser
+from caretaker.api.schemas import MeOut
+from caretaker.estate.model import LOCALES
 
 TECH = Path(__file__).resolve().parent.parent / "static" / "tech"
 SCOPE = "/tech"

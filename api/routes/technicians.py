@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
-
-from api.deps import Ctx, Operator
-from api.schemas import TechnicianOut
-from dispatch import lookup
-from dispatch.tables import TechnicianLocationRow
-from estate.shifts import is_on_shift
+from caretaker.api.deps import Ctx, Operator
+from caretaker.api.schemas import TechnicianOut
+from caretaker.dispatch import lookup
+from caretaker.estate.shifts import is_on_shift
 
 router = APIRouter(prefix="/api/v1/technicians", tags=["technicians"])
 
@@ -22,7 +19,7 @@ def get_technicians(ctx: Ctx, _user: Operator) -> list[dict[str, Any]]:
     and current tickets, most urgent first."""
     now = ctx.clock.now()
     with ctx.sessions() as session:
-        locations = {row.technician: row for row in session.scalars(select(TechnicianLocationRow))}
+        locations = lookup.locations(session)
         work: dict[str, list[dict[str, Any]]] = {}
         # every assignment each technician holds, a support's too, as dispatch reads them (dispatch/lookup.py)
         for tech, ticket, role, trade in lookup.held_work(session):

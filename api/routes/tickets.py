@@ -9,13 +9,15 @@ from pydantic import AwareDatetime
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from api import intake
-from api.deps import ApiContext, Ctx, Operator, Technician, TicketReader, User
-from api.residents import with_check_on
-from api.routes.photos import check_resolve_photos
-from api.schemas import AssignIn, Category, NoteIn, ReportIn, ResolveIn, TicketOut, VerifyIn
-from api.ticket_search import TicketFilter, search_tickets
-from api.tickets import MAX_LIST, for_technician, get_ticket_or_raise, may_read, render, show
+from caretaker import i18n
+from caretaker.api import intake, report_kinds
+from caretaker.api.deps import ApiContext, Ctx, Operator, Technician, TicketReader, User
+from caretaker.api.residents import with_check_on
+from caretaker.api.routes.photos import check_resolve_photos
+from caretaker.api.schemas import AssignIn, Category, NoteIn, ReportIn, ReportKind, ResolveIn, TicketOut, VerifyIn
+from caretaker.api.ticket_search import TicketFilter, search_tickets
+from caretaker.dispatch import complaints
+from caretaker.api.tickets import MAX_LIST, for_technician, get_ticket_or_raise, may_read, render, show
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(max_length=32)]
@@ -40,6 +42,7 @@ def get_tickets(
     created_from: Annotated[AwareDatetime | None, Query(alias="from", description="created at or after")] = None,
     created_to: Annotated[AwareDatetime | None, Query(alias="to", description="created before")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    kind: Annotated[ReportKind | None, Query(description="repair, complaint, suggestion or enquiry")] = None,
 ) -> list[dict[str, Any]]:
     """Tickets matching every filter, newest first, `limit` from `offset`; the header X-Total-Count says how
     many match in all. A technician sees only the tickets assigned to them."""
@@ -47,7 +50,8 @@ def get_tickets(
         assignee = user.subject
     statuses = [s.strip() for s in status_.split(",") if s.strip()] if status_ else []
     found = TicketFilter(statuses=statuses, urgency=urgency, category=category, building=building, assignee=assignee,
-                         text=q, created_from=created_from, created_to=created_to, limit=limit, offset=offset)
+                         text=q, created_from=created_from, created_to=created_to, limit=limit, offset=offset,
+                         kind=kind)
     if not personal:  # a wall screen needs no resident's number: nothing personal shown, nothing to audit
         with ctx.sessions() as session:
             rows, total = search_tickets(session, found)
@@ -66,7 +70,8 @@ def get_ticket(ticket_id: TicketId, ctx: Ctx, user: TicketReader) -> dict[str, A
     with ctx.sessions.begin() as session:
         ticket = get_ticket_or_raise(session, ticket_id)
         if not may_read(user, ticket):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"ticket {ticket_id!r} is not assigned to you")
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                i18n.said("error.ticket_not_assigned_to_you", ticket=ticket_id))
         now = ctx.clock.now()
         shown = for_technician(session, ctx.site, user, show(session, user, [ticket], "ticket.read", now))
         return with_check_on(session, ctx.site, user, [ticket], shown, now)[0]
@@ -83,16 +88,24 @@ REPORT_ANSWERS: dict[int | str, dict[str, Any]] = {
 def report_ticket(body: ReportIn, ctx: Ctx, user: Operator, response: Response) -> dict[str, Any]:
     """Open a ticket for a person's report; category and urgency are suggested from the description when absent.
     A repeat of an open ticket's problem (same unit and trade within 7 days) joins it: 200, `merged: true`."""
-    problems = intake.report_problems(body, ctx.site)
+    kind, kind_problems = report_kinds.report_kind(body)  # docs/api.md, "Kinds of report"
+    problems = intake.report_problems(body, ctx.site) + kind_problems
     if problems:  # every missing or wrong field at once, in FastAPI's own 422 shape
         raise RequestValidationError([
             {"type": kind, "loc": ("body", field), "msg": msg, "input": getattr(body, field, None)}
             for field, kind, msg in problems
         ])
-    report = intake.to_report(body, ctx.site)
+    report = report_kinds.with_kind(intake.to_report(body, ctx.site), kind, body)
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:
-        ticket_id = ctx.dispatcher.report(session, report, now, by=user.subject)
+        if report_kinds.for_desk(kind, body):  # a suggestion, a conduct complaint: no technician
+            ticket_id = complaints.file_for_desk(ctx.dispatcher, session, report, kind, now, by=user.subject)
+        elif complaints.desk_ticket_in_the_way(session, report, now):  # no repair joins a suggestion
+            ticket_id = complaints.file_apart(ctx.dispatcher, session, report, now, by=user.subject)
+            complaints.record(session, get_ticket_or_raise(session, ticket_id), kind, now, user.subject)
+        else:
+            ticket_id = ctx.dispatcher.report(session, report, now, by=user.subject)
+            complaints.record(session, get_ticket_or_raise(session, ticket_id), kind, now, user.subject)
         # answered at once: a `received` notice to the reporter's unit, with the progress link (docs/residents.md)
         link = ctx.dispatcher.residents.received(session, ticket_id, report.unit_id, now)
         ticket = get_ticket_or_raise(session, ticket_id)
@@ -153,8 +166,12 @@ def verify(ticket_id: TicketId, ctx: Ctx, user: Operator,
            body: Annotated[VerifyIn | None, Body()] = None) -> dict[str, Any]:
     """Record the call-back; with a satisfaction score (1-5) the ticket closes."""
     body = body or VerifyIn()
-    return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.verify(
-        s, ticket_id, user.subject, now, body.satisfaction, body.note))
+
+    def act(s, now) -> None:  # a complaint closes only once answered: 409 naming the answer
+        complaints.refuse_unanswered_close(s, ticket_id, closing=body.satisfaction is not None)
+        ctx.dispatcher.verify(s, ticket_id, user.subject, now, body.satisfaction, body.note)
+
+    return _step(ctx, user, ticket_id, act)
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketOut, responses=STEP_ERRORS)
@@ -169,7 +186,7 @@ def reopen(ticket_id: TicketId, ctx: Ctx, user: Operator,
 def assign(ticket_id: TicketId, body: AssignIn, ctx: Ctx, user: Operator) -> dict[str, Any]:
     if body.technician not in ctx.site.technicians:
         raise RequestValidationError([{"type": "unknown", "loc": ("body", "technician"), "input": body.technician,
-                                       "msg": f"technician {body.technician!r} is not in the site file"}])
+                                       "msg": i18n.said("error.technician_not_in_site", technician=body.technician)}])
     return _step(ctx, user, ticket_id, lambda s, now: ctx.dispatcher.assign(
         s, ticket_id, body.technician, user.subject, now))
 

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, Path, status
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import Admin, Ctx, token_failure
-from api.schemas import TokenExpiry, TokenIn, TokenInfo, TokenOut
-from api.tables import TokenRow
-from api.tokens import expiry, find_token, issue_token as store_token
-from api.tokens import list_tokens, revoke_token, rotate_token, same_lifetime, token_id
+from caretaker import i18n
+from caretaker.api.deps import Admin, Ctx, token_failure
+from caretaker.api.schemas import TokenExpiry, TokenIn, TokenInfo, TokenOut
+from caretaker.api.tables import TokenRow
+from caretaker.api.tokens import expiry, find_token, issue_token as store_token
+from caretaker.api.tokens import list_tokens, revoke_token, rotate_token, same_lifetime, token_id
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 TokenIdent = Annotated[str, Path(max_length=64, description="the token's id, as listed")]
@@ -47,12 +48,12 @@ def issue_token(body: TokenIn, ctx: Ctx, _admin: Admin) -> TokenOut:
     if body.role == "technician" and body.subject not in ctx.site.technicians:
         raise RequestValidationError([{
             "type": "unknown", "loc": ("body", "subject"), "input": body.subject,
-            "msg": f"technician {body.subject!r} is not in the site file",
+            "msg": i18n.said("error.technician_not_in_site", technician=body.subject),
         }])
     if body.role == "supervisor" and body.subject not in ctx.site.supervisors:  # acknowledges their notices
         raise RequestValidationError([{
             "type": "unknown", "loc": ("body", "subject"), "input": body.subject,
-            "msg": f"supervisor {body.subject!r} is not in the site file",
+            "msg": i18n.said("error.supervisor_not_in_site", supervisor=body.subject),
         }])
     now = ctx.clock.now()
     expires_at = _expiry(body, now)
@@ -80,9 +81,9 @@ def rotate(ident: TokenIdent, ctx: Ctx, _admin: Admin,
     with ctx.sessions.begin() as session:
         old = find_token(session, ident)
         if old is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"token {ident!r} does not exist")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.said("error.token_id_unknown", token=ident))
         if old.revoked:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"token {ident!r} is revoked")
+            raise HTTPException(status.HTTP_409_CONFLICT, i18n.said("error.token_id_revoked", token=ident))
         token, row = rotate_token(session, old, now, asked or same_lifetime(old, now))
         return _out(token, row)
 
@@ -93,5 +94,5 @@ def delete_token(ident: TokenIdent, ctx: Ctx, _admin: Admin) -> TokenInfo:
     with ctx.sessions.begin() as session:
         row = revoke_token(session, ident)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"token {ident!r} does not exist")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.said("error.token_id_unknown", token=ident))
         return _info(row, ctx.clock.now())

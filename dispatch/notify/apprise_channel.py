@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import apprise
 
-from estate.model import Channel as ChannelConfig, Site
-from dispatch.notify.model import Delivery, Outbound
-from dispatch.notify.texts import CannotFormat, render
+from caretaker.estate.model import Channel as ChannelConfig, Site
+from caretaker.dispatch.notify.model import Delivery, Outbound
+from caretaker.dispatch.notify.texts import CannotFormat, render
 
 
 class AppriseChannel:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dispatch.notify.model import Delivery, Outcome
+from caretaker.dispatch.notify.model import Delivery, Outcome
 
 # a receiver that refuses a message (a 4xx) is asked this many times in all before the message is given up: a
 # receiver being redeployed may answer 404 for a moment

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from estate.model import Channel, Site
-from dispatch.notify.model import Outbound
+from caretaker.estate.model import Channel, Site
+from caretaker.dispatch.notify.model import Outbound
 
 
 def audiences(site: Site) -> dict[str, frozenset[str]]:

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Engine, text
 
-from estate.crashpoints import crash_point
-from estate.model import Site
-from dispatch.notify import router, store
-from dispatch.notify.model import Channel, Delivery, Outcome, delivery_id
-from dispatch.notify.policy import Backoff, after_attempt
-from dispatch.notify.redact import install, uninstall
+from caretaker.estate.crashpoints import crash_point
+from caretaker.estate.model import Site
+from caretaker.dispatch.notify import router, store
+from caretaker.dispatch.notify.model import Channel, Delivery, Outcome, delivery_id
+from caretaker.dispatch.notify.policy import Backoff, after_attempt
+from caretaker.dispatch.notify.redact import install, uninstall
 
 log = logging.getLogger(__name__)
 
@@ -268,8 +268,8 @@ def _age(figures: store.QueueFigures | None, now: datetime) -> float:
 
 def build_channels(site: Site) -> list[Channel]:
     """Make each channel of the site file."""
-    from dispatch.notify.apprise_channel import AppriseChannel
-    from dispatch.notify.webhook import WebhookChannel
+    from caretaker.dispatch.notify.apprise_channel import AppriseChannel
+    from caretaker.dispatch.notify.webhook import WebhookChannel
 
     made: list[Channel] = []
     for config in site.channels.values():

@@ -11,9 +11,9 @@ from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from dispatch.notify.model import Outbound, classify
-from dispatch.notify.tables import DeliveryRow
-from dispatch.tables import OutboxRow
+from caretaker.dispatch.notify.model import Outbound, classify
+from caretaker.dispatch.notify.tables import DeliveryRow
+from caretaker.dispatch.tables import OutboxRow
 
 PENDING, DELIVERED, GIVEN_UP = "pending", "delivered", "given_up"
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.tables import DispatchBase
-from estate.clock import UtcDateTime
+from caretaker.dispatch.tables import DispatchBase
+from caretaker.estate.clock import UtcDateTime
 
 _BigId = BigInteger().with_variant(Integer, "sqlite")
 

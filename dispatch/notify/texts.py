@@ -1,7 +1,6 @@
 """Messages written for people, one catalogue per language (docs/channels.md, "What people read"). Each
-template is keyed by message kind and type; `render` fills it from the payload and the site file. Pure.
-
-A later full translation moves CATALOGUES out as it is: nothing else here knows any wording."""
+template is keyed by message kind and type (caretaker/i18n's `push.` section); `render` fills it from the
+payload and the site file. Pure."""
 
 from __future__ import annotations
 
@@ -10,69 +9,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from estate.model import Site
-from dispatch.notify.model import MessageKind, Outbound
+from caretaker import i18n
+from caretaker.estate.model import Site
+from caretaker.dispatch.notify.model import MessageKind, Outbound
 
-ZH: dict[str, str] = {
-    "level": "【{level}级】",
-    "levels": "一二三四",
-    "dispatch.assigned": "{tag}{place}{title}，派给{tech}，请于{accept_by}前接单，预计{minutes}分钟到场",
-    "dispatch.withdrawn": "{tag}{place}{title}：工单已从{tech}处收回（{reason}）",
-    "dispatch.reminder": "{tag}{place}{title}：提醒{tech}，{reason}",
-    "dispatch.other": "{tag}{place}{title}：{tech}，{reason}",
-    "notice.unassigned": "{tag}无人接单：{title}（工单{ticket}）{reason}",
-    "notice.warning": "{tag}即将超时：{title}（工单{ticket}）{reason}",
-    "notice.breach": "{tag}已超时：{title}（工单{ticket}）{reason}",
-    "notice.escalation": "{tag}升级：{title}（工单{ticket}）{reason}",
-    "notice.other": "{tag}{title}（工单{ticket}）{reason}",
-    "alert.raised": "{tag}告警：{title}",
-    "alert.cleared": "{tag}告警已解除：{title}",
-    "alert.other": "{tag}告警{state}：{title}",
-    "resident": "{text}",
-    "resident.link": "{text} 进度：{link}",
-    "title.dispatch": "派单 {ticket}",
-    "title.notice": "工单 {ticket}",
-    "title.alert": "告警 {rule}",
-    "title.resident": "住户通知",
-    "building": "{building}栋",
-    "floor": "{floor}层",
-    "basement": "负{floor}层",
-    "zone": "{zone}",
-    "sep.place": "",
-    "reason": "：{reason}",
-    "minutes": "{minutes}",
-}
-
-EN: dict[str, str] = {
-    "level": "[Level {level}] ",
-    "levels": "1234",
-    "dispatch.assigned": "{tag}{place}: {title}. Assigned to {tech}: accept by {accept_by}, about {minutes} min away",
-    "dispatch.withdrawn": "{tag}{place}: {title}. Taken back from {tech} ({reason})",
-    "dispatch.reminder": "{tag}{place}: {title}. Reminder for {tech}: {reason}",
-    "dispatch.other": "{tag}{place}: {title}. {tech}: {reason}",
-    "notice.unassigned": "{tag}Nobody assigned: {title} (ticket {ticket}){reason}",
-    "notice.warning": "{tag}Deadline near: {title} (ticket {ticket}){reason}",
-    "notice.breach": "{tag}Deadline missed: {title} (ticket {ticket}){reason}",
-    "notice.escalation": "{tag}Escalated: {title} (ticket {ticket}){reason}",
-    "notice.other": "{tag}{title} (ticket {ticket}){reason}",
-    "alert.raised": "{tag}Alert: {title}",
-    "alert.cleared": "{tag}Alert cleared: {title}",
-    "alert.other": "{tag}Alert {state}: {title}",
-    "resident": "{text}",
-    "resident.link": "{text} Progress: {link}",
-    "title.dispatch": "Dispatch {ticket}",
-    "title.notice": "Ticket {ticket}",
-    "title.alert": "Alert {rule}",
-    "title.resident": "Notice to residents",
-    "building": "Building {building}",
-    "floor": "floor {floor}",
-    "basement": "basement {floor}",
-    "zone": "{zone}",
-    "sep.place": ", ",
-    "reason": ": {reason}",
-    "minutes": "{minutes}",
-}
-
+# the words live in the one catalogue (caretaker/i18n, section `push.`); a site's locale picks them
+ZH: dict[str, str] = i18n.section("push", "zh-CN")
+EN: dict[str, str] = i18n.section("push", "en")
 CATALOGUES: dict[str, dict[str, str]] = {"zh-CN": ZH, "en": EN}
 _ZH_DIGITS = "零一二三四五六七八九"
 

@@ -9,8 +9,8 @@ import json
 
 import httpx
 
-from estate.model import Channel as ChannelConfig
-from dispatch.notify.model import Delivery, Outbound
+from caretaker.estate.model import Channel as ChannelConfig
+from caretaker.dispatch.notify.model import Delivery, Outbound
 
 SIGNATURE_HEADER = "X-Caretaker-Signature"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # a receiver that hangs is a failed try, not a stuck queue

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from simulators.scenarios import burst_pipe, door_forced, elevator_entrapment, power_outage
-from simulators.scenarios.base import Scenario, ScenarioContext, ScenarioUnavailable
+from caretaker.simulators.scenarios import burst_pipe, door_forced, elevator_entrapment, power_outage
+from caretaker.simulators.scenarios.base import Scenario, ScenarioContext, ScenarioUnavailable
 
 REGISTRY: dict[str, Scenario] = {
     s.name: s for s in (

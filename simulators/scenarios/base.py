@@ -6,9 +6,9 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from simulators.broker import SimulatorError
-from simulators.clock import Scheduler
-from simulators.devices import DeviceFleet, DeviceSim
+from caretaker.simulators.broker import SimulatorError
+from caretaker.simulators.clock import Scheduler
+from caretaker.simulators.devices import DeviceFleet, DeviceSim
 
 
 class ScenarioUnavailable(SimulatorError):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from simulators.devices import DeviceSim
-from simulators.scenarios.base import ScenarioContext, choose
+from caretaker.simulators.devices import DeviceSim
+from caretaker.simulators.scenarios.base import ScenarioContext, choose
 
 DESCRIPTION = ("water pressure collapses in a building, 3-6 leak sensors on several floors go wet, "
                "the pump may fault; clears later")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulators.scenarios.base import ScenarioContext, ScenarioUnavailable
+from caretaker.simulators.scenarios.base import ScenarioContext, ScenarioUnavailable
 
 DESCRIPTION = "an access door is forced open at night, sometimes after a burst of denied badges"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulators.scenarios.base import ScenarioContext, ScenarioUnavailable
+from caretaker.simulators.scenarios.base import ScenarioContext, ScenarioUnavailable
 
 DESCRIPTION = "an occupied elevator stops between floors and the passenger presses the alarm button; released later"
 HOLD_S = 150.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulators.scenarios.base import ScenarioContext, choose
+from caretaker.simulators.scenarios.base import ScenarioContext, choose
 
 DESCRIPTION = ("a building loses mains: UPS on battery, generator fails to start, elevators and pumps stop; "
                "restored later")

@@ -1,7 +1,12 @@
 // Talking to the service: the token, JSON calls (keeping the server's clock), and the live stream read
-// with fetch so the token travels in a header, never in a URL.
+// with fetch so the token travels in a header, never in a URL; with several estates, every call names the
+// chosen one (X-Caretaker-Site, sites.js).
 
 import { state } from "./state.js";
+import { apiHeaders } from "./sites.js";
+
+/** The headers every call to the API carries: the token and, when the token sees several, the estate. */
+export const headers = () => apiHeaders(state.token, state.site);
 
 let onRefused = () => {};
 export function whenRefused(callback) { onRefused = callback; }
@@ -24,7 +29,7 @@ export function describeError(body, fallback) {
 }
 
 export async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { Authorization: `Bearer ${state.token}`,
+  const response = await fetch(path, { ...options, headers: { ...headers(),
     "Content-Type": "application/json", ...(options.headers || {}) } });
   const date = response.headers.get("Date");
   if (date) state.skewMs = Date.parse(date) + 500 - Date.now();  // Date has whole seconds: take the middle
@@ -41,7 +46,7 @@ export async function api(path, options = {}) {
 
 /** Read the server-sent events of /api/v1/stream until it ends; each event goes to onEvent(name, data). */
 export async function stream(onEvent) {
-  const response = await fetch("/api/v1/stream", { headers: { Authorization: `Bearer ${state.token}` } });
+  const response = await fetch("/api/v1/stream", { headers: headers() });
   if (!response.ok || !response.body) throw new Error(`stream: ${response.status}`);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

@@ -3,9 +3,11 @@
 // no CDN: ES modules served by the service itself.
 
 import { api, readToken, stream, whenRefused } from "./api.js";
+import { pickSite } from "./sites.js";
 import { $, applyTexts, h, showError } from "./dom.js";
 import { LANGUAGES, loadCatalogue, pickLanguage, translator } from "./i18n.js";
-import { at, now, state, t } from "./state.js";
+import { at, now, state, statuses, t } from "./state.js";
+import { statusList } from "./statuses.js";
 import { onSilenced, renderAlerts } from "./panels/alarms.js";
 import { loadSilences, renderSilences, wireSilences } from "./panels/silences.js";
 import { renderDevices } from "./panels/devices.js";
@@ -16,6 +18,7 @@ import { openAssign } from "./panels/assign.js";
 import { runSearch } from "./panels/search.js";
 import { onFiled, openIntake } from "./panels/intake.js";
 import { loadCallbacks, tickCallbacks } from "./panels/callbacks.js";
+import { loadComplaints, onReportChanged, tickComplaints } from "./panels/complaints.js";
 import { loadFigures } from "./panels/figures.js";
 import { loadTokens } from "./panels/admin.js";
 import { onView, showView, viewFromHash, wireViews } from "./views.js";
@@ -26,8 +29,8 @@ const SLOW_REFRESH_MS = 10000;   // technicians are not in the stream
 const DEVICE_REFRESH_MS = 15000; // nor are devices' online states (their alarms are: see renderDevices)
 const KPI_REFRESH_MS = 60000;    // a 7-day window, slow to move
 
-const openStatuses = () => (state.meta ? state.meta.ticket_statuses.filter((s) => !s.groups.includes("final")).map((s) => s.id)
-  : ["open", "assigned", "accepted", "on_site", "resolved", "verified"]).join(",");
+// the board's tickets: every status the meta does not call final (statuses.js)
+const boardStatuses = () => statusList(statuses(), statuses().board);
 
 // --- language -------------------------------------------------------------------------------------
 
@@ -53,11 +56,37 @@ async function switchLanguage(lang) {
   showView(viewFromHash(location.hash));  // the open view in the new language
 }
 
+// --- the estate -----------------------------------------------------------------------------------
+
+/** Which estate to work on, when the token sees several; remembered in this browser (docs/operators.md#estates). */
+async function chooseSite() {
+  try { state.sites = await api("/api/v1/sites"); } catch (e) { if (e.status === 401) throw e; state.sites = []; }
+  state.site = pickSite({ sites: state.sites, query: new URLSearchParams(location.search).get("site"),
+    stored: localStorage.getItem("caretaker.site") });
+  if (state.site) localStorage.setItem("caretaker.site", state.site);
+}
+
+function renderSites() {
+  const pick = $("site");
+  pick.hidden = !state.site;  // one estate: nothing to choose, nothing shown
+  if (!state.site) return;
+  pick.setAttribute("aria-label", t("site.title"));
+  pick.replaceChildren(...state.sites.map((s) => h("option", { value: s.id }, s.name)));
+  pick.value = state.site;
+}
+
+function switchSite(site) {
+  // a fresh page on the other estate: its tickets, its stream, its language and time zone
+  localStorage.setItem("caretaker.site", site);
+  const url = new URL(location.href); url.searchParams.delete("site");
+  location.replace(url.pathname + url.search + url.hash);
+}
+
 // --- loading --------------------------------------------------------------------------------------
 
 async function loadTickets() {
   // personal=false: the wall screen shows no resident's number, so nothing is audited for it
-  const list = await api(`/api/v1/tickets?status=${openStatuses()}&limit=500&personal=false`);
+  const list = await api(`/api/v1/tickets?status=${boardStatuses()}&limit=500&personal=false`);
   state.tickets = new Map(list.map((tk) => [tk.id, tk]));
   renderTickets(); renderSummary();
 }
@@ -90,6 +119,7 @@ async function loadAll() {
 
 function renderAll() {
   state.alertKey = state.deviceKey = null;
+  renderSites();
   renderTickets(); renderAlerts(); renderTechnicians(); renderDevices(); renderKpis(); renderSummary(); renderSilences();
   $("clock").textContent = at(now(), { seconds: true });
   setLink(state.live ? "live" : "polling");
@@ -115,9 +145,10 @@ function onEvent(event, data) {
   }
 }
 function upsertTicket(item) {
-  if (["closed", "cancelled"].includes(item.status)) state.tickets.delete(item.id);
+  if (!statuses().board.has(item.status)) state.tickets.delete(item.id);  // final: off the board
   else state.tickets.set(item.id, item);
   renderTickets(); renderSummary();
+  onReportChanged(item);
 }
 async function keepStreaming() {
   for (;;) {
@@ -131,6 +162,7 @@ function tick() {
   $("clock").textContent = at(now(), { seconds: true });
   tickTickets();
   if (document.body.dataset.view === "callbacks") tickCallbacks();
+  if (document.body.dataset.view === "complaints") tickComplaints();
   renderAlerts(); renderSummary(); renderDevices();
 }
 
@@ -149,13 +181,14 @@ async function start() {
   whenRefused(askToken);
   $("signout").onclick = () => { localStorage.removeItem("caretaker.token"); askToken(); };
   $("lang").onchange = (ev) => switchLanguage(ev.target.value);
+  $("site").onchange = (ev) => switchSite(ev.target.value);
   onTicketsChanged(upsertTicket);
   onAssign(openAssign);
   onSilenced(() => loadSilences().then(() => loadAlerts()).catch((e) => showError(e.message)));
   wireSilences();
   if (!state.token) { await chooseLanguage(null); askToken(); return; }
-  try { [state.meta, state.me] = await Promise.all([api("/api/v1/meta"), api("/api/v1/me")]); } catch (e) { await chooseLanguage(null); if (e.status !== 401) showError(e.message); return; }
-  await chooseLanguage(state.meta.site.locale);
+  try { await chooseSite(); [state.meta, state.me] = await Promise.all([api("/api/v1/meta"), api("/api/v1/me")]); } catch (e) { await chooseLanguage(null); if (e.status !== 401) showError(e.message); return; }
+  await chooseLanguage(state.meta.site.locale);  // the chosen estate's language and time zone by default
   setLink("polling");
   $("admin-tab").hidden = state.me.role !== "admin";  // tokens are the admin's (docs/operators.md#admin)
   wireViews();
@@ -163,6 +196,7 @@ async function start() {
   onFiled(upsertTicket);
   onView("tickets", runSearch);
   onView("callbacks", loadCallbacks);
+  onView("complaints", loadComplaints);
   onView("figures", loadFigures);
   onView("admin", loadTokens);
   renderAll();  // the frames at once, "—" in each figure, so nothing jumps when the numbers arrive

@@ -6,7 +6,7 @@ Create Date: 2026-11-23 14:54:32.986098
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0001'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=32), nullable=False),
     sa.Column('detail', sa.Text(), nullable=False),
     sa.Column('payload', sa.LargeBinary(), nullable=False),
-    sa.Column('received_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('dead_letters', schema=None) as batch_op:
@@ -33,10 +33,10 @@ def upgrade() -> None:
     sa.Column('device_id', sa.String(length=64), nullable=False),
     sa.Column('online', sa.Boolean(), nullable=True),
     sa.Column('values', sa.JSON(), nullable=False),
-    sa.Column('last_ts', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_ts', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_seq', sa.BigInteger(), nullable=True),
-    sa.Column('last_seen', estate.clock.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('status_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_seen', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('status_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('gaps', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('device_id')
     )
@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('device_id', sa.String(length=64), nullable=False),
     sa.Column('metric', sa.String(length=64), nullable=False),
-    sa.Column('ts', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ts', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('seq', sa.BigInteger(), nullable=True),
     sa.Column('value_num', sa.Float(), nullable=True),
     sa.Column('value_text', sa.String(length=64), nullable=True),
@@ -58,7 +58,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('alert_id', sa.String(length=32), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('by', sa.String(length=64), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id')
@@ -74,10 +74,10 @@ def upgrade() -> None:
     sa.Column('category', sa.String(length=16), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('raised_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('cleared_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('raised_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('cleared_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('acked_by', sa.String(length=64), nullable=True),
-    sa.Column('acked_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('acked_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('ticket_id', sa.String(length=32), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
@@ -89,9 +89,9 @@ def upgrade() -> None:
     sa.Column('device_id', sa.String(length=64), nullable=False),
     sa.Column('rule_id', sa.String(length=64), nullable=False),
     sa.Column('alert_id', sa.String(length=32), nullable=True),
-    sa.Column('pending_since', estate.clock.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('clearing_since', estate.clock.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('clear_due', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('pending_since', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('clearing_since', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('clear_due', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('device_id', 'rule_id')
     )
     op.create_table('outbox',
@@ -99,8 +99,8 @@ def upgrade() -> None:
     sa.Column('topic', sa.Text(), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('qos', sa.Integer(), nullable=False),
-    sa.Column('created_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
@@ -111,7 +111,7 @@ def upgrade() -> None:
     sa.Column('building', sa.String(length=64), nullable=False),
     sa.Column('floor', sa.Integer(), nullable=False),
     sa.Column('zone', sa.String(length=64), nullable=True),
-    sa.Column('ts', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ts', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.PrimaryKeyConstraint('technician')
     )
@@ -133,15 +133,15 @@ def upgrade() -> None:
     sa.Column('reporter_phone', sa.String(length=32), nullable=True),
     sa.Column('assignee', sa.String(length=64), nullable=True),
     sa.Column('open_key', sa.String(length=140), nullable=True),
-    sa.Column('created_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('accept_by', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('arrive_by', estate.clock.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('resolve_by', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('arrived_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('accept_by', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('arrive_by', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('resolve_by', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('arrived_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('breached', sa.Boolean(), nullable=False),
     sa.Column('resolution_note', sa.Text(), nullable=True),
     sa.Column('photos', sa.JSON(), nullable=False),
@@ -158,8 +158,8 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('ticket_id', sa.String(length=32), nullable=False),
     sa.Column('technician', sa.String(length=64), nullable=False),
-    sa.Column('assigned_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('assigned_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=True),
     sa.Column('travel_s', sa.Integer(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
@@ -173,14 +173,14 @@ def upgrade() -> None:
     op.create_table('ticket_alerts',
     sa.Column('ticket_id', sa.String(length=32), nullable=False),
     sa.Column('alert_id', sa.String(length=32), nullable=False),
-    sa.Column('attached_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('attached_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
     sa.PrimaryKeyConstraint('ticket_id', 'alert_id')
     )
     op.create_table('ticket_history',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('ticket_id', sa.String(length=32), nullable=False),
-    sa.Column('at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('by', sa.String(length=64), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
@@ -194,7 +194,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('ticket_id', sa.String(length=32), nullable=False),
     sa.Column('kind', sa.String(length=24), nullable=False),
-    sa.Column('due_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('assignment_id', sa.BigInteger(), nullable=True),
     sa.Column('fired', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
@@ -208,7 +208,7 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('subject', sa.String(length=64), nullable=False),
-    sa.Column('created_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('revoked', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('token_hash')
     )

@@ -6,7 +6,7 @@ Create Date: 2026-11-23 15:12:04.845315
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0003'
@@ -20,11 +20,11 @@ def upgrade() -> None:
     op.create_table('silences',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('matchers', sa.JSON(), nullable=False),
-    sa.Column('starts_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('author', sa.String(length=64), nullable=False),
-    sa.Column('created_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('expired_by', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
@@ -36,7 +36,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('suppressed_by', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('silence_id', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('chattering', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('shelved_until', estate.clock.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('shelved_until', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('shelved_by', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('shelve_reason', sa.Text(), nullable=True))
 

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 21:10:00
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0005_outbox_timers'
@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('job_leases',
     sa.Column('job', sa.String(length=40), nullable=False),
-    sa.Column('ran_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ran_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('job')
     )
 

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 20:50:00
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0005_privacy'
@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table('ticket_reporters',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('ticket_id', sa.String(length=32), nullable=False),
-    sa.Column('at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=True),
     sa.Column('phone', sa.String(length=32), nullable=True),
@@ -33,8 +33,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ticket_reporters_ticket_id'), ['ticket_id'], unique=False)
 
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('expires_at', estate.clock.UtcDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('last_used_at', estate.clock.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('expires_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_used_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('replaced_by', sa.String(length=64), nullable=True))
 
     # the audit is evidence: the application's own login can add rows but never change or remove one

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 22:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0007_assignments'
@@ -14,7 +14,7 @@ down_revision = '0006'
 branch_labels = None
 depends_on = None
 
-_T = estate.clock.UtcDateTime(timezone=True)
+_T = caretaker.estate.clock.UtcDateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 21:50:00
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0007_channels'
@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('outbox') as batch:
-        batch.add_column(sa.Column('routed_at', estate.clock.UtcDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('routed_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True))
         batch.create_index('ix_outbox_routed_at', ['routed_at'])
     # what was published before channels existed is not sent to them now
     op.execute("UPDATE outbox SET routed_at = created_at")
@@ -28,9 +28,9 @@ def upgrade() -> None:
     sa.Column('outbox_id', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('done_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('next_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=80), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('site', 'channel', 'outbox_id', name='uq_channel_deliveries_message'),

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 22:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0007_escalation'
@@ -22,17 +22,17 @@ def upgrade() -> None:
     sa.Column('supervisor', sa.String(length=64), nullable=False),
     sa.Column('type', sa.String(length=16), nullable=False),
     sa.Column('level', sa.Integer(), nullable=True),
-    sa.Column('at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('acked_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('acked_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('acked_by', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_notices_ticket', 'notices', ['ticket_id', 'at'])
     op.create_table('escalations',
     sa.Column('ticket_id', sa.String(length=32), nullable=False),
-    sa.Column('started_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('level', sa.Integer(), nullable=False),
-    sa.Column('stopped_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('stopped_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.Column('stopped_by', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('ticket_id'),
     )
@@ -42,9 +42,9 @@ def upgrade() -> None:
     sa.Column('contractor', sa.String(length=64), nullable=False),
     sa.Column('trade', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
-    sa.Column('offered_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('arrive_by', estate.clock.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('late_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('offered_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('arrive_by', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('late_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_contractor_offers_ticket', 'contractor_offers', ['ticket_id'])

@@ -6,7 +6,7 @@ Create Date: 2026-12-01 21:30:00
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0007_photos'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('uploaded_by', sa.String(length=64), nullable=False),
-    sa.Column('uploaded_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('uploaded_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )

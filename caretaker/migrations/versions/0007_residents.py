@@ -6,7 +6,7 @@ Create Date: 2026-12-01 21:30:00
 """
 from alembic import op
 import sqlalchemy as sa
-import estate.clock
+import caretaker.estate.clock
 
 
 revision = '0007_residents'
@@ -21,11 +21,11 @@ def upgrade() -> None:
     sa.Column('site', sa.String(length=64), nullable=False),
     sa.Column('building', sa.String(length=64), nullable=False),
     sa.Column('supply', sa.String(length=16), nullable=False),
-    sa.Column('since', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('since', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.Column('alerts', sa.JSON(), nullable=False),
     sa.Column('ticket_id', sa.String(length=32), nullable=True),
     sa.Column('units', sa.Integer(), nullable=False),
-    sa.Column('ended_at', estate.clock.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_resident_supply_cuts_open', 'resident_supply_cuts',
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('site', sa.String(length=64), nullable=False),
     sa.Column('ticket_id', sa.String(length=32), nullable=False),
     sa.Column('unit_id', sa.String(length=64), nullable=True),
-    sa.Column('created_at', estate.clock.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', caretaker.estate.clock.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('token_hash')
     )
     op.create_index('ix_resident_links_ticket_id', 'resident_links', ['ticket_id'], unique=False)

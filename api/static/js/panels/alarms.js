@@ -5,7 +5,7 @@ import { $, h, showError } from "../dom.js";
 import { api } from "../api.js";
 import { DURATIONS, after, durationLabel, openForm } from "../forms.js";
 import { buildingName, technicianName } from "../names.js";
-import { at, level, ms, now, state, t } from "../state.js";
+import { at, level, ms, now, state, statuses, t } from "../state.js";
 
 export const FLOOD = 10;               // docs/operators.md: 10 or more alarms in 10 minutes
 export const TEN_MIN = 10 * 60 * 1000;
@@ -18,9 +18,9 @@ export function recentAlerts() {
   return [...state.alerts.values()].filter((a) => ms(a.raised_at) >= since);
 }
 
-/** What the panel lists: every alarm still raised, and whatever was raised in the last 10 minutes. */
-export function listedAlerts(alerts, when) {
-  return [...alerts].filter((a) => a.state === "raised" || ms(a.raised_at) >= when - TEN_MIN)
+/** What the panel lists: every alarm still active (raised), and whatever was raised in the last 10 minutes. */
+export function listedAlerts(alerts, when, active) {
+  return [...alerts].filter((a) => active.has(a.state) || ms(a.raised_at) >= when - TEN_MIN)
     .sort((a, b) => ms(b.raised_at) - ms(a.raised_at));
 }
 
@@ -41,7 +41,7 @@ function alertTags(a) {
 function alarmActions(a) {
   const out = [];
   if (a.acked_at) out.push(h("span", { class: "meta" }, t("alarms.acked_by", { who: technicianName(state.meta, a.acked_by) })));
-  if (a.state === "cleared") return out;  // nothing left to acknowledge, shelve or silence
+  if (!statuses().activeAlert.has(a.state)) return out;  // cleared: nothing left to acknowledge, shelve or silence
   if (!a.acked_at) out.push(h("button", { type: "button", "data-action": "ack", onclick: () => ack(a.id) }, t("alarms.ack")));
   if (isShelved(a, now())) {
     out.push(h("button", { type: "button", class: "quiet", "data-action": "unshelve", onclick: () => unshelve(a.id) }, t("alarms.unshelve")));
@@ -56,7 +56,8 @@ function alarmActions(a) {
 
 export function renderAlerts() {
   const when = now();
-  const listed = listedAlerts(state.alerts.values(), when);
+  const active = statuses().activeAlert;
+  const listed = listedAlerts(state.alerts.values(), when, active);
   const key = state.lang + listed.map((a) => a.id + a.state + (a.acked_at || "") + (a.shelved_until || "") + isShelved(a, when)
     + a.chattering + (a.silence || "")).join();
   if (key !== state.alertKey) {  // rebuilt only when something changed, so a click is never lost
@@ -65,10 +66,10 @@ export function renderAlerts() {
       h("span", { class: "what" }, `${level(a.urgency)} ${a.title}`, ...alertTags(a)),
       h("span", { class: "when" }, at(a.raised_at)),
       h("span", { class: "meta" }, a.device || t("alarms.system"), a.building ? ` · ${buildingName(state.meta, a.building)}` : "",
-        a.state === "cleared" ? ` · ${t("alarms.cleared")}` : "", a.ticket ? ` · ${a.ticket}` : ""),
+        active.has(a.state) ? "" : ` · ${t("alarms.cleared")}`, a.ticket ? ` · ${a.ticket}` : ""),
       h("span", { class: "alarm-buttons" }, ...alarmActions(a)))) : [h("li", { class: "empty" }, t("alarms.none"))]));
   }
-  $("alert-count").textContent = listed.filter((a) => a.state === "raised").length;
+  $("alert-count").textContent = listed.filter((a) => active.has(a.state)).length;
   // a planned shutdown's silenced alarms are expected, not a flood for the operator
   const counted = recentAlerts().filter((a) => !a.silence).length;
   const flood = $("flood");

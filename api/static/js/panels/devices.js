@@ -3,7 +3,7 @@
 import { $, h } from "../dom.js";
 import { label } from "../i18n.js";
 import { buildingName, floorName } from "../names.js";
-import { at, level, state, t } from "../state.js";
+import { at, level, state, statuses, t } from "../state.js";
 
 const typeName = (type) => label(state.meta && state.meta.device_types, type, state.lang);
 
@@ -12,7 +12,8 @@ function raisedByDevice() {
   // never loaded (older than the 300 fetched) still counts, with an unknown level.
   const out = new Map();
   const worst = (id, lvl) => out.set(id, Math.min(out.get(id) ?? 9, lvl));
-  for (const a of state.alerts.values()) if (a.state === "raised") worst(a.device, a.urgency);
+  const active = statuses().activeAlert;
+  for (const a of state.alerts.values()) if (active.has(a.state)) worst(a.device, a.urgency);
   for (const d of state.devices) for (const id of d.open_alerts || []) if (!state.alerts.has(id)) worst(d.id, 4);
   return out;
 }

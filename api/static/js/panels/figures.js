@@ -3,7 +3,7 @@
 // of tickets, alarms and the monthly report as CSV or Excel.
 
 import { $, h, showError } from "../dom.js";
-import { api } from "../api.js";
+import { api, headers } from "../api.js";
 import { barChart } from "../charts.js";
 import { DASH, against, minutes, one, pct } from "../figures.js";
 import { formValues } from "../forms.js";
@@ -53,7 +53,7 @@ async function download(what, fmt) {
   const q = rangeQuery(v.from, v.to, siteZone());
   q.set("lang", state.lang);
   try {
-    const response = await fetch(`/api/v1/exports/${what}.${fmt}?${q}`, { headers: { Authorization: `Bearer ${state.token}` } });
+    const response = await fetch(`/api/v1/exports/${what}.${fmt}?${q}`, { headers: headers() });
     if (!response.ok) throw new Error((await response.json()).detail || response.statusText);
     const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
     const link = h("a", { href: URL.createObjectURL(await response.blob()), download: name ? name[1] : `${what}.${fmt}` });

@@ -7,6 +7,7 @@ import { api } from "../api.js";
 import { clearFieldError, openForm } from "../forms.js";
 import { at, categoryLabel, level, sourceLabel, state, statusLabel, t } from "../state.js";
 import { showDetail } from "./tickets.js";
+import { kindFields } from "../complaints.js";
 
 const hooks = { filed: () => {} };
 export function onFiled(callback) { hooks.filed = callback; }
@@ -17,8 +18,12 @@ export function debounce(fn, ms) {
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
 }
 
-/** The body POST /api/v1/tickets takes: blanks left out, so the API names each missing field. Pure. */
-export function reportBody(v) {
+/** The form's kind choices: "" leaves it to the words (docs/api.md, "Kinds of report"). */
+export const KINDS = ["", "repair", "complaint:service", "complaint:safety", "suggestion", "enquiry"];
+
+/** The body POST /api/v1/tickets takes: blanks left out, so the API names each missing field; the names in
+ *  `leave` are left to the API to work out from the words. Pure. */
+export function reportBody(v, leave = []) {
   const body = {};
   for (const key of ["reporter_name", "reporter_phone", "unit", "building", "zone", "description", "source", "category", "title"]) {
     const value = typeof v[key] === "string" ? v[key].trim() : v[key];
@@ -26,8 +31,12 @@ export function reportBody(v) {
   }
   if (v.floor !== "" && v.floor !== undefined && v.floor !== null) body.floor = Number(v.floor);
   if (v.urgency) body.urgency = Number(v.urgency);
+  Object.assign(body, kindFields(v.kind));
+  for (const name of leave) delete body[name];
   return body;
 }
+
+const kindLabel = (choice) => t(`kind.${choice.replace(":", "_")}`);
 
 function earlierList(list) {
   if (!list.length) return [h("li", { class: "empty" }, t("intake.no_earlier"))];
@@ -40,7 +49,7 @@ function earlierList(list) {
 
 export function openIntake() {
   const m = state.meta;
-  const touched = { category: false, urgency: false };
+  const touched = { category: false, urgency: false, kind: false };
   const earlier = h("ul", { class: "alerts earlier", id: "intake-earlier" }, h("li", { class: "empty" }, t("intake.earlier_hint")));
   const hint = h("p", { class: "suggestion", id: "intake-suggestion" }, "");
   let form = null;
@@ -60,9 +69,14 @@ export function openIntake() {
       const s = await api("/api/v1/reports/suggest", { method: "POST", body: JSON.stringify({ description: text }) });
       if (!touched.category) form.querySelector("[name=category]").value = s.category;
       if (!touched.urgency) form.querySelector("[name=urgency]").value = String(s.urgency);
+      const kind = s.kind === "complaint" ? `complaint:${s.complaint_type || "service"}` : s.kind || "repair";
+      if (!touched.kind) form.querySelector("[name=kind]").value = kind;
       hint.textContent = s.word ? t("intake.suggested", { trade: categoryLabel(s.category), level: level(s.urgency), word: s.word })
         : t("intake.suggested_default", { trade: categoryLabel(s.category), level: level(s.urgency) });
-      hint.dataset.category = s.category; hint.dataset.urgency = String(s.urgency);
+      if (s.kind_word && kind !== "repair") {
+        hint.textContent += ` ${t("intake.kind_suggested", { word: s.kind_word, kind: kindLabel(kind) })}`;
+      }
+      hint.dataset.category = s.category; hint.dataset.urgency = String(s.urgency); hint.dataset.kind = kind;
     } catch (_) { /* the suggestion is help, not a step: the form works without it */ }
   }, 300);
   form = openForm({
@@ -80,6 +94,8 @@ export function openIntake() {
       { name: "floor", label: t("intake.floor"), type: "number", placeholder: t("intake.from_unit") },
       { name: "zone", label: t("intake.zone"), maxlength: 64 },
       { name: "description", label: t("intake.description"), type: "textarea", mark: true, rows: 3, oninput: (v) => refreshSuggestion(v) },
+      { name: "kind", label: t("intake.kind"), type: "select", value: "",
+        options: KINDS.map((k) => [k, k ? kindLabel(k) : t("intake.kind_auto")]), onchange: () => { touched.kind = true; } },
       { name: "category", label: t("intake.trade"), type: "select", options: m.categories.map((c) => [c.id, categoryLabel(c.id)]), value: "general",
         onchange: () => { touched.category = true; } },
       { name: "urgency", label: t("intake.level"), type: "select", options: m.urgencies.map((u) => [u.id, u.label[state.lang] || u.id]), value: "4",
@@ -87,7 +103,11 @@ export function openIntake() {
     ],
     extra: h("div", { class: "intake-extra" }, hint, h("h3", {}, t("intake.earlier")), earlier),
     onSubmit: async (v) => {
-      const tk = await api("/api/v1/tickets", { method: "POST", body: JSON.stringify(reportBody(v)) });
+      // a complaint's or suggestion's trade, unless the operator named one, is the API's to find in the words
+      // (no trade word: the control room answers it, no technician is sent); an untouched kind, likewise
+      const report = v.kind && v.kind !== "repair" && v.kind !== "enquiry";
+      const leave = [...(touched.kind ? [] : ["kind", "complaint_type"]), ...(report && !touched.category ? ["category"] : [])];
+      const tk = await api("/api/v1/tickets", { method: "POST", body: JSON.stringify(reportBody(v, leave)) });
       hooks.filed(tk);
       $("form-dialog").close();
       showDetail(tk.id);

@@ -3,7 +3,7 @@
 import { $, h } from "../dom.js";
 import { isLate } from "../deadlines.js";
 import { where } from "../names.js";
-import { at, level, now, sourceLabel, state, statusLabel, t } from "../state.js";
+import { at, level, now, sourceLabel, state, statusLabel, statuses, t } from "../state.js";
 import { FLOOD, recentAlerts } from "./alarms.js";
 
 export function renderTechnicians() {
@@ -19,12 +19,14 @@ export function renderTechnicians() {
 export function renderSummary() {
   const when = now();
   const tickets = [...state.tickets.values()];
-  const late = tickets.filter((tk) => isLate(tk, when)).length;
+  const vocab = statuses();
+  const late = tickets.filter((tk) => isLate(tk, when, vocab)).length;
+  const unassigned = tickets.filter((tk) => vocab.unassigned.has(tk.status)).length;
   const offline = state.devices.filter((d) => d.online === false).length;
   const onSite = state.technicians.filter((x) => x.on_site && x.on_shift).length;
   const recent = recentAlerts().length;
   const figures = [[tickets.length, "summary.open"], [late, "summary.breached", late > 0],
-    [tickets.filter((tk) => tk.status === "open").length, "summary.unassigned", tickets.some((tk) => tk.status === "open")],
+    [unassigned, "summary.unassigned", unassigned > 0],
     [recent, "summary.alarms", recent >= FLOOD], [offline, "summary.offline", offline > 0], [onSite, "summary.on_site"]];
   $("summary").replaceChildren(...figures.map(([n, key, bad]) => h("div", { class: `figure${bad ? " bad" : ""}` },
     h("b", {}, String(n)), h("span", {}, t(key)))));

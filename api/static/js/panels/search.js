@@ -2,10 +2,11 @@
 // date range in the estate's days), a page at a time, each row opening the ticket with its full history.
 
 import { $, h, showError } from "../dom.js";
-import { api } from "../api.js";
+import { api, headers } from "../api.js";
 import { formValues } from "../forms.js";
 import { technicianName, where } from "../names.js";
-import { at, categoryLabel, level, now, siteZone, state, statusLabel, t } from "../state.js";
+import { at, categoryLabel, level, now, siteZone, state, statusLabel, statuses, t } from "../state.js";
+import { statusList } from "../statuses.js";
 import { showDetail } from "./tickets.js";
 
 export const PAGE = 25;
@@ -23,10 +24,17 @@ export function dayStart(day, zone) {
   return new Date(guess - (wall - guess)).toISOString();
 }
 
+/** The status filter's choices: work still open, fixed and awaiting the call-back, then each final status on
+ *  its own (closed, cancelled); each as [value, the statuses it asks the API for]. Pure, from the meta's vocabulary. */
+export function statusGroups(vocab) {
+  return [["open", statusList(vocab, vocab.open)], ["fixed", statusList(vocab, vocab.awaitingCallback)],
+    ...vocab.ticketStatuses.filter((s) => vocab.final.has(s)).map((s) => [s, s])];
+}
+
 /** The query string of the filters as the API takes them; the "to" day is included whole. Pure. */
-export function searchQuery(v, zone, offset, limit = PAGE) {
+export function searchQuery(v, zone, offset, limit = PAGE, vocab = null) {
   const q = new URLSearchParams();
-  const groups = { open: "open,assigned,accepted,on_site", fixed: "resolved,verified", closed: "closed", cancelled: "cancelled" };
+  const groups = Object.fromEntries(vocab ? statusGroups(vocab) : []);
   if (v.status) q.set("status", groups[v.status] || v.status);
   for (const key of ["building", "category", "urgency", "assignee", "q"]) if (v[key]) q.set(key, String(v[key]).trim());
   if (v.from) q.set("from", dayStart(v.from, zone));
@@ -43,8 +51,8 @@ function buildForm() {
   const input = (name, label, type, extra = {}) => h("label", { class: "field" }, h("span", {}, label),
     h("input", { name, type, "aria-label": label, ...extra }));
   $("search-form").replaceChildren(
-    select("status", t("search.status"), [["open", t("search.group_open")], ["fixed", t("search.group_fixed")],
-      ["closed", statusLabel("closed")], ["cancelled", statusLabel("cancelled")]]),
+    select("status", t("search.status"), statusGroups(statuses()).map(([value]) => [value,
+      value === "open" ? t("search.group_open") : value === "fixed" ? t("search.group_fixed") : statusLabel(value)])),
     select("building", t("search.building"), m.buildings.map((b) => [b.id, b.name])),
     select("category", t("search.trade"), m.categories.map((c) => [c.id, categoryLabel(c.id)])),
     select("urgency", t("search.level"), [1, 2, 3, 4].map((n) => [n, level(n)])),
@@ -73,8 +81,8 @@ export async function runSearch() {
   if (search.built !== state.lang) buildForm();
   const v = formValues($("search-form"));
   try {
-    const response = await fetch(`/api/v1/tickets?${searchQuery(v, siteZone(), search.offset)}`,
-      { headers: { Authorization: `Bearer ${state.token}` } });
+    const response = await fetch(`/api/v1/tickets?${searchQuery(v, siteZone(), search.offset, PAGE, statuses())}`,
+      { headers: headers() });
     if (!response.ok) throw new Error((await response.json()).detail || response.statusText);
     const list = await response.json();
     search.total = Number(response.headers.get("X-Total-Count") || list.length);

@@ -5,7 +5,8 @@ import { api } from "../api.js";
 import { deadlineClass, isLate, sortTickets, steps } from "../deadlines.js";
 import { duration } from "../time.js";
 import { technicianName, where } from "../names.js";
-import { at, categoryLabel, level, now, sourceLabel, state, statusLabel, t } from "../state.js";
+import { assignmentStatusLabel, at, categoryLabel, level, now, sourceLabel, state, statusLabel, statuses, t } from "../state.js";
+import { timelines } from "../timeline.js";
 
 const hooks = { changed: () => {}, assign: () => {} };
 export function onTicketsChanged(callback) { hooks.changed = callback; }
@@ -19,10 +20,11 @@ export function deadlineText(step, when) {
 
 function ticketCard(tk) {
   const when = now();
-  const deadlines = steps(tk).map((s) => h("span", { class: `deadline ${deadlineClass(s, when)}`, "data-ticket": tk.id,
+  const vocab = statuses();
+  const deadlines = steps(tk, vocab).map((s) => h("span", { class: `deadline ${deadlineClass(s, when)}`, "data-ticket": tk.id,
     "data-step": s.name }, h("small", {}, t("deadline.by", { step: t(`step.${s.name}`), time: at(s.by) })),
     deadlineText(s, when)));
-  return h("article", { class: `ticket u${tk.urgency}${isLate(tk, when) ? " breached" : ""}`, "data-id": tk.id },
+  return h("article", { class: `ticket u${tk.urgency}${isLate(tk, when, vocab) ? " breached" : ""}`, "data-id": tk.id },
     h("div", {},
       h("div", { class: "title" }, h("span", { class: "level" }, level(tk.urgency)), tk.title),
       h("div", { class: "meta" }, h("span", { class: "status", "data-status": tk.status }, statusLabel(tk.status)), " ",
@@ -35,22 +37,25 @@ function ticketCard(tk) {
 
 function operatorButtons(tk) {
   if (!state.canOperate) return [];
+  const allows = (step) => statuses().allows(tk.status, step);  // the buttons dispatch would take (meta's lifecycle)
   const out = [h("button", { type: "button", class: "quiet", "data-action": "details", onclick: () => showDetail(tk.id) },
     t("tickets.details"))];
-  if (["open", "assigned", "accepted", "on_site"].includes(tk.status)) {
+  if (allows("assign")) {
     out.push(h("button", { type: "button", "data-action": "assign", onclick: () => hooks.assign(tk) }, t("tickets.assign")));
   }
-  if (["resolved", "verified"].includes(tk.status)) {
+  if (allows("verify")) {
     const score = h("select", { "aria-label": t("tickets.callback_score") }, h("option", { value: "" }, t("tickets.callback_score")),
       ...[5, 4, 3, 2, 1].map((n) => h("option", { value: String(n) }, t("tickets.score", { n }))));
     score.addEventListener("change", () => score.value && act(tk.id, "verify", { satisfaction: Number(score.value) }));
     out.push(score, h("button", { type: "button", onclick: () => act(tk.id, "reopen", { note: t("tickets.reopen_note") }) },
       t("tickets.reopen")));
   }
-  out.push(h("button", { type: "button", class: "danger", "data-action": "cancel", onclick: () => {
-    const note = prompt(t("tickets.cancel_why", { id: tk.id }));
-    if (note !== null) act(tk.id, "cancel", { note });
-  } }, t("tickets.cancel")));
+  if (allows("cancel")) {
+    out.push(h("button", { type: "button", class: "danger", "data-action": "cancel", onclick: () => {
+      const note = prompt(t("tickets.cancel_why", { id: tk.id }));
+      if (note !== null) act(tk.id, "cancel", { note });
+    } }, t("tickets.cancel")));
+  }
   return out;
 }
 
@@ -69,6 +74,19 @@ function historyItem(e) {
     h("b", {}, isNote ? t("history.note") : statusLabel(e.status)), " ",
     t("detail.by", { who: e.by === "system" ? t("who.system") : technicianName(state.meta, e.by) }),
     e.note ? ` — ${e.note}` : "");
+}
+
+/** One assignment: who, which trade, owner or support, its status, and its own timeline in the estate's time. */
+function assignmentItem({ assignment: a, live, events }) {
+  const name = (id) => (id ? technicianName(state.meta, id) : t("timeline.nobody"));
+  const pending = [];
+  if (a.accept_by && a.offered_at && !a.accepted_at && !a.ended_at) pending.push(h("li", { class: "pending", "data-step": "accept_by" }, t("timeline.accept_by", { time: at(a.accept_by) })));
+  return h("li", { class: `assignment${live ? " live" : ""}`, "data-assignment": a.id, "data-status": a.status, "data-role": a.role },
+    h("div", { class: "head" }, h("b", { class: "who" }, name(a.technician)), " · ", categoryLabel(a.trade), " · ",
+      t(`assignment_role.${a.role}`), " ", h("span", { class: "status", "data-status": a.status }, assignmentStatusLabel(a.status))),
+    h("ol", { class: "timeline" }, ...events.map((e) => h("li", { "data-step": e.step },
+      h("time", {}, at(e.at)), " ", e.step === "reassigned" ? t("timeline.reassigned", { who: name(e.to) }) : t(`timeline.${e.step}`))),
+    ...pending));
 }
 
 function noteForm(tk) {
@@ -93,10 +111,6 @@ export async function showDetail(id) {
     const rows = [["detail.status", statusLabel(tk.status)], ["detail.level", `${level(tk.urgency)} ${categoryLabel(tk.category)}`],
       ["detail.where", where(tk.location, state.meta, t)],
       ["detail.assignee", tk.assignee ? technicianName(state.meta, tk.assignee) : "—"],
-      ["detail.assignments", (tk.assignments || []).map((a) => t("detail.assignment", {
-        trade: categoryLabel(a.trade), role: t(`assignment_role.${a.role}`),
-        who: a.technician ? technicianName(state.meta, a.technician) : "—", status: t(`assignment_status.${a.status}`),
-      })).join("; ") || "—"],
       ["detail.contractor", tk.contractor || "—"],
       ["detail.check_on", (tk.check_on || []).map((c) => t("detail.check_on_item", {
         unit: c.unit || "—", floor: c.floor, name: c.name || "", phone: c.phone || "",
@@ -107,6 +121,9 @@ export async function showDetail(id) {
       ["detail.alerts", tk.alerts.join(", ") || "—"], ["detail.resolution", tk.resolution_note || "—"],
       ["detail.rating", tk.satisfaction ? `${tk.satisfaction} / 5` : "—"]];
     $("detail-body").replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
+    const plans = timelines(tk.assignments, statuses().liveAssignment);
+    $("detail-assignments").replaceChildren(...(plans.length ? plans.map(assignmentItem)
+      : [h("li", { class: "empty" }, t("timeline.none"))]));
     $("detail-history").replaceChildren(...tk.history.map(historyItem));
     $("detail-note").replaceChildren(...(state.canOperate ? noteForm(tk) : []));
     $("detail-dialog").dataset.ticket = tk.id;
@@ -115,17 +132,17 @@ export async function showDetail(id) {
 }
 
 export function renderTickets() {
-  const list = sortTickets(state.tickets.values());
+  const list = sortTickets(state.tickets.values(), statuses());
   $("tickets").replaceChildren(...(list.length ? list.map(ticketCard) : [h("div", { class: "empty" }, t("tickets.none"))]));
   $("ticket-count").textContent = list.length;
 }
 
 /** Once a second: move the countdowns without rebuilding the cards (a half-open select keeps its state). */
 export function tickTickets() {
-  const when = now();
+  const when = now(), vocab = statuses();
   for (const el of document.querySelectorAll(".deadline[data-ticket]")) {
     const tk = state.tickets.get(el.dataset.ticket);
-    const s = tk && steps(tk).find((x) => x.name === el.dataset.step);
+    const s = tk && steps(tk, vocab).find((x) => x.name === el.dataset.step);
     if (!s) continue;
     el.className = `deadline ${deadlineClass(s, when)}`;
     el.lastChild.textContent = deadlineText(s, when);

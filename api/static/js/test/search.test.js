@@ -2,6 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { dayStart, searchQuery } from "../panels/search.js";
 import { viewFromHash } from "../views.js";
+import { readFileSync } from "node:fs";
+import { vocabulary } from "../statuses.js";
+
+const vocab = vocabulary(JSON.parse(readFileSync(new URL("./meta.json", import.meta.url), "utf8")));
 
 test("a day starts at midnight in the estate's zone", () => {
   assert.equal(dayStart("2026-12-01", "Asia/Shanghai"), "2026-11-30T16:00:00.000Z");
@@ -20,7 +24,7 @@ test("the filters become the API's query, the last day included whole", () => {
   assert.equal(q.get("from"), "2026-10-31T16:00:00.000Z");
   assert.equal(q.get("to"), "2026-11-30T16:00:00.000Z");
   assert.equal(q.get("offset"), "25");
-  assert.equal(new URLSearchParams(searchQuery({ status: "open" }, "UTC", 0)).get("status"), "open,assigned,accepted,on_site");
+  assert.equal(new URLSearchParams(searchQuery({ status: "open" }, "UTC", 0, 25, vocab)).get("status"), "open,assigned,accepted,on_site");
 });
 
 test("the view comes from the address, the board by default", () => {
