@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, interrupt
 
 
 @pytest.mark.slow
@@ -52,12 +51,6 @@ def test_the_demo_shows_live_tickets_within_a_minute_and_stops_cleanly(tmp_path)
         assert tickets, "no ticket appeared within a minute"
         assert all(t["status"] in ("open", "assigned", "accepted", "on_site") for t in tickets)
     finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            rest, _ = demo.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-            rest, _ = demo.communicate()
-        output.append(rest or "")
+        output.append(interrupt(demo))
     assert demo.returncode == 0, "".join(output)[-3000:]
     assert "stopped." in "".join(output) and "Traceback" not in "".join(output)

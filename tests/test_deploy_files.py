@@ -153,6 +153,15 @@ def test_dockerfile_copies_only_existing_paths():
                 assert (ROOT / source).exists(), f"Dockerfile copies {source}, which is not in the repo"
 
 
+def test_dockerfile_copies_every_folder_the_package_installs():
+    import tomllib
+
+    folders = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values())
+    copied = {source.strip("/") for line in DOCKERFILE.read_text(encoding="utf-8").splitlines()
+              if line.startswith("COPY ") and "--from" not in line for source in line.split()[1:-1]}
+    assert folders <= copied, f"pip install . in the image would miss {sorted(folders - copied)}"
+
+
 def test_mosquitto_config_files_exist_and_protect_the_service_queue():
     conf = (ROOT / "mosquitto" / "mosquitto.conf").read_text(encoding="utf-8")
     settings = {}

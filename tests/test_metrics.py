@@ -131,7 +131,7 @@ def test_a_part_whose_lines_fail_leaves_the_other_metrics_served():
     """The channels read the database at scrape time; while it is away the counters must still be scraped."""
     from prometheus_client import CollectorRegistry
 
-    from api.metrics import exposition
+    from caretaker.api.metrics import exposition
     from caretaker.metrics import BuildInfo, TextLines
 
     def lines() -> list[str]:
@@ -153,7 +153,7 @@ def test_a_metric_that_cannot_be_noted_never_breaks_the_step(sqlite_url):
 
     from caretaker.db import make_engine, make_sessions, migrate
     from caretaker.metrics import _by_engine
-    from dispatch.tables import TicketRow
+    from caretaker.dispatch.tables import TicketRow
 
     engine = make_engine(sqlite_url)
     migrate(engine)

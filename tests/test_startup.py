@@ -20,7 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from caretaker.settings import Settings, demo_settings, is_placeholder
-from ingest.client import BrokerUnavailable, IngestClient, Publisher
+from caretaker.ingest.client import BrokerUnavailable, IngestClient, Publisher
 from tests.conftest import EXAMPLE_SITE, MOSQUITTO_BINARY, free_port, missing, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -283,7 +283,7 @@ def test_instances_starting_together_make_one_first_run_token(database_url):
 
     from sqlalchemy import update
 
-    from api.tables import TokenRow
+    from caretaker.api.tables import TokenRow
     from caretaker.db import make_engine, make_sessions, migrate
     from caretaker.first_run import first_admin_token, usable_admin_tokens
     from caretaker.leases import NEVER, JobLeaseRow

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import tests.fakes
-from api.deps import ApiContext
-from dispatch.tables import TechnicianLocationRow
+from caretaker.api.deps import ApiContext
+from caretaker.dispatch.tables import TechnicianLocationRow
 
 ADMIN_TOKEN = "test-admin-token-not-a-secret"
 # Monday 10:00 in Asia/Shanghai: the day shift is on (t-wang plumbing+electrical, t-huang elevator, ...)

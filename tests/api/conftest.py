@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -14,13 +15,13 @@ import pytest
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.deps import ApiContext  # noqa: E402
-from api.tables import AuditRow  # noqa: E402
+from caretaker.api.app import create_app  # noqa: E402
+from caretaker.api.deps import ApiContext  # noqa: E402
+from caretaker.api.tables import AuditRow  # noqa: E402
 from caretaker.db import METADATA, make_engine, make_sessions, migrate  # noqa: E402
 from tests.conftest import EXAMPLE_SITE, missing  # noqa: E402
-from dispatch.service import Dispatcher  # noqa: E402
-from estate.site import load_site  # noqa: E402
+from caretaker.dispatch.service import Dispatcher  # noqa: E402
+from caretaker.estate.site import load_site  # noqa: E402
 
 from api_support import ADMIN, ADMIN_TOKEN, LEAK_REPORT, FakeClock, bearer, place_technician  # noqa: E402
 
@@ -60,8 +61,9 @@ def _empty(engine: Engine) -> None:
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """The same tests on a SQLite file and on PostgreSQL, each through the real migrations."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'caretaker.db'}")
-        _schema(engine)
+        path = tmp_path / "caretaker.db"  # a copy of the session's migrated file (tests/conftest.py)
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
         yield engine
         assert engine.pool.checkedout() == 0, "a test left a connection checked out"
         engine.dispose()

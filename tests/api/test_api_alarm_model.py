@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from dispatch.tables import OutboxRow
-from rules.tables import AlertLogRow, AlertRow
+from caretaker.dispatch.tables import OutboxRow
+from caretaker.rules.tables import AlertLogRow, AlertRow
 
 
 def seed_alert(ctx, alert_id: str = "AL-test1", state: str = "raised") -> None:

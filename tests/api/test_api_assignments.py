@@ -4,7 +4,7 @@ technician, an arrive from another building refused with the reason, an operator
 from __future__ import annotations
 
 from api_support import place_technician
-from dispatch.tables import TechnicianLocationRow
+from caretaker.dispatch.tables import TechnicianLocationRow
 
 
 def test_a_ticket_shows_its_owners_assignment_and_its_steps_act_on_it(client, ctx, wang_ticket, issue, operator):
@@ -16,9 +16,9 @@ def test_a_ticket_shows_its_owners_assignment_and_its_steps_act_on_it(client, ct
     accepted = client.post(f"/api/v1/assignments/{owner['id']}/accept", headers=wang)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "accepted" and accepted.json()["assignments"][0]["status"] == "accepted"
-    again = client.post(f"/api/v1/assignments/{owner['id']}/accept", headers=wang)
+    again = client.post(f"/api/v1/assignments/{owner['id']}/accept", headers=wang, params={"lang": "en"})
     assert again.status_code == 409 and "while it is accepted" in again.json()["detail"]
-    done = client.post(f"/api/v1/assignments/{owner['id']}/done", headers=wang)
+    done = client.post(f"/api/v1/assignments/{owner['id']}/done", headers=wang, params={"lang": "en"})
     assert done.status_code == 409 and "resolving it with a note and a photo" in done.json()["detail"]
     other = issue("technician", "t-chen")
     assert client.post(f"/api/v1/assignments/{owner['id']}/arrive", headers=other).status_code == 403
@@ -32,7 +32,7 @@ def test_an_arrive_from_another_building_is_409_until_an_operator_confirms_it(cl
     ticket_id = wang_ticket["id"]  # in building A
     assert client.post(f"/api/v1/tickets/{ticket_id}/accept", headers=wang).status_code == 200
     place_technician(ctx, "t-wang", building="B", floor=2)
-    refused = client.post(f"/api/v1/tickets/{ticket_id}/arrive", headers=wang)
+    refused = client.post(f"/api/v1/tickets/{ticket_id}/arrive", headers=wang, params={"lang": "en"})
     assert refused.status_code == 409
     assert "your last location is building B, not A" in refused.json()["detail"]
     [owner] = client.get(f"/api/v1/tickets/{ticket_id}", headers=operator).json()["assignments"]
@@ -71,9 +71,9 @@ def test_reopening_keeps_the_first_cycles_times_and_rating_in_the_kpis(client, c
 
 
 def test_a_support_technician_reads_their_ticket_and_hears_of_it_on_the_stream(client, ctx, issue, operator):
-    from api.deps import User
-    from api.stream import ChangeFeed
-    from dispatch.service import AlertFacts
+    from caretaker.api.deps import User
+    from caretaker.api.stream import ChangeFeed
+    from caretaker.dispatch.service import AlertFacts
 
     place_technician(ctx, "t-wang")
     place_technician(ctx, "t-zhao", building="A", floor=1)  # the gate's guard, always on
@@ -105,7 +105,7 @@ def test_a_support_technician_reads_their_ticket_and_hears_of_it_on_the_stream(c
 
 
 def test_a_stopped_lift_where_a_vulnerable_resident_lives_is_raised_and_says_who_to_check_on(client, ctx, operator):
-    from dispatch.service import AlertFacts
+    from caretaker.dispatch.service import AlertFacts
 
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:

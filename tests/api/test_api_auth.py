@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy import select
 
-from api.deps import hash_token
-from api.tables import TokenRow
+from caretaker.api.deps import hash_token
+from caretaker.api.tables import TokenRow
 from api_support import ADMIN, bearer
 
 
@@ -85,7 +85,7 @@ def test_tokens_never_reach_the_logs(client, issue, caplog):
 
 
 def test_access_log_redacts_a_token_in_the_query():
-    from api.app import RedactTokens
+    from caretaker.api.app import RedactTokens
 
     record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1", "GET", "/api/v1/stream?token=s3cret&x=1", "1.1", 200), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.intake import Suggestion, suggest
+from caretaker.api.intake import Suggestion, suggest
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from api.kpis import KpiAlert, KpiTicket, compute_kpis
+from caretaker.api.kpis import KpiAlert, KpiTicket, compute_kpis
 
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
 START, END = T0, T0 + timedelta(hours=1)

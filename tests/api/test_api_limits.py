@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.limits import ApiLimits
+from caretaker.api.app import create_app
+from caretaker.api.limits import ApiLimits
 
 
 def test_a_route_with_its_own_body_limit_takes_a_larger_body(ctx) -> None:

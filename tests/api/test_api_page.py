@@ -43,7 +43,7 @@ def test_control_room_shows_devices_and_the_figures(client):
     for field in ("response_compliance_pct", "first_time_fix_pct", "satisfaction", "mean_accept_s", "mean_arrive_s",
                   "mean_resolve_s", "breaches_by_level", "repeat_reports", "top_faulty_devices", "alarms_per_10min"):
         assert field in js, field  # every figure the page shows is a field the API really returns
-    assert "open_alerts" in js and '"raised"' in js  # a device alarms while one of its alerts is raised
+    assert "open_alerts" in js and "activeAlert" in js  # a device alarms while an alert is active (meta's alert_states)
     for endpoint in ("/api/v1/tickets", "/api/v1/alerts", "/api/v1/technicians", "/api/v1/stream"):
         assert endpoint in js, endpoint  # the existing behaviour stays
     # nothing from the internet (the SVG namespace is a name, not an address)

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from api.photos import MAX_BYTES
-from api.tables import PhotoRow
+from caretaker.api.photos import MAX_BYTES
+from caretaker.api.tables import PhotoRow
 from api_support import LEAK_REPORT, place_technician
-from dispatch.tables import TicketRow
-from ingest.tables import DeviceStateRow
+from caretaker.dispatch.tables import TicketRow
+from caretaker.ingest.tables import DeviceStateRow
 from tests.browser.pictures import TINY_JPEG, png
 from tests.faults.privacy_support import server  # noqa: F401  (the app on a real socket)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
-from ingest.payloads import Rejection
-from ingest.store import DeviceSnapshot, insert_dead_letters, insert_telemetry, save_snapshots
-from rules.tables import AlertRow
+from caretaker.ingest.payloads import Rejection
+from caretaker.ingest.store import DeviceSnapshot, insert_dead_letters, insert_telemetry, save_snapshots
+from caretaker.rules.tables import AlertRow
 
 from api_support import place_technician
 
@@ -147,7 +147,7 @@ def test_dead_letters_with_raw_bytes(client, ctx, operator):
 def test_a_device_that_faults_three_times_in_30_days_is_flagged_for_inspection(client, ctx, operator, clock):
     from datetime import timedelta
 
-    from rules.tables import AlertRow
+    from caretaker.rules.tables import AlertRow
 
     def fault(n: int, days_ago: float, **extra) -> None:
         with ctx.sessions.begin() as session:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
+from caretaker.api.app import create_app
 from api_support import LEAK_REPORT, place_technician
 
 READ_TIMEOUT_S = 10.0
@@ -73,7 +73,7 @@ def test_stream_sends_a_ticket_event_after_a_change(server, ctx, issue, operator
 
 
 def test_stream_sends_alerts_and_needs_a_token(server, ctx, operator):
-    from rules.tables import AlertRow
+    from caretaker.rules.tables import AlertRow
 
     with httpx.Client(base_url=server, timeout=httpx.Timeout(READ_TIMEOUT_S, connect=5)) as http:
         assert http.get("/api/v1/stream").status_code == 401

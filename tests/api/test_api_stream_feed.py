@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from api.deps import User
-from api.stream import ChangeFeed
-from rules.tables import AlertRow
+from caretaker.api.deps import User
+from caretaker.api.stream import ChangeFeed
+from caretaker.rules.tables import AlertRow
 
 OPERATOR = User("operator", "op-1")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.tables import AuditRow
+from caretaker.api.tables import AuditRow
 from api_support import LEAK_REPORT, place_technician
 
 PHOTO = "https://photos.example/fixed-pipe.jpg"

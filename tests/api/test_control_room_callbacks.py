@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from api.callbacks import callback_due, needs_callback
+from caretaker.api.callbacks import callback_due, needs_callback
 from api_support import LEAK_REPORT, place_technician
 
 PHOTO = "https://photos.example/fixed.jpg"

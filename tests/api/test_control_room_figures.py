@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from api.kpi_breakdown import months
-from api.kpis import KpiAlert, KpiTicket
-from api.kpi_breakdown import breakdown, trends
+from caretaker.api.kpi_breakdown import months
+from caretaker.api.kpis import KpiAlert, KpiTicket
+from caretaker.api.kpi_breakdown import breakdown, trends
 from zoneinfo import ZoneInfo
 
 from api_support import LEAK_REPORT, place_technician

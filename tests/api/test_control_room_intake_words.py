@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.intake import Suggestion, load_word_rules, suggest, suggest_why
+from caretaker.api.intake import Suggestion, load_word_rules, suggest, suggest_why
 
 REPORTS = [
     # elevator: someone inside is level 1; anything else about a lift is level 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from api.kpi_watch import last_days, missed_every_day, title
+from caretaker.api.kpi_watch import last_days, missed_every_day, title
 from api_support import LEAK_REPORT, place_technician
 from caretaker.kpi_watch import KpiWatch
 

@@ -43,7 +43,7 @@ def test_every_text_the_page_asks_for_is_in_both_catalogues():
         assert f"step.{step}" in zh and f"step.{step}" in en
     for mode in ("live", "polling", "offline"):  # t(`link.${mode}`)
         assert f"link.{mode}" in zh
-    from api.candidates import REASON_CODES
+    from caretaker.api.candidates import REASON_CODES
     for code in (*REASON_CODES.values(), "available", "other", "slower"):  # t(`reason.${code}`)
         assert f"reason.{code}" in zh and f"reason.{code}" in en, code
     for matched in ("unit", "phone"):  # t(`intake.matched_${m}`)

@@ -77,10 +77,11 @@ def test_the_report_form_gets_a_suggestion_and_the_earlier_tickets_of_a_unit_and
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from api.tables import AuditRow
+    from caretaker.api.tables import AuditRow
 
     got = client.post("/api/v1/reports/suggest", json={"description": "楼道灯不亮"}, headers=operator)
-    assert got.status_code == 200 and got.json() == {"category": "electrical", "urgency": 3, "word": "灯"}
+    assert got.status_code == 200 and got.json() == {"category": "electrical", "urgency": 3, "word": "灯",
+                                                "kind": "repair", "complaint_type": None, "kind_word": None}
     assert client.post("/api/v1/reports/suggest", json={"description": "电梯困人"}, headers=operator).json()[
         "urgency"] == 1
     unit_ticket = _report(client, operator)  # A-0302, Qian Hui's number

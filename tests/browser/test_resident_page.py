@@ -11,7 +11,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from dispatch.tables import TechnicianLocationRow
+from caretaker.dispatch.tables import TechnicianLocationRow
 from tests.browser.conftest import PHONE, PHONE_AGENT, ConsoleGuard
 from tests.conftest import free_port
 from tests.residents.support import PNG, site_with_units
@@ -113,5 +113,5 @@ def test_the_progress_page_in_chinese_on_a_phone(estate, chinese_phone, shoot):
     assert page.locator("#rating").is_hidden()
     shoot(page, "rated")
     with service.sessions() as session:
-        from dispatch.tables import TicketRow
+        from caretaker.dispatch.tables import TicketRow
         assert session.get(TicketRow, ticket["id"]).satisfaction == 5

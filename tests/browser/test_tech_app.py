@@ -189,7 +189,7 @@ def test_a_step_the_server_refuses_shows_its_reason(live, phone, console, shoot)
     refused = page.locator("#queue .refused")
     refused.wait_for()
     text = refused.inner_text()
-    assert "服务器拒绝了「到场" in text and "工单当前状态不允许这一步" in text and "cancelled" in text, text
+    assert "服务器拒绝了「到场" in text and "工单当前状态不允许这一步" in text and "当前为「已取消」" in text, text
     card(page, first).wait_for(state="detached")
     shoot(page, "arrive-refused-409")
     refused.locator("button").tap()  # dismissed
@@ -208,7 +208,8 @@ def test_a_step_the_server_refuses_shows_its_reason(live, phone, console, shoot)
     phone.context.set_offline(False)
     refused.wait_for()
     text = refused.inner_text()
-    assert "服务器拒绝了「接单" in text and "此工单已不再派给你" in text and "is not assigned to" in text, text
+    # the server's reason in the phone's language (zh-CN): docs/api.md, "Language"
+    assert "服务器拒绝了「接单" in text and "此工单已不再派给你" in text and f"工单 {second} 未派给" in text, text
     card(page, second).wait_for(state="detached")
     shoot(page, "accept-refused-403")
     assert live.api("GET", f"/api/v1/tickets/{second}", operator).json()["assignee"] == "t-gao"

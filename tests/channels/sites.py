@@ -8,7 +8,7 @@ from pathlib import Path
 
 from caretaker.service import Service, load_configuration
 from caretaker.settings import Settings
-from dispatch.notify.policy import Backoff
+from caretaker.dispatch.notify.policy import Backoff
 from tests.service.harness import SMALL_SITE
 
 # short waits, so that a receiver's recovery shows within a test's time (the service's own: 1 s to 5 min)

@@ -9,7 +9,7 @@ from collections import Counter
 import yaml
 from sqlalchemy import select
 
-from dispatch.notify.tables import DeliveryRow
+from caretaker.dispatch.notify.tables import DeliveryRow
 from tests.channels.receivers import WebhookReceiver
 from tests.faults.service_process import ServiceProcess, engine_for, service_env, wait_for, write_site
 from tests.service.harness import Watcher, now_iso

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from dispatch.notify.model import classify
-from dispatch.notify.router import audiences, route
-from dispatch.notify.webhook import WebhookChannel
-from estate import parse_site
+from caretaker.dispatch.notify.model import classify
+from caretaker.dispatch.notify.router import audiences, route
+from caretaker.dispatch.notify.webhook import WebhookChannel
+from caretaker.estate import parse_site
 from tests.channels.receivers import WebhookReceiver
 from tests.service.harness import SMALL_SITE
 

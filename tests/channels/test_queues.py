@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.notify.model import delivery_id
-from dispatch.notify.policy import GIVE_UP_AFTER
-from dispatch.notify.sender import Channels
-from dispatch.notify.tables import DeliveryRow
-from dispatch.notify.webhook import WebhookChannel
-from dispatch.outbox import enqueue, purge_sent
-from dispatch.tables import OutboxRow
-from estate import parse_site
+from caretaker.dispatch.notify.model import delivery_id
+from caretaker.dispatch.notify.policy import GIVE_UP_AFTER
+from caretaker.dispatch.notify.sender import Channels
+from caretaker.dispatch.notify.tables import DeliveryRow
+from caretaker.dispatch.notify.webhook import WebhookChannel
+from caretaker.dispatch.outbox import enqueue, purge_sent
+from caretaker.dispatch.tables import OutboxRow
+from caretaker.estate import parse_site
 from tests.channels.receivers import WebhookReceiver
 from tests.channels.sites import FAST, site_with, start
 from tests.service.harness import SMALL_SITE, Watcher, now_iso, wait_until
@@ -77,7 +77,7 @@ def test_a_refused_message_is_given_up_counted_and_the_queue_goes_on(mosquitto, 
     said = gave_up.getMessage()
     assert "http 404" in said and refused[0] in said
     # no names, numbers, titles or urls of the estate in the channels' log lines
-    channel_lines = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("dispatch.notify"))
+    channel_lines = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("caretaker.dispatch.notify"))
     for personal in ("Near Plumber", "13800000001", "Water leak", receiver.url):
         assert personal not in channel_lines
 

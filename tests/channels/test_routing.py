@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from estate import parse_site
-from dispatch.notify.model import Delivery, MessageKind, classify, delivery_id
-from dispatch.notify.policy import GIVE_UP_AFTER, Backoff, after_attempt
-from dispatch.notify.router import audiences, route
-from dispatch.notify.texts import CannotFormat, render
-from dispatch.notify.webhook import body, judge, signature
+from caretaker.estate import parse_site
+from caretaker.dispatch.notify.model import Delivery, MessageKind, classify, delivery_id
+from caretaker.dispatch.notify.policy import GIVE_UP_AFTER, Backoff, after_attempt
+from caretaker.dispatch.notify.router import audiences, route
+from caretaker.dispatch.notify.texts import CannotFormat, render
+from caretaker.dispatch.notify.webhook import body, judge, signature
 from tests.estate.test_site_file import BASE_LINES, FILENAME
 
 CHANNELS = [

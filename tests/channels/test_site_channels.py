@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from estate import SiteError, parse_site
+from caretaker.estate import SiteError, parse_site
 from tests.estate.test_site_file import BASE_LINES, FILENAME
 
 SECRET = "value-of-the-secret-4b1c9e"

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.notify.tables import DeliveryRow
+from caretaker.dispatch.notify.tables import DeliveryRow
 from tests.channels.receivers import WebhookReceiver
 from tests.channels.sites import site_with, start
 from tests.service.harness import Watcher, now_iso, wait_until

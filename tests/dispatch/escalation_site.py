@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from estate import parse_site
-from estate.model import Site
+from caretaker.estate import parse_site
+from caretaker.estate.model import Site
 
 SMALL_SITE = Path(__file__).resolve().parent.parent / "fixtures" / "small-site.yaml"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.alarms import Route, Routed, route
+from caretaker.dispatch.alarms import Route, Routed, route
 
 
 @pytest.mark.parametrize("silenced, cause, own_open, expected", [

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dispatch.arrival import refusal
-from dispatch.choose import choose_technician
+from caretaker.dispatch.arrival import refusal
+from caretaker.dispatch.choose import choose_technician
 from tests.dispatch.test_choose import NOW, SITE, cand
-from estate.model import Place
+from caretaker.estate.model import Place
 
 TTL = timedelta(minutes=15)
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)

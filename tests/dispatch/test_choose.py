@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dispatch.choose import Candidate, Choice, choose_technician, explain_no_choice
-from estate.model import DEFAULT_SLA, Building, Place, Site, Technician, TravelRules
-from estate.shifts import parse_shifts
+from caretaker.dispatch.choose import Candidate, Choice, choose_technician, explain_no_choice
+from caretaker.estate.model import DEFAULT_SLA, Building, Place, Site, Technician, TravelRules
+from caretaker.estate.shifts import parse_shifts
 
 FLOOR_S = 15
 WALK_AB = 120

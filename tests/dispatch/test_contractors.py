@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dispatch.choose import Candidate
-from dispatch.contractors import choose_contractor, contractor_topic, needs_contractor, nobody_qualified_on_site
-from estate.model import Place
+from caretaker.dispatch.choose import Candidate
+from caretaker.dispatch.contractors import choose_contractor, contractor_topic, needs_contractor, nobody_qualified_on_site
+from caretaker.estate.model import Place
 from tests.dispatch.escalation_site import escalation_site
 
 SITE = escalation_site()
@@ -70,9 +70,9 @@ def test_the_offer_goes_on_the_contractors_own_topic():
 
 
 def test_the_offer_reaches_the_contractors_own_channels_and_no_one_elses():
-    from dispatch.notify.model import MessageKind, classify
-    from dispatch.notify.router import audiences, route
-    from estate import parse_site
+    from caretaker.dispatch.notify.model import MessageKind, classify
+    from caretaker.dispatch.notify.router import audiences, route
+    from caretaker.estate import parse_site
     from tests.dispatch.escalation_site import SUPERVISORS, escalation_site_text
 
     text = SUPERVISORS.replace("arrive: 30m}", "arrive: 30m, notify: [fix-hook]}") + """channels:

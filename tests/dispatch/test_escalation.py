@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dispatch import escalation
-from estate import parse_site
+from caretaker.dispatch import escalation
+from caretaker.estate import parse_site
 from tests.dispatch.escalation_site import SUPERVISORS, escalation_site, escalation_site_text
 
 SITE = escalation_site()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.lifecycle import (
+from caretaker.dispatch.lifecycle import (
     AssignmentStatus as A,
     Refusal,
     Step,

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select, text
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.outbox import SENDER_LOCK, OutboxSender, enqueue
-from dispatch.service import AlertFacts, Dispatcher
-from dispatch.tables import OutboxRow, TicketRow
-from estate.model import Place
-from estate.site import load_site
+from caretaker.dispatch.outbox import SENDER_LOCK, OutboxSender, enqueue
+from caretaker.dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.tables import OutboxRow, TicketRow
+from caretaker.estate.model import Place
+from caretaker.estate.site import load_site
 from tests.conftest import _postgres_database
 from tests.fakes import FakeClock
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from dispatch.privacy import describe_error, has_phone, mask_phone, mask_text, scrub_traceback
+from caretaker.dispatch.privacy import describe_error, has_phone, mask_phone, mask_text, scrub_traceback
 
 
 @pytest.mark.parametrize(("phone", "shown"), [("13800138000", "138****8000"), ("66881234", "****1234"),

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch import timers
-from dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
-from dispatch.service import AlertFacts, Dispatcher, Report
-from dispatch.tables import OutboxRow, TicketHistoryRow, TicketRow
-from estate.model import Place
-from estate.site import load_site
+from caretaker.dispatch import timers
+from caretaker.dispatch.errors import BadRequest, NotYourTicket, StepNotAllowed, TicketNotFound
+from caretaker.dispatch.service import AlertFacts, Dispatcher, Report
+from caretaker.dispatch.tables import OutboxRow, TicketHistoryRow, TicketRow
+from caretaker.estate.model import Place
+from caretaker.estate.site import load_site
 from tests.fakes import FakeClock
 
 SITE = load_site(Path(__file__).resolve().parent.parent / "fixtures" / "small-site.yaml")

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dispatch.sla import Deadlines, deadlines_from, raised_urgency, sla_for, warning_time
-from estate.model import DEFAULT_SLA, Sla
+from caretaker.dispatch.sla import Deadlines, deadlines_from, raised_urgency, sla_for, warning_time
+from caretaker.estate.model import DEFAULT_SLA, Sla
 
 CREATED = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 M = timedelta(minutes=1)

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.service import AlertFacts, Dispatcher
-from dispatch.tables import AssignmentRow, OutboxRow
-from estate.model import Place
+from caretaker.dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.tables import AssignmentRow, OutboxRow
+from caretaker.estate.model import Place
 from tests.dispatch.escalation_site import escalation_site
 from tests.fakes import FakeClock
 

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.leases import take_turn
 from caretaker.timer_audit import TimerAudit, alarm_title
-from dispatch import timers
-from dispatch.service import AlertFacts, Dispatcher
-from dispatch.tables import OutboxRow
-from estate.model import Place
-from estate.site import load_site
-from rules.system import SystemAlarm, active_system_alarm
+from caretaker.dispatch import timers
+from caretaker.dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.tables import OutboxRow
+from caretaker.estate.model import Place
+from caretaker.estate.site import load_site
+from caretaker.rules.system import SystemAlarm, active_system_alarm
 from tests.fakes import FakeClock
 
 SITE = load_site(Path(__file__).resolve().parent.parent / "fixtures" / "small-site.yaml")

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.service import AlertFacts, Dispatcher
-from dispatch.tables import TicketHistoryRow, TicketRow
-from estate.site import load_site
+from caretaker.dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.tables import TicketHistoryRow, TicketRow
+from caretaker.estate.site import load_site
 from tests.conftest import EXAMPLE_SITE
 from tests.fakes import FakeClock
 

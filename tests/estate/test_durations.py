@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from estate.durations import format_duration, parse_duration
+from caretaker.estate.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from estate import DEVICE_TYPES, SKILLS, Place, Site, is_on_shift, load_site, summarize_site, travel_seconds
+from caretaker.estate import DEVICE_TYPES, SKILLS, Place, Site, is_on_shift, load_site, summarize_site, travel_seconds
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_example_has_day_and_night_shifts(site: Site) -> None:
 
 
 def test_example_plant_room_supplies_every_tower(site: Site) -> None:
-    from estate.supply import site_supply_chains
+    from caretaker.estate.supply import site_supply_chains
 
     assert {b.id: b.fed_by for b in site.buildings.values()} == {"A": "P", "B": "P", "C": "P", "P": None}
     assert site_supply_chains(site)["B"] == ("B", "P")

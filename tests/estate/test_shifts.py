@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from estate.model import ShiftWindow, Technician
-from estate.shifts import is_on_shift, parse_shift, parse_shifts
+from caretaker.estate.model import ShiftWindow, Technician
+from caretaker.estate.shifts import is_on_shift, parse_shift, parse_shifts
 
 ALL_DAYS = frozenset(range(7))
 SHANGHAI = timedelta(hours=8)

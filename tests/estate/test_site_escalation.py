@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from estate import parse_site
-from estate.errors import SiteError
+from caretaker.estate import parse_site
+from caretaker.estate.errors import SiteError
 from tests.dispatch.escalation_site import SUPERVISORS, escalation_site_text
 
 

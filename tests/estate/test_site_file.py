@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from estate import DEFAULT_SLA, Place, SiteError, SiteProblem, load_site, parse_site, travel_seconds
-from estate.model import ShiftWindow
+from caretaker.estate import DEFAULT_SLA, Place, SiteError, SiteProblem, load_site, parse_site, travel_seconds
+from caretaker.estate.model import ShiftWindow
 
 FILENAME = "tiny.yaml"
 

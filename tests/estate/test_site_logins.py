@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from estate import parse_site
+from caretaker.estate import parse_site
 from tests.estate.test_site_file import FILENAME, problems_of, site_text
 
 # BASE_LINES: device A-B1-LEAK-1 on line 12, B-EL-1 on 13, technician t-wang on 15, supervisor s-li on 21

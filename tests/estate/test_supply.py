@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from estate import SiteError, parse_site
-from estate.supply import site_supply_chains, supply_chains
+from caretaker.estate import SiteError, parse_site
+from caretaker.estate.supply import site_supply_chains, supply_chains
 
 HEAD = """site: tiny
 name: Tiny Estate

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from estate.model import DEFAULT_SLA, Building, Place, Site, TravelRules
-from estate.travel import build_travel_table, floors_apart, get_travel_table, travel_seconds
+from caretaker.estate.model import DEFAULT_SLA, Building, Place, Site, TravelRules
+from caretaker.estate.travel import build_travel_table, floors_apart, get_travel_table, travel_seconds
 
 FLOOR_S = 15
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from estate.errors import SiteError
-from estate.yamllines import format_path, line_of, load_yaml_with_lines, read_yaml_with_lines
+from caretaker.estate.errors import SiteError
+from caretaker.estate.yamllines import format_path, line_of, load_yaml_with_lines, read_yaml_with_lines
 
 TEXT = """\
 site: tiny

@@ -8,13 +8,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
-from api.deps import ApiContext
-from api.limits import ApiLimits
+from caretaker.api.app import create_app
+from caretaker.api.deps import ApiContext
+from caretaker.api.limits import ApiLimits
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.service import Dispatcher
-from dispatch.tables import TechnicianLocationRow
-from estate.site import load_site
+from caretaker.dispatch.service import Dispatcher
+from caretaker.dispatch.tables import TechnicianLocationRow
+from caretaker.estate.site import load_site
 from tests.conftest import EXAMPLE_SITE
 from tests.fakes import FakeClock
 from datetime import datetime, timezone

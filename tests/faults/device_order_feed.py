@@ -14,9 +14,9 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from dispatch.tables import TicketAlertRow, TicketRow
-from ingest.tables import TelemetryRow
-from rules.tables import AlertRow
+from caretaker.dispatch.tables import TicketAlertRow, TicketRow
+from caretaker.ingest.tables import TelemetryRow
+from caretaker.rules.tables import AlertRow
 
 SITE_ID = "order"
 BUILDINGS = ("A", "B", "C")

@@ -19,10 +19,10 @@ import traceback
 from sqlalchemy import func, select
 
 from caretaker.db import make_engine, make_sessions
-from dispatch.outbox import OutboxSender
-from dispatch.tables import OutboxRow
-from estate.clock import SystemClock
-from ingest.client import MqttTarget, Publisher
+from caretaker.dispatch.outbox import OutboxSender
+from caretaker.dispatch.tables import OutboxRow
+from caretaker.estate.clock import SystemClock
+from caretaker.ingest.client import MqttTarget, Publisher
 
 CRASH_POINT = "after_publish_before_mark"
 

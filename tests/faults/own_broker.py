@@ -189,7 +189,7 @@ def stored_telemetry(service) -> int:
     """Telemetry rows the service has committed."""
     from sqlalchemy import func, select
 
-    from ingest.tables import TelemetryRow
+    from caretaker.ingest.tables import TelemetryRow
 
     with service.sessions() as session:
         return session.scalar(select(func.count()).select_from(TelemetryRow))
@@ -199,7 +199,7 @@ def alarms(service, kind, state: str | None = "raised") -> list:
     """The service's own alarms of one kind (rules/system.py), oldest first."""
     from sqlalchemy import select
 
-    from rules.tables import AlertRow
+    from caretaker.rules.tables import AlertRow
 
     with service.sessions() as session:
         query = select(AlertRow).where(AlertRow.rule_id == kind.value)
@@ -248,6 +248,6 @@ def settle_gaps(clock) -> None:
     (ingest/order.py GAP_SETTLE: a reordered feed fills its holes within it); its next tick counts them."""
     from datetime import timedelta
 
-    from ingest.order import GAP_SETTLE
+    from caretaker.ingest.order import GAP_SETTLE
 
     clock.advance(GAP_SETTLE + timedelta(seconds=1))

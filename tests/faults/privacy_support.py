@@ -20,7 +20,7 @@ API_TESTS = Path(__file__).resolve().parents[1] / "api"
 if str(API_TESTS) not in sys.path:  # tests/api/conftest.py imports its helpers by their bare name
     sys.path.insert(0, str(API_TESTS))
 
-from api.app import create_app  # noqa: E402
+from caretaker.api.app import create_app  # noqa: E402
 from api_support import ADMIN, LEAK_REPORT, bearer, place_technician  # noqa: E402,F401
 from tests.api.conftest import (  # noqa: E402,F401  (fixtures, imported to be used)
     clock, client, ctx, engine, issue, operator, pg_engine, probe, site,

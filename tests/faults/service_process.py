@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from tests.conftest import free_port
 
-READY = "caretaker: site "  # what `caretaker run` prints once it is subscribed and serving
+READY = "caretaker: site"  # what `caretaker run` prints once it is subscribed and serving ("site X on …", "sites a, b on …")
 
 
 def write_site(path: Path, site: str, devices: list[dict[str, Any]], buildings: list[dict[str, Any]],

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.tables import TicketAlertRow, TicketRow
-from ingest.tables import TelemetryRow
-from rules.tables import AlertRow
+from caretaker.dispatch.tables import TicketAlertRow, TicketRow
+from caretaker.ingest.tables import TelemetryRow
+from caretaker.rules.tables import AlertRow
 from tests.faults.service_process import (
     Publishers, ServiceProcess, count_rows, engine_for, service_env, wait_for, write_site,
 )

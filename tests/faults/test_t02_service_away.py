@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.system import SystemAlarm
+from caretaker.rules.system import SystemAlarm
 from tests.faults.own_broker import (Devices, ShiftedClock, alarms, iso_ms, own_broker, settle_gaps,  # noqa: F401
                                      start_service_at, stored_telemetry, total_gaps, wipe_session, write_site)
 from tests.service.harness import Watcher, start_service, wait_until
@@ -80,7 +80,8 @@ def test_a_lost_session_is_raised_at_reconnect_and_every_lost_message_counted(ow
     watcher = Watcher("127.0.0.1", own_broker.port, client_id="t02-control-room")
     try:
         run_until_away(own_broker, database_url, site_file, devices, fleet, 5)
-        wipe_session(own_broker.port, CLIENT_ID)  # the negative control: the service comes back to a clean session
+        # the negative control: the service comes back to a clean session (the estate's, caretaker-{site})
+        wipe_session(own_broker.port, f"{CLIENT_ID}-test-estate")
         sent = send_while_away(fleet, devices)
         clock = ShiftedClock()
         service = start_service_at(clock, own_broker.url, database_url, site_file, mqtt_client_id=CLIENT_ID)

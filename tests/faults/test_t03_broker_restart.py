@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.tables import TicketAlertRow
-from rules.system import SystemAlarm
-from rules.tables import AlertRow
+from caretaker.dispatch.tables import TicketAlertRow
+from caretaker.rules.system import SystemAlarm
+from caretaker.rules.tables import AlertRow
 from tests.faults.own_broker import (Devices, alarms, iso_ms, own_broker, stored_telemetry, total_gaps,  # noqa: F401
                                      write_site)
 from tests.service.harness import start_service, wait_until

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from rules.system import SystemAlarm
+from caretaker.rules.system import SystemAlarm
 from tests.faults.own_broker import (Devices, OwnBroker, ShiftedClock, alarms, iso_ms, settle_gaps, start_service_at,
                                      stored_telemetry, total_gaps, write_site)
 from tests.service.harness import wait_until
@@ -71,7 +71,7 @@ def acknowledged(info) -> bool:
 def stored_keys(service) -> set[tuple[str, int]]:
     from sqlalchemy import select
 
-    from ingest.tables import TelemetryRow
+    from caretaker.ingest.tables import TelemetryRow
 
     with service.sessions() as session:
         return {(d, seq) for d, seq in session.execute(select(TelemetryRow.device_id, TelemetryRow.seq))}

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from rules.system import SystemAlarm
+from caretaker.rules.system import SystemAlarm
 from tests.conftest import REPO
 from tests.faults.own_broker import (Devices, OwnBroker, ShiftedClock, alarms, iso_ms, settle_gaps, start_service_at,
                                      stored_telemetry, total_gaps, write_site)

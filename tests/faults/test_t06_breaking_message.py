@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from caretaker.service import Service, load_configuration
 from caretaker.settings import Settings
-from ingest.tables import DeadLetterRow
+from caretaker.ingest.tables import DeadLetterRow
 from tests.faults.service_process import wait_for
 from tests.service.harness import SMALL_SITE
 

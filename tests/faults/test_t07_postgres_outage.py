@@ -2,7 +2,9 @@
 recovery; `/healthz` degraded within 10 s and healthy within 10 s after.
 
 Scaled: the outage lasts 15 s instead of 60 s (the service's behaviour does not change with the length:
-it retries the same batch every second and acknowledges nothing until it commits). The test runs its
+it retries the same batch every second and acknowledges nothing until it commits; the estate's lease is set
+longer than the outage, as the default 15 s lease is longer than a short outage: past its lease the instance
+lets the estate go and its messages wait at the broker for the next holder, T11). The test runs its
 own PostgreSQL cluster (tests/faults/own_postgres.py), stopped with `pg_ctl stop -m immediate` and
 started again. Measured: 600 readings (a leak among them) received during the outage, 0 acknowledged
 while the database was down, 600/600 stored and acknowledged after it came back, the leak's ticket
@@ -24,8 +26,8 @@ from sqlalchemy import select
 
 from caretaker.service import Service, load_configuration
 from caretaker.settings import Settings
-from dispatch.tables import TicketRow
-from ingest.tables import TelemetryRow
+from caretaker.dispatch.tables import TicketRow
+from caretaker.ingest.tables import TelemetryRow
 from tests.conftest import free_port
 from tests.faults.own_postgres import own_postgres  # noqa: F401 - the fixture
 from tests.faults.service_process import Publishers, count_rows, engine_for, wait_for
@@ -62,7 +64,8 @@ def health(port: int) -> tuple[int, dict]:
 def test_a_database_outage_acknowledges_nothing_uncommitted_and_loses_nothing(mosquitto, own_postgres):  # noqa: F811
     port = free_port()
     settings = Settings(mqtt_url=mosquitto.url, database_url=own_postgres.url, site_file=SMALL_SITE,
-                        mqtt_client_id=f"t07-{time.monotonic_ns()}", http_port=port, tick_seconds=0.5)
+                        mqtt_client_id=f"t07-{time.monotonic_ns()}", http_port=port, tick_seconds=0.5,
+                        lease_seconds=4 * OUTAGE_S)  # an outage shorter than the lease keeps the estate here
     service = Service(settings, load_configuration(settings))
     acks: list[str] = []
     lock = threading.Lock()

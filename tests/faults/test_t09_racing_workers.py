@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy import func, select
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.service import AlertFacts, Dispatcher
-from dispatch.tables import TicketAlertRow, TicketRow
-from estate import load_site
-from rules.model import alert_id
+from caretaker.dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.tables import TicketAlertRow, TicketRow
+from caretaker.estate import load_site
+from caretaker.rules.model import alert_id
 from tests.faults.own_postgres import own_postgres  # noqa: F401 - the fixture
 from tests.service.harness import SMALL_SITE
 

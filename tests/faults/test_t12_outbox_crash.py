@@ -26,8 +26,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.outbox import alerts_topic, dispatch_topic, enqueue, notify_topic
-from dispatch.tables import OutboxRow
+from caretaker.dispatch.outbox import alerts_topic, dispatch_topic, enqueue, notify_topic
+from caretaker.dispatch.tables import OutboxRow
 from tests.conftest import REPO
 from tests.fakes import FakeClock
 

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select, text
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.tables import OutboxRow, TicketHistoryRow, TicketRow, TimerRow
+from caretaker.dispatch.tables import OutboxRow, TicketHistoryRow, TicketRow, TimerRow
 from tests.conftest import REPO, _postgres_database
 from tests.service.harness import SMALL_SITE
 

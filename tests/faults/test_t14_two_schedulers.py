@@ -24,9 +24,9 @@ from sqlalchemy import func, select, text
 
 from caretaker.service import Service, load_configuration
 from caretaker.settings import Settings
-from dispatch.outbox import enqueue
-from dispatch.tables import OutboxRow, TicketRow, TimerRow
-from rules.tables import AlertRow
+from caretaker.dispatch.outbox import enqueue
+from caretaker.dispatch.tables import OutboxRow, TicketRow, TimerRow
+from caretaker.rules.tables import AlertRow
 from tests.conftest import _postgres_database
 from tests.service.harness import SMALL_SITE, Watcher, wait_until
 

@@ -26,11 +26,11 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from api.app import create_app
-from api.deps import ApiContext
-from ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
-from ingest.tables import DeadLetterRow, TelemetryRow
-from rules.tables import AlertRow
+from caretaker.api.app import create_app
+from caretaker.api.deps import ApiContext
+from caretaker.ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
+from caretaker.ingest.tables import DeadLetterRow, TelemetryRow
+from caretaker.rules.tables import AlertRow
 from tests.service.harness import now_iso, start_service, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.mqtt, pytest.mark.slow]

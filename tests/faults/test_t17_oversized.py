@@ -20,9 +20,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from ingest.payloads import MAX_PAYLOAD_BYTES
-from ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
-from ingest.tables import DeadLetterRow, TelemetryRow
+from caretaker.ingest.payloads import MAX_PAYLOAD_BYTES
+from caretaker.ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
+from caretaker.ingest.tables import DeadLetterRow, TelemetryRow
 from tests.conftest import REPO
 from tests.service.harness import now_iso, start_service, wait_until
 

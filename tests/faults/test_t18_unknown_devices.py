@@ -15,10 +15,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from dispatch.tables import TicketRow
-from estate import load_site
-from ingest.tables import DeadLetterRow
-from rules.tables import AlertRow
+from caretaker.dispatch.tables import TicketRow
+from caretaker.estate import load_site
+from caretaker.ingest.tables import DeadLetterRow
+from caretaker.rules.tables import AlertRow
 from tests.conftest import EXAMPLE_SITE
 from tests.service.harness import Watcher, now_iso, start_service, wait_until
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from ingest.tables import DeadLetterRow
+from caretaker.ingest.tables import DeadLetterRow
 from tests.faults.device_order_feed import Publisher, leak_id, outcome, telemetry, wait_for, write_site
 from tests.service.harness import Watcher, start_service
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.tables import OutboxRow, TicketHistoryRow, TicketRow
+from caretaker.dispatch.tables import OutboxRow, TicketHistoryRow, TicketRow
 from tests.faults.device_order_feed import Publisher, leak_id, outcome, telemetry, wait_for, write_site
 from tests.service.harness import start_service
 

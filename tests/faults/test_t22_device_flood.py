@@ -27,12 +27,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from dispatch.tables import TicketRow
-from ingest.tables import TelemetryRow
-from rules.system import SystemAlarm
-from rules.tables import AlertRow
-from simulators.behaviour import next_values
-from simulators.load import load_devices, write_load_site
+from caretaker.dispatch.tables import TicketRow
+from caretaker.ingest.tables import TelemetryRow
+from caretaker.rules.system import SystemAlarm
+from caretaker.rules.tables import AlertRow
+from caretaker.simulators.behaviour import next_values
+from caretaker.simulators.load import load_devices, write_load_site
 from tests.service.harness import start_service, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.mqtt, pytest.mark.slow]

@@ -1,8 +1,8 @@
 """T25: every id-bearing route and the stream, called as another technician, an integrator, and with no, a
 garbage or a revoked token, answers 403/404/401 and leaks nothing of another's ticket.
 
-Figures checked: 33 REST routes × 6 callers (another technician, an integrator, no token, a garbage
-token, a non-bearer header, the ticket's own technician's revoked token) = 198 requests, each answering
+Figures checked: 54 REST routes × 6 callers (another technician, an integrator, no token, a garbage
+token, a non-bearer header, the ticket's own technician's revoked token) = 324 requests, each answering
 its expected status with 0 bodies holding the resident's name, number (plain or masked), unit or words; the stream: 0 events of another technician's
 ticket, and after a ticket is reassigned away exactly one `withdrawn` event with its id and 0 events of it
 after that (before the fix: every later change, notes and typed number included). The route table must
@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.app import create_app
-from dispatch.tables import OutboxRow
+from caretaker.api.app import create_app
+from caretaker.dispatch.tables import OutboxRow
 from tests.faults.privacy_support import (  # noqa: F401  (fixtures)
     ADMIN, MARKERS, NAME, PHONE_IN_TEXT, PHOTO, REPORT, bearer, clock, client, ctx, engine, issue, leaks, operator, pg_engine,
     place_technician, probe, report, server, site, streams, token_of, walk_routes,
@@ -95,6 +95,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/assignments/{assignment_id}/decline"): NOBODY,
     ("POST", "/api/v1/assignments/{assignment_id}/arrive"): Access(403, 403, {"confirmed_by_operator": True}),
     ("POST", "/api/v1/assignments/{assignment_id}/done"): NOBODY,
+    ("POST", "/api/v1/tickets/{ticket_id}/answer"): Access(403, 403, {"answer": "整改措施：加装围挡"}),
+    ("GET", "/api/v1/sites"): Access(200, 200),  # the caller's own estate: its id, name, locale, time zone
 }
 # the residents' progress page (docs/residents.md): no bearer token, the link's own token is the key; a
 # token that is no link gets the same bare 404 whoever calls, with whatever header

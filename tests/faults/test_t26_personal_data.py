@@ -21,12 +21,12 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from api.tables import AuditRow
+from caretaker.api.tables import AuditRow
 from caretaker.pipeline import BatchResult
 from caretaker.worker import BatchCommitter
-from dispatch.privacy import mask_text
-from dispatch.tables import OutboxRow
-from ingest.client import Inbound
+from caretaker.dispatch.privacy import mask_text
+from caretaker.dispatch.tables import OutboxRow
+from caretaker.ingest.client import Inbound
 from tests.faults.privacy_support import (  # noqa: F401  (fixtures)
     ADMIN, NAME, PHONE, PHONE_IN_TEXT, PHOTO, REPORT, UNIT, clock, client, ctx, engine, issue, leaks, operator,
     pg_engine, place_technician, probe, report, server, site, streams, token_of,

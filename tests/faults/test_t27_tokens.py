@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from api.app import create_app
+from caretaker.api.app import create_app
 from tests.faults.privacy_support import (  # noqa: F401  (fixtures)
     ADMIN, bearer, clock, client, ctx, engine, issue, operator, pg_engine, probe, server, site, streams,
     token_of, walk_routes,
@@ -68,7 +68,7 @@ def test_a_token_expires_at_its_time(client, clock):
     clock.advance(seconds=59)
     assert client.get("/api/v1/tickets", headers=bearer(short["token"])).status_code == 200
     clock.advance(seconds=1)
-    response = client.get("/api/v1/tickets", headers=bearer(short["token"]))
+    response = client.get("/api/v1/tickets", headers={**bearer(short["token"]), "Accept-Language": "en"})
     assert (response.status_code, response.json()["detail"]) == (401, "expired token")
     assert client.get("/api/v1/tickets", headers=bearer(at["token"])).status_code == 200
     clock.advance(hours=1)

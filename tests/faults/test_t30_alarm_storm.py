@@ -33,8 +33,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from dispatch.tables import TicketAlertRow, TicketRow
-from rules.tables import AlertRow
+from caretaker.dispatch.tables import TicketAlertRow, TicketRow
+from caretaker.rules.tables import AlertRow
 from tests.faults.own_postgres import OwnPostgres
 from tests.faults.service_process import Publishers, ServiceProcess, engine_for, service_env, wait_for, write_site
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ingest.flood import FloodGuard, FloodPolicy, source_of
+from caretaker.ingest.flood import FloodGuard, FloodPolicy, source_of
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 NOISY = "caretaker/test-estate/devices/A-LEAK-1/telemetry"

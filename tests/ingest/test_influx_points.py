@@ -2,8 +2,8 @@
 
 from datetime import datetime, timezone
 
-from ingest.influx import to_points
-from ingest.payloads import Telemetry
+from caretaker.ingest.influx import to_points
+from caretaker.ingest.payloads import Telemetry
 
 
 def test_a_reading_becomes_one_point_with_its_metrics_as_fields():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ingest.loss import QUIET, Mark, account, closed, loss_title, should_clear
+from caretaker.ingest.loss import QUIET, Mark, account, closed, loss_title, should_clear
 
 BUILDING = {"A-1": "A", "A-2": "A", "A-3": "A", "B-1": "B", "C-1": "C"}
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)

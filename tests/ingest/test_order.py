@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ingest.order import (
+from caretaker.ingest.order import (
     DUPLICATE,
     GAP_SETTLE,
     IN_ORDER,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.payloads import Rejection, stage_of, validate_message
+from caretaker.ingest.payloads import Rejection, stage_of, validate_message
 from tests.ingest.test_payloads import LEAK, NOW, NOW_Z, PREFIX, SITE
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from estate.model import Place
-from estate.site import load_site
-from ingest.payloads import (
+from caretaker.estate.model import Place
+from caretaker.estate.site import load_site
+from caretaker.ingest.payloads import (
     MAX_PAYLOAD_BYTES,
     DeviceEvent,
     DeviceStatus,
@@ -21,7 +21,7 @@ from ingest.payloads import (
     Telemetry,
     validate_message,
 )
-from ingest.store import DeviceSnapshot
+from caretaker.ingest.store import DeviceSnapshot
 
 SITE = load_site(Path(__file__).resolve().parents[1] / "fixtures" / "small-site.yaml")
 PREFIX = "caretaker"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from caretaker.api.app import create_app
 from caretaker.http import api_context
 from tests.channels.receivers import SmtpSink, WebhookReceiver, text_of
 from tests.residents.support import Notices, site_with_units

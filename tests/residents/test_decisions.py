@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from api.residents import check_on_json
-from dispatch import residents
-from dispatch.residents import NoticeType, on_cleared, on_raised
-from estate.site import load_site
+from caretaker.api.residents import check_on_json
+from caretaker.dispatch import residents
+from caretaker.dispatch.residents import NoticeType, on_cleared, on_raised
+from caretaker.estate.site import load_site
 from tests.residents.support import UNITS_A, UNITS_B, VULNERABLE, site_with_units
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)

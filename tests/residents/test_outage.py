@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.app import create_app
+from caretaker.api.app import create_app
 from caretaker.http import api_context
-from dispatch.resident_tables import SupplyCutRow
-from dispatch.residents import ResidentNotice
-from dispatch.tables import OutboxRow, TicketRow
-from api.tables import AuditRow
+from caretaker.dispatch.resident_tables import SupplyCutRow
+from caretaker.dispatch.residents import ResidentNotice
+from caretaker.dispatch.tables import OutboxRow, TicketRow
+from caretaker.api.tables import AuditRow
 from tests.residents.support import UNITS_A, UNITS_B, VULNERABLE, Notices, site_with_units
 from tests.service.harness import Watcher, now_iso, start_service, wait_until
 

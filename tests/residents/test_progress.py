@@ -17,15 +17,15 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.deps import ApiContext
-from api.limits import ApiLimits
+from caretaker.api.app import create_app
+from caretaker.api.deps import ApiContext
+from caretaker.api.limits import ApiLimits
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.http import api_context
-from dispatch.resident_store import ResidentDesk
-from dispatch.service import Dispatcher
-from dispatch.tables import TechnicianLocationRow
-from estate.site import load_site
+from caretaker.dispatch.resident_store import ResidentDesk
+from caretaker.dispatch.service import Dispatcher
+from caretaker.dispatch.tables import TechnicianLocationRow
+from caretaker.estate.site import load_site
 from tests.fakes import FakeClock
 from tests.faults.api_world import MONDAY_10AM
 from tests.residents.support import PNG, Notices, site_with_units

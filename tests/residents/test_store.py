@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
-from dispatch.resident_store import ResidentDesk
-from dispatch.residents import ResidentNotice
-from dispatch.tables import OutboxRow
-from estate.site import load_site
+from caretaker.dispatch.resident_store import ResidentDesk
+from caretaker.dispatch.residents import ResidentNotice
+from caretaker.dispatch.tables import OutboxRow
+from caretaker.estate.site import load_site
 from tests.residents.support import UNITS_A, UNITS_B, site_with_units
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from rules.evaluate import DeviceView, RuleIndex, evaluate, tick
-from rules.model import IDLE, Chattering, Clear, Decision, Raise, Reading, RuleState, alert_id
+from caretaker.rules.due import next_due
+from caretaker.rules.evaluate import DeviceView, RuleIndex, evaluate, tick
+from caretaker.rules.model import IDLE, Chattering, Clear, Decision, Raise, Reading, RuleState, alert_id
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[2] / "rules" / "default_rules.yaml"
 T0 = datetime(2026, 11, 23, 2, 0, 0, tzinfo=timezone.utc)  # the fixed clock: Monday 02:00 UTC, 10:00 in Shanghai
@@ -61,6 +62,10 @@ class FakeDevice:
     online: bool = True
     states: dict[str, RuleState] = field(default_factory=dict)
     log: list[Decision] = field(default_factory=list)
+    # the pipeline's schedule (rules/due.py): when the tick must next look, worked out after every step, so
+    # every rule test also proves that a tick the schedule would skip changes nothing
+    due: datetime | None = None
+    scheduled: bool = False
 
     def view(self) -> DeviceView:
         return DeviceView(self.id, self.type, dict(self.values), self.online, self.overrides, self.last_seen,
@@ -76,9 +81,14 @@ class FakeDevice:
         self.log.extend(decisions)
         return decisions
 
+    def _reschedule(self, now: datetime) -> None:
+        self.due, self.scheduled = next_due(self.index, self.view(), self.states, now), True
+
     def _reading(self, reading: Reading) -> list[Decision]:
         self.last_seen = reading.ts
-        return self._apply(*evaluate(self.index, self.view(), reading, self.states, reading.ts))
+        decisions = self._apply(*evaluate(self.index, self.view(), reading, self.states, reading.ts))
+        self._reschedule(reading.ts)
+        return decisions
 
     def send(self, now: datetime, values: Mapping[str, Any]) -> list[Decision]:
         self.values.update(values)  # the snapshot merges first: DeviceView.values includes the reading
@@ -92,7 +102,15 @@ class FakeDevice:
         return self._reading(Reading(self.id, now, online=online))
 
     def tick(self, now: datetime) -> list[Decision]:
-        return self._apply(*tick(self.index, self.view(), self.states, now))
+        changed, decisions = tick(self.index, self.view(), self.states, now)
+        if self.scheduled and (changed or decisions):
+            assert self.due is not None and self.due <= now, (
+                f"the tick at {now} changed {sorted(changed)} but the schedule said {self.due}")
+        decisions = self._apply(changed, decisions)
+        self._reschedule(now)
+        # and once the tick has looked, the device is not due again at once: a busy schedule saves nothing
+        assert self.due is None or self.due > now, f"due again at once after the tick at {now}: {self.due}"
+        return decisions
 
     @property
     def active(self) -> set[str]:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from estate.model import Device, Place
-from estate.shifts import parse_shift
-from rules.evaluate import RuleIndex
-from rules.load import load_rules
-from rules.model import (
+from caretaker.estate.model import Device, Place
+from caretaker.estate.shifts import parse_shift
+from caretaker.rules.evaluate import RuleIndex
+from caretaker.rules.load import load_rules
+from caretaker.rules.model import (
     AbsentCondition,
     ChangeCondition,
     Chatter,

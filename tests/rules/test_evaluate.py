@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from estate.model import DEVICE_TYPES
-from rules.evaluate import DeviceView, RuleIndex, evaluate, tick
-from rules.load import load_rules
-from rules.model import (
+from caretaker.estate.model import DEVICE_TYPES
+from caretaker.rules.evaluate import DeviceView, RuleIndex, evaluate, tick
+from caretaker.rules.load import load_rules
+from caretaker.rules.model import (
     IDLE,
     Clear,
     Raise,

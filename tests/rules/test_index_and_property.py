@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estate.model import DEVICE_TYPES
-from rules.evaluate import DeviceView, RuleIndex, evaluate
-from rules.load import load_rules
-from rules.model import (
+from caretaker.estate.model import DEVICE_TYPES
+from caretaker.rules.evaluate import DeviceView, RuleIndex, evaluate
+from caretaker.rules.load import load_rules
+from caretaker.rules.model import (
     Clear,
     MetricCondition,
     Raise,

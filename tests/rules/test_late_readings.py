@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from rules.evaluate import DeviceView, RuleIndex, evaluate_late
-from rules.load import load_rules
-from rules.model import IDLE, Clear, Episode, Raise, Reading, RuleState, alert_id
+from caretaker.rules.evaluate import DeviceView, RuleIndex, evaluate_late
+from caretaker.rules.load import load_rules
+from caretaker.rules.model import IDLE, Clear, Episode, Raise, Reading, RuleState, alert_id
 from tests.rules.runner import DEFAULT_RULES_FILE
 
 INDEX = RuleIndex(load_rules(DEFAULT_RULES_FILE))

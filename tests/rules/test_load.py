@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from estate.model import DEVICE_TYPES
-from rules.load import RulesError, load_rules, parse_rules
-from estate.shifts import parse_shift
-from rules.model import (
+from caretaker.estate.model import DEVICE_TYPES
+from caretaker.rules.load import RulesError, load_rules, parse_rules
+from caretaker.estate.shifts import parse_shift
+from caretaker.rules.model import (
     AbsentCondition,
     AlertCondition,
     AllOf,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules.load import DEFAULT_PLAYBOOKS, RulesError, load_playbooks, parse_playbooks
-from rules.playbooks import matching, missing_trades
+from caretaker.rules.load import DEFAULT_PLAYBOOKS, RulesError, load_playbooks, parse_playbooks
+from caretaker.rules.playbooks import matching, missing_trades
 
 RULE = """
 version: 1

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from estate.model import Device, Place
-from rules.silence import Silence, silencing
+from caretaker.estate.model import Device, Place
+from caretaker.rules.silence import Silence, silencing
 from tests.rules.runner import T0, at
 
 PUMP = Device("A-B1-PUMP-1", "water_pump", Place("A", -1, "plant"))

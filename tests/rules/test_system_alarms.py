@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.system_alarms import clear_alarm, raise_alarm
-from dispatch.tables import OutboxRow
-from rules.system import SystemAlarm, active_system_alarm
-from rules.tables import AlertLogRow
+from caretaker.dispatch.tables import OutboxRow
+from caretaker.rules.system import SystemAlarm, active_system_alarm
+from caretaker.rules.tables import AlertLogRow
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 

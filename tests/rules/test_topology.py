@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from estate.model import Device, Place
-from rules.evaluate import RuleIndex
-from rules.load import load_rules
-from rules.model import IDLE, Decision, RuleState, alert_id
-from rules.topology import ActiveAlerts, evaluate_composites, explaining_alert
+from caretaker.estate.model import Device, Place
+from caretaker.rules.evaluate import RuleIndex
+from caretaker.rules.load import load_rules
+from caretaker.rules.model import IDLE, Decision, RuleState, alert_id
+from caretaker.rules.topology import ActiveAlerts, evaluate_composites, explaining_alert
 from tests.rules.runner import DEFAULT_RULES_FILE, TICK, E, FakeDevice, V, at, check_decisions, do, notation
 
 RULES = load_rules(DEFAULT_RULES_FILE)

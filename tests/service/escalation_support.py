@@ -11,11 +11,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from caretaker.api.app import create_app
 from caretaker.http import api_context
 from caretaker.service import Service, load_configuration
 from caretaker.settings import Settings
-from dispatch import timers
+from caretaker.dispatch import timers
 from tests.fakes import FakeClock
 from tests.service.harness import Watcher
 

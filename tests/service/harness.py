@@ -77,8 +77,8 @@ class Watcher:
 
 def start_service(broker_url: str, database_url: str, site_file: Path = SMALL_SITE, **overrides: Any) -> Service:
     overrides.setdefault("mqtt_client_id", f"caretaker-test-{time.monotonic_ns()}")
-    settings = Settings(mqtt_url=broker_url, database_url=database_url, site_file=site_file, tick_seconds=0.2,
-                        **overrides)
+    overrides.setdefault("tick_seconds", 0.2)
+    settings = Settings(mqtt_url=broker_url, database_url=database_url, site_file=site_file, **overrides)
     service = Service(settings, load_configuration(settings))
     service.start(with_http=False)
     return service

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dispatch.tables import TicketAlertRow, TicketRow
-from rules import store as rules_store
-from rules.tables import AlertRow
+from caretaker.dispatch.tables import TicketAlertRow, TicketRow
+from caretaker.rules import store as rules_store
+from caretaker.rules.tables import AlertRow
 from tests.service.harness import Watcher, now_iso, start_service, wait_until
 
 QUICK_RULES = Path(__file__).resolve().parent.parent / "fixtures" / "quick-rules.yaml"

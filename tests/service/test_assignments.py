@@ -12,8 +12,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketRow
-from ingest.tables import DeadLetterRow
+from caretaker.dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketRow
+from caretaker.ingest.tables import DeadLetterRow
 from tests.service.harness import SMALL_SITE, Watcher, now_iso, start_service, wait_until
 
 MORE_TECHNICIANS = [
@@ -141,7 +141,7 @@ def test_a_level_1_leak_takes_a_plumber_off_a_level_3_job_which_goes_to_the_next
     service, watcher = running
     place(service, watcher, ("t-near", "A", 1), ("t-far", "B", 1))
     now = service.clock.now()
-    from dispatch.incidents import Report
+    from caretaker.dispatch.incidents import Report
     with service.sessions.begin() as session:  # each plumber holds a job: t-near a level 3, t-far a level 4
         job3 = service.dispatcher.report(session, Report("phone", "", "", "A", 2, "dripping tap", "plumbing", 3,
                                                          "Dripping tap"), now, "op-1")

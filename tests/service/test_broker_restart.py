@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from dispatch.tables import TicketRow
+from caretaker.dispatch.tables import TicketRow
 from tests.conftest import MOSQUITTO_BINARY, free_port, missing, wait_for_port
 from tests.service.harness import Watcher, now_iso, start_service, wait_until
 

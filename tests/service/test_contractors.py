@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from estate import parse_site
+from caretaker.estate import parse_site
 from tests.dispatch.escalation_site import escalation_site_text
 from tests.fakes import FakeClock
 from tests.service.escalation_support import (
@@ -79,9 +79,9 @@ def test_offer_to_contractor_offers_each_trade_of_a_ticket_once_and_masks_the_re
     from sqlalchemy import select
 
     from caretaker.db import make_engine, make_sessions, migrate
-    from dispatch.contractors import offer_to_contractor
-    from dispatch.service import Dispatcher, Report
-    from dispatch.tables import OutboxRow, TicketRow
+    from caretaker.dispatch.contractors import offer_to_contractor
+    from caretaker.dispatch.service import Dispatcher, Report
+    from caretaker.dispatch.tables import OutboxRow, TicketRow
 
     site = parse_site(escalation_site_text())
     engine = make_engine(database_url)

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.demo_closer import DemoCloser
-from dispatch.service import AlertFacts, Dispatcher
-from dispatch.tables import TicketRow
-from estate.model import Place
-from estate.site import load_site
+from caretaker.dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.tables import TicketRow
+from caretaker.estate.model import Place
+from caretaker.estate.site import load_site
 from tests.fakes import FakeClock
 from tests.service.harness import SMALL_SITE
 

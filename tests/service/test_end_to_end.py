@@ -7,9 +7,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from dispatch.tables import TicketRow
-from ingest.tables import DeadLetterRow
-from rules.tables import AlertRow
+from caretaker.dispatch.tables import TicketRow
+from caretaker.ingest.tables import DeadLetterRow
+from caretaker.rules.tables import AlertRow
 from tests.service.harness import Watcher, now_iso, start_service, wait_until
 
 
@@ -63,7 +63,9 @@ def test_twenty_repeats_of_a_reading_leave_one_ticket(running):
     assert len(tickets(service)) == 1
     with service.sessions() as session:
         assert session.scalar(select(func.count()).select_from(AlertRow)) == 1
-    assert len(watcher.on("technicians/t-near/dispatch")) == 1
+    # one offer, however many repeats; a reminder of the accept deadline may follow on a slow machine
+    offers = [p for p in watcher.on("technicians/t-near/dispatch") if p.json()["type"] == "assigned"]
+    assert len(offers) == 1
 
 
 def test_an_unaccepted_ticket_moves_to_the_next_nearest_and_is_withdrawn(running):
@@ -76,7 +78,7 @@ def test_an_unaccepted_ticket_moves_to_the_next_nearest_and_is_withdrawn(running
     # the small site gives level 1 a 3 s accept window
     watcher.wait_for("technicians/t-near/dispatch", lambda p: p["type"] == "withdrawn", timeout=6)
     moved = watcher.wait_for("technicians/t-far/dispatch", lambda p: p["type"] == "assigned", timeout=2)
-    assert "nearest" in moved.json()["reason"]
+    assert "最近" in moved.json()["reason"]  # "nearest", said in the estate's locale (zh-CN)
     [ticket] = tickets(service)
     assert ticket.assignee == "t-far"
     # the second technician accepts by MQTT reply
@@ -89,7 +91,7 @@ def test_nobody_on_site_keeps_the_ticket_open_and_tells_every_supervisor(running
     watcher.publish("test-estate/devices/B-LEAK-1/telemetry", {"ts": now_iso(), "seq": 1, "values": {"leak": True}})
     for supervisor in ("s-1", "s-2"):
         notice = watcher.wait_for(f"supervisors/{supervisor}/notify", lambda p: p["type"] == "unassigned").json()
-        assert "plumbing" in notice["reason"]
+        assert "给排水" in notice["reason"]  # the trade, said in the estate's locale (zh-CN)
     [ticket] = tickets(service)
     assert ticket.status == "open" and ticket.assignee is None
     # a plumber swipes a badge at B's door: now on site, the retry gives them the ticket

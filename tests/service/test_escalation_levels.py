@@ -96,7 +96,8 @@ def test_an_unaccepted_breach_climbs_the_levels_in_order_and_stops_when_a_superv
     time.sleep(0.3)
     assert told(watcher, "m-chen") == []  # the manager is never called
     # the arrive deadline breached at 30 minutes: a new failure, a new climb from the supervisor on duty
-    arrive = watcher.wait_for("supervisors/s-li/notify", lambda n: n["type"] == "breach" and "arrive" in n["reason"])
+    # the notice is said in the estate's locale (zh-CN): the arrive deadline is 到场
+    arrive = watcher.wait_for("supervisors/s-li/notify", lambda n: n["type"] == "breach" and "到场" in n["reason"])
     assert arrive.json()["level"] == 0 and arrive.json()["escalation"]["next_level"] == 1
 
 
@@ -136,9 +137,9 @@ def test_notices_older_than_30_days_are_purged_and_newer_ones_kept(database_url)
     from sqlalchemy import select
 
     from caretaker.db import make_engine, make_sessions, migrate
-    from caretaker.service import NOTICES_KEPT
-    from dispatch import notices as notice_store
-    from dispatch.escalation_tables import NoticeRow
+    from caretaker.estate_runtime import NOTICES_KEPT
+    from caretaker.dispatch import notices as notice_store
+    from caretaker.dispatch.escalation_tables import NoticeRow
 
     engine = make_engine(database_url)
     migrate(engine)

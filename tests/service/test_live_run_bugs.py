@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ingest.tables import DeviceStateRow
-from rules.tables import AlertRow
+from caretaker.ingest.tables import DeviceStateRow
+from caretaker.rules.tables import AlertRow
 from tests.service.harness import Watcher, start_service, wait_until
 
 RULES = """
@@ -116,7 +116,7 @@ rules:
 def test_a_stuck_lift_s_ticket_and_push_show_the_floor_the_car_is_at(mosquitto, database_url, watcher, tmp_path):
     """The lift is installed at its lobby (floor 1); stuck at floor 7, its ticket and the technician's
     push say floor 7."""
-    from dispatch.tables import TicketRow
+    from caretaker.dispatch.tables import TicketRow
 
     service = start_service(mosquitto.url, database_url, rules_file=rules_file(tmp_path, STUCK_RULES))
     try:
@@ -142,7 +142,7 @@ def test_a_stuck_lift_s_ticket_and_push_show_the_floor_the_car_is_at(mosquitto, 
 ])
 def test_where_an_alarm_is(device_type, values, floor):
     from caretaker.pipeline import alarm_place
-    from estate.model import Building, Device, Place
+    from caretaker.estate.model import Building, Device, Place
 
     device = Device("D-1", device_type, Place("A", 1, "lobby"))
     assert alarm_place(device, values, Building("A", -2, 30)) == Place("A", floor, "lobby")
@@ -154,8 +154,8 @@ def test_a_scenario_run_leaves_its_devices_online(mosquitto, database_url, watch
     no device-offline alarm is raised or pending (before: all 42, then 42 alarms and their tickets)."""
     import threading
 
-    from simulators.broker import BrokerAddress
-    from simulators.runner import run_simulation
+    from caretaker.simulators.broker import BrokerAddress
+    from caretaker.simulators.runner import run_simulation
     from tests.conftest import EXAMPLE_SITE
 
     service = start_service(mosquitto.url, database_url, site_file=EXAMPLE_SITE,
@@ -230,7 +230,15 @@ def telemetry(watcher: Watcher, device: str, **values) -> None:
 
 
 def alerts_by_rule(service) -> dict[str, AlertRow]:
-    return {a.rule_id: a for a in rows(service, AlertRow)}
+    """Each rule's alert, with `ticket_id` read from its one link (dispatch/lookup.py `alert_tickets`)."""
+    from caretaker.dispatch import lookup
+
+    with service.sessions() as session:
+        found = list(session.scalars(select(AlertRow)))
+        tickets = lookup.alert_tickets(session, [a.id for a in found])
+    for alert in found:
+        alert.ticket_id = tickets.get(alert.id)
+    return {a.rule_id: a for a in found}
 
 
 def test_a_plant_building_s_outage_explains_the_alarms_of_the_towers_it_supplies(mosquitto, database_url,
@@ -266,7 +274,7 @@ def test_with_mains_lost_falling_pressure_stays_with_the_leak_s_plumbing_ticket(
                                                                                 tmp_path):
     """Mains lost in A, then a leak in A, then the pressure falls fast: the pressure alarm is evidence of the
     burst pipe and joins the plumbing ticket, not the electrician's outage ticket."""
-    from dispatch.tables import TicketRow
+    from caretaker.dispatch.tables import TicketRow
 
     service = start_service(mosquitto.url, database_url, rules_file=rules_file(tmp_path, OUTAGE_RULES))
     try:

@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.loss_alarms import LossWatch
-from dispatch.outbox import OutboxRow
-from estate.site import load_site
-from ingest.client import SessionReport
-from ingest.store import DeviceSnapshot
-from rules.store import acknowledge
-from rules.system import SystemAlarm
-from rules.tables import AlertRow
+from caretaker.dispatch.outbox import OutboxRow
+from caretaker.estate.site import load_site
+from caretaker.ingest.client import SessionReport
+from caretaker.ingest.store import DeviceSnapshot
+from caretaker.rules.store import acknowledge
+from caretaker.rules.system import SystemAlarm
+from caretaker.rules.tables import AlertRow
 from tests.fakes import FakeClock
 from tests.service.harness import SMALL_SITE
 

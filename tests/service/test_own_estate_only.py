@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
-from ingest.tables import DeadLetterRow
+from caretaker.ingest.tables import DeadLetterRow
 from tests.service.harness import Watcher, now_iso, start_service, wait_until
 
 OTHER_ESTATES = ("harbor-east", "other-site", "test-estate-2")

@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 
 from caretaker.db import make_engine, make_sessions, migrate
 from caretaker.pipeline import Pipeline
-from dispatch.service import Dispatcher
-from dispatch.tables import TicketRow
-from estate.site import load_site
-from ingest.client import Inbound
-from ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
-from ingest.tables import DeadLetterRow, DeviceStateRow, TelemetryRow
-from rules.evaluate import RuleIndex
-from rules.load import load_rules
-from rules.tables import AlertRow
+from caretaker.dispatch.service import Dispatcher
+from caretaker.dispatch.tables import TicketRow
+from caretaker.estate.site import load_site
+from caretaker.ingest.client import Inbound
+from caretaker.ingest.store import DEAD_LETTER_PAYLOAD_LIMIT
+from caretaker.ingest.tables import DeadLetterRow, DeviceStateRow, TelemetryRow
+from caretaker.rules.evaluate import RuleIndex
+from caretaker.rules.load import load_rules
+from caretaker.rules.tables import AlertRow
 from tests.fakes import FakeClock
 from tests.service.harness import SMALL_SITE
 

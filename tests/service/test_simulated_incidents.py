@@ -8,10 +8,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from dispatch.tables import TicketRow
-from rules.tables import AlertRow
-from simulators.broker import BrokerAddress
-from simulators.runner import run_simulation
+from caretaker.dispatch.tables import TicketRow
+from caretaker.rules.tables import AlertRow
+from caretaker.simulators.broker import BrokerAddress
+from caretaker.simulators.runner import run_simulation
 from tests.conftest import EXAMPLE_SITE
 from tests.service.harness import start_service, wait_until
 
@@ -31,8 +31,15 @@ def tickets(service) -> list[TicketRow]:
 
 
 def alerts(service) -> list[AlertRow]:
+    """Every alert, with `ticket_id` read from its one link (dispatch/lookup.py `alert_tickets`)."""
+    from caretaker.dispatch import lookup
+
     with service.sessions() as session:
-        return list(session.scalars(select(AlertRow)))
+        found = list(session.scalars(select(AlertRow)))
+        tickets = lookup.alert_tickets(session, [a.id for a in found])
+    for alert in found:
+        alert.ticket_id = tickets.get(alert.id)
+    return found
 
 
 @pytest.mark.slow

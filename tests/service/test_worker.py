@@ -6,7 +6,7 @@ from sqlalchemy.exc import OperationalError
 
 from caretaker.pipeline import BatchResult
 from caretaker.worker import BatchCommitter
-from ingest.client import Inbound
+from caretaker.ingest.client import Inbound
 
 
 class ScriptedPipeline:

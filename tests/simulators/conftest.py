@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from estate.model import DEFAULT_SLA, Building, Device, Place, Site, Supervisor, Technician, TravelRules
+from caretaker.estate.model import DEFAULT_SLA, Building, Device, Place, Site, Supervisor, Technician, TravelRules
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from estate.model import DEVICE_METRICS, DEVICE_TYPES, Building, Device, Place, Site, TravelRules
+from caretaker.estate.model import DEVICE_METRICS, DEVICE_TYPES, Building, Device, Place, Site, TravelRules
 
-from simulators.clock import VirtualScheduler
-from simulators.devices import DeviceFleet, device_will
-from simulators.payloads import format_ts
+from caretaker.simulators.clock import VirtualScheduler
+from caretaker.simulators.devices import DeviceFleet, device_will
+from caretaker.simulators.payloads import format_ts
 
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 

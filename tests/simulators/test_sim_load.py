@@ -6,9 +6,9 @@ import re
 
 import yaml
 
-from estate.model import DEVICE_TYPES, SKILLS
+from caretaker.estate.model import DEVICE_TYPES, SKILLS
 
-from simulators.load import load_devices, write_load_site
+from caretaker.simulators.load import load_devices, write_load_site
 
 ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -37,7 +37,7 @@ def test_write_load_site_writes_the_contract_shape(tmp_path):
 
 
 def test_the_load_site_loads_with_the_estate_loader(tmp_path):
-    from estate.site import load_site  # noqa: PLC0415 - written by another engineer at the same time
+    from caretaker.estate.site import load_site  # noqa: PLC0415 - written by another engineer at the same time
     path = tmp_path / "load.yaml"
     write_load_site(path, 40)
     site = load_site(path)

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 import paho.mqtt.client as mqtt
 import pytest
 
-from simulators.broker import BrokerAddress, BrokerUnavailable, connect
-from simulators.load import load_devices, run_load
-from simulators.runner import run_simulation
+from caretaker.simulators.broker import BrokerAddress, BrokerUnavailable, connect
+from caretaker.simulators.load import load_devices, run_load
+from caretaker.simulators.runner import run_simulation
 
 pytestmark = pytest.mark.mqtt
 
@@ -117,8 +117,11 @@ def test_retained_online_status_is_kept_by_the_broker(small_site, address, liste
     runner.start()
     try:
         first = listen("ret/#")
-        assert first.wait_for(lambda: any(t.endswith("/telemetry") for t in first.topics()))
-        late = listen("ret/test-site/devices/+/status")  # subscribes after the devices said online
+        # every device has said online before the late listener subscribes (a status still on its way would
+        # reach it live, not retained)
+        assert first.wait_for(lambda: len({t for t in first.topics() if t.endswith("/status")})
+                              == len(small_site.devices))
+        late = listen("ret/test-site/devices/+/status")
         assert late.wait_for(lambda: len(late.messages) == len(small_site.devices))
         assert all(retain and json.loads(p)["state"] == "online" for _, p, retain in late.messages)
     finally:

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from estate.model import DEVICE_EVENTS, DEVICE_METRICS, Site
+from caretaker.estate.model import DEVICE_EVENTS, DEVICE_METRICS, Site
 
-from simulators.clock import VirtualScheduler
-from simulators.runner import SCENARIOS, Simulation
-from simulators.scenarios import REGISTRY, ScenarioUnavailable
+from caretaker.simulators.clock import VirtualScheduler
+from caretaker.simulators.runner import SCENARIOS, Simulation
+from caretaker.simulators.scenarios import REGISTRY, ScenarioUnavailable
 
 
 def _play(site: Site, name: str, seed: int, recorder, with_bots: bool = False) -> Simulation:

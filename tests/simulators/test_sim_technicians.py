@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from estate.model import Place
+from caretaker.estate.model import Place
 
-from simulators.clock import VirtualScheduler
-from simulators.devices import DeviceFleet
-from simulators.technicians import BotConfig, TechnicianBot, default_behaviours
+from caretaker.simulators.clock import VirtualScheduler
+from caretaker.simulators.devices import DeviceFleet
+from caretaker.simulators.technicians import BotConfig, TechnicianBot, default_behaviours
 
 ZERO = (0.0, 0.0)
 
