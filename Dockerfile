@@ -16,6 +16,7 @@ COPY dispatch/ ./dispatch/
 COPY api/ ./api/
 COPY simulators/ ./simulators/
 COPY caretaker/ ./caretaker/
+COPY examples/ ./examples/
 RUN pip install . && rm -rf /src/build
 
 # A system user with no shell and no login; /var/lib/caretaker is its writable working directory.

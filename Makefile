@@ -51,6 +51,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(VPY) -m benchmarks.run
 	$(VPY) -m benchmarks.rules
+	$(VPY) -m benchmarks.ingest_stages
+	$(VPY) -m benchmarks.latency
+	$(VPY) -m benchmarks.site_load --devices 10000
+	$(VPY) -m benchmarks.size --devices 10000
 
 lint: $(STAMP)
 	@if $(VPY) -m ruff --version >/dev/null 2>&1; then \

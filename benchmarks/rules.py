@@ -13,9 +13,9 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from estate.model import DEVICE_TYPES, Device, Place
-from rules.evaluate import DeviceView, RuleIndex, evaluate
-from rules.model import EventCondition, MetricCondition, Reading, Rule, Scope
+from caretaker.estate.model import DEVICE_TYPES, Device, Place
+from caretaker.rules.evaluate import DeviceView, RuleIndex, evaluate
+from caretaker.rules.model import EventCondition, MetricCondition, Reading, Rule, Scope
 
 BUILDINGS = [f"B{n:02d}" for n in range(25)]
 TEMPLATES: list[tuple[str, str, object]] = [

@@ -27,8 +27,8 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from simulators.behaviour import next_values
-from simulators.load import load_devices, write_load_site
+from caretaker.simulators.behaviour import next_values
+from caretaker.simulators.load import load_devices, write_load_site
 
 PY = sys.executable
 
