@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from caretaker.estate.errors import SiteError
 from caretaker.estate.model import Site
 from caretaker.estate.site_cache import load_site_cached
-from caretaker.rules.load import load_playbooks, load_rules
+from caretaker.rules.load import in_locale, load_playbooks, load_rules
 from caretaker.rules.model import Rule
 from caretaker.rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
 from caretaker.settings import Settings
@@ -91,7 +91,8 @@ def load_estates(settings: Settings) -> tuple[Loaded, ...]:
     files = site_files(settings.site_file)
     rules, playbooks = load_rules(settings.rules_file), load_playbooks(settings.rules_file)
     if len(files) == 1 and not settings.site_file.is_dir():
-        return (Loaded(load_site_cached(files[0], settings.site_cache), rules, playbooks),)
+        site = load_site_cached(files[0], settings.site_cache)
+        return (Loaded(site, in_locale(rules, site.locale), playbooks),)  # titles in the estate's language
     sites: list[Site] = []
     problems: list[str] = []
     for path in files:
@@ -102,7 +103,7 @@ def load_estates(settings: Settings) -> tuple[Loaded, ...]:
     problems.extend(clashes([(str(path), site.id) for path, site in zip(files, sites)] if not problems else []))
     if problems:
         raise EstatesError("\n".join(problems))
-    return tuple(Loaded(site, rules, playbooks) for site in sites)
+    return tuple(Loaded(site, in_locale(rules, site.locale), playbooks) for site in sites)
 
 
 def clashes(files_and_sites: Sequence[tuple[str, str]]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
+from caretaker import i18n
 from caretaker.estate.durations import parse_duration
 from caretaker.estate.errors import SiteError, SiteProblem, format_problems
 from caretaker.estate.model import DEVICE_EVENTS, DEVICE_METRICS, DEVICE_TYPES, SKILLS
@@ -41,6 +42,7 @@ from caretaker.rules.schema import (
     RuleIn,
     RulesFileIn,
     StatusIn,
+    TitleIn,
 )
 
 DEFAULT_CHATTER = Chatter(flips=4, within=timedelta(minutes=10))
@@ -195,14 +197,36 @@ def _rule(item: RuleIn, path: tuple, check: _Checker) -> Rule:
         chatter = DEFAULT_CHATTER
     else:
         chatter = Chatter(item.chatter.flips, check.duration(item.chatter.within, (*path, "chatter", "within")))
+    titles = _titles(item.title, (*path, "title"), check)
     return Rule(
-        id=item.id, title=item.title, description=item.description, device_types=frozenset(item.device_types),
+        id=item.id, title=dict(titles).get(i18n.DEFAULT, item.title if isinstance(item.title, str) else item.id),
+        titles=titles, description=item.description, device_types=frozenset(item.device_types),
         condition=condition, urgency=item.urgency, category=item.category,
         hold_for=check.duration(item.for_, (*path, "for")), clear_for=check.duration(item.clear_for, (*path, "clear_for")),
         clear_after=check.duration(item.clear_after, (*path, "clear_after")), clear_condition=clear_condition,
         scope=scope, timed_urgency=timed, active=check.windows(item.active_hours, (*path, "active_hours")),
         chatter=chatter, suppressed_by=tuple(item.suppressed_by),
     )
+
+
+def _titles(title: str | TitleIn, path: tuple, check: _Checker) -> tuple[tuple[str, str], ...]:
+    """Return a rule's title in each language, or () for plain text (the same in every estate)."""
+    if isinstance(title, str):
+        return ()
+    if title.key is None:
+        return (("zh-CN", title.zh_cn or ""), ("en", title.en or ""))
+    if not i18n.has(title.key):
+        check.problem((*path, "key"), f"the message catalogues (caretaker/i18n) have no key {title.key!r}")
+        return ()
+    return tuple((locale, i18n.say(title.key, locale)[:200]) for locale in i18n.LOCALES)
+
+
+def in_locale(rules: Sequence[Rule], locale: str | None) -> list[Rule]:
+    """Return the rules with their titles in an estate's `locale` (its site file; unknown: zh-CN), the
+    language its alerts, tickets and notices are written in; a plain-text title stays as it is; pure."""
+    chosen = i18n.normalize(locale) or i18n.DEFAULT
+    return [replace(rule, title=dict(rule.titles).get(chosen, rule.title)) if rule.titles else rule
+            for rule in rules]
 
 
 def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:

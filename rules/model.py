@@ -220,6 +220,7 @@ class Rule:
     active: tuple[ShiftWindow, ...] = ()  # evaluated only inside these windows; empty: always
     chatter: Chatter | None = None  # the rules file turns it on by default
     suppressed_by: tuple[str, ...] = ()  # rules whose active alert in the same building explains this one
+    titles: tuple[tuple[str, str], ...] = ()  # (locale, title) when the title differs by language (rules/load.py)
 
     def applies_to(self, device_type: str) -> bool:
         return "*" in self.device_types or device_type in self.device_types

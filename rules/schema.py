@@ -114,9 +114,44 @@ class ChatterIn(_Strict):
     within: Duration = "10m"
 
 
+class TitleIn(_Strict):
+    """A title in each language (`{zh-CN: 漏水, en: Water leak}`), or a message key of the catalogues
+    (`{key: rule.water-leak}`, caretaker/i18n); docs/rules.md, "Titles"."""
+
+    key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    zh_cn: str | None = Field(default=None, alias="zh-CN", min_length=1, max_length=200)
+    en: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "TitleIn":
+        if self.key is not None and (self.zh_cn is not None or self.en is not None):
+            raise ValueError("a title is either {key: …} or {zh-CN: …, en: …}, not both")
+        if self.key is None and (self.zh_cn is None or self.en is None):
+            missing = " and ".join(name for name, v in (("zh-CN", self.zh_cn), ("en", self.en)) if v is None)
+            raise ValueError(f"a title in languages needs both zh-CN and en (missing: {missing}), or {{key: …}}")
+        return self
+
+
+def _title_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "Text"
+    if isinstance(value, (dict, TitleIn)):
+        return "Languages"
+    return None
+
+
+# plain text (the same in every estate), or a TitleIn; the tags are capitalised so that an error's path
+# points at `title`, not at a union member (rules/load.py drops such names)
+Title = Annotated[
+    Union[Annotated[str, Tag("Text"), Field(min_length=1, max_length=200)], Annotated[TitleIn, Tag("Languages")]],
+    Discriminator(_title_kind, custom_error_type="title", custom_error_message=(
+        "a title is a string, a map {zh-CN: …, en: …} or {key: …}")),
+]
+
+
 class RuleIn(_Strict):
     id: str = Field(pattern=RULE_ID)
-    title: str = Field(min_length=1, max_length=200)
+    title: Title
     description: str = ""
     device_types: list[str] = Field(min_length=1)
     when: ConditionIn
