@@ -10,13 +10,41 @@ import threading
 from importlib import metadata
 from pathlib import Path
 
+from typing import Mapping
+
 from pydantic import ValidationError
 
+from caretaker import i18n
 from caretaker.logs import configure_logging
 from caretaker.settings import Settings
 from caretaker.estate.errors import SiteError
-from caretaker.estate.site import load_site, summarize_site
+from caretaker.estate.site import load_site
 from caretaker.rules.load import RulesError, load_playbooks, load_rules
+
+
+# the language of what this run prints for a person (docs/deploy.md, "The command's language"), chosen once
+# in main(); JSON logs and the replay's table are for programs and stay as they are
+_LANG = "en"
+
+
+def cli_language(environ: Mapping[str, str], flag: str | None = None) -> str:
+    """Return the language the CLI speaks: `--lang`, else the shell's locale as POSIX reads it (`LC_ALL`, then
+    `LC_MESSAGES`, then `LANG`): zh_CN.* and other Chinese → zh-CN, anything else (C, POSIX, en_US, de_DE,
+    unset) → English, the language of a server's shell by default; pure."""
+    if flag is not None:
+        return i18n.normalize(flag) or "en"
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := environ.get(name, ""):
+            return "zh-CN" if i18n.normalize(value.split(".")[0]) == "zh-CN" else "en"
+    return "en"
+
+
+def _say(key: str, /, **params) -> str:
+    return i18n.say(f"cli.{key}", _LANG, **params)
+
+
+def _counted(noun: str, count: int) -> str:
+    return _say(f"{noun}_{'one' if count == 1 else 'many'}", count=count)
 
 
 def _settings() -> Settings:
@@ -24,7 +52,7 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(_problem(e) for e in exc.errors())
-        raise SystemExit(f"caretaker: bad settings: {problems}") from exc
+        raise SystemExit(_say("bad_settings", problems=problems)) from exc
 
 
 def _problem(error: dict) -> str:
@@ -64,17 +92,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             parse_roles(args.role)
         except ValueError as exc:
-            raise SystemExit(f"caretaker: --role: {exc}") from exc
+            raise SystemExit(_say("bad_role", why=exc)) from exc
         settings = settings.model_copy(update={"role": args.role})
     _logging(args.verbose, settings)
     try:
         estates = load_estates(settings)  # one site file, or a directory of them (docs/deploy.md, "Many estates")
     except (SiteError, RulesError) as exc:
-        print(f"caretaker: cannot start:\n{exc}", file=sys.stderr)
+        print(_say("cannot_start_lines", why=exc), file=sys.stderr)
         return 1
     except (ValueError, OSError) as exc:  # EstatesError included: it names every file's problem
-        print(f"caretaker: cannot start:\n{exc}" if "\n" in str(exc) else f"caretaker: cannot start: {exc}",
-              file=sys.stderr)
+        print(_say("cannot_start_lines" if "\n" in str(exc) else "cannot_start", why=exc), file=sys.stderr)
         return 1
     sites = ", ".join(e.site.id for e in estates)
     if len(estates) == 1:
@@ -82,18 +109,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         service = Service(settings, estates)
     except DatabaseUnavailable as exc:
-        print(f"caretaker: cannot start: {exc}", file=sys.stderr)
+        print(_say("cannot_start", why=exc), file=sys.stderr)
         return 1
     _first_run(service, settings)
     try:
         service.start()
     except (BrokerUnavailable, RuntimeError) as exc:
-        print(f"caretaker: cannot start: {exc}", file=sys.stderr)
+        print(_say("cannot_start", why=exc), file=sys.stderr)
         service.stop()
         return 1
     serves_api = settings.http_enabled and "api" in service.roles
-    api = f"API at http://{settings.http_host}:{settings.http_port}/" if serves_api else "no API"
-    print(f"caretaker: {'site' if len(estates) == 1 else 'sites'} {sites} on {settings.mqtt}, {api}", flush=True)
+    api = _say("api_at", url=f"http://{settings.http_host}:{settings.http_port}/") if serves_api else _say("no_api")
+    print(_say("running_one" if len(estates) == 1 else "running_many", sites=sites, broker=settings.mqtt, api=api),
+          flush=True)
     _wait_for_signal()
     service.stop()
     return 0
@@ -116,12 +144,14 @@ def cmd_check_site(args: argparse.Namespace) -> int:
     except SiteError as exc:
         print(exc, file=sys.stderr)
         count = len(exc.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} in {args.file}", file=sys.stderr)
+        print(_say("problems_one" if count == 1 else "problems_many", count=count, file=args.file), file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
+        print(_say("cannot_read", file=args.file, why=exc.strerror), file=sys.stderr)
         return 1
-    print(summarize_site(site))
+    print(_say("site_ok", site=site.id, buildings=_counted("buildings", len(site.buildings)),
+               devices=_counted("devices", len(site.devices)),
+               technicians=_counted("technicians", len(site.technicians))))
     return 0
 
 
@@ -132,10 +162,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
+        print(_say("cannot_read", file=args.file, why=exc.strerror), file=sys.stderr)
         return 1
     books = load_playbooks(args.file)  # checked with the rules above; the defaults when the file has none
-    print(f"{args.file}: {len(rules)} rules, {len(books)} playbooks — OK")
+    print(_say("rules_ok", file=args.file, rules=len(rules), playbooks=len(books)))
     return 0
 
 
@@ -149,7 +179,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"cannot read: {exc}", file=sys.stderr)
+        print(_say("cannot_read_plain", why=exc), file=sys.stderr)
         return 1
     try:
         with open(args.replay, encoding="utf-8") as stream:
@@ -158,7 +188,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         print(f"{args.replay}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"{args.replay}: cannot read: {exc.strerror}", file=sys.stderr)
+        print(_say("cannot_read", file=args.replay, why=exc.strerror), file=sys.stderr)
         return 1
     return 0
 
@@ -194,7 +224,7 @@ def _env_port(name: str, default: int) -> int:
     if not raw:
         return default
     if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise SystemExit(f"caretaker: bad settings: {name} must be a port number (1-65535), got {raw!r}")
+        raise SystemExit(_say("bad_port", name=name, raw=repr(raw)))
     return int(raw)
 
 
@@ -203,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="caretaker", description="Alarms to tickets to the nearest technician.")
     parser.add_argument("--version", action="version", version=f"caretaker {_version()}")
+    parser.add_argument("--lang", default=None, metavar="LANG",
+                        help="zh-CN or en for the messages (default: LC_ALL, LC_MESSAGES or LANG; zh_CN.* is zh-CN)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="the service: ingest, rules, dispatch, timers, HTTP API")
@@ -246,7 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _LANG
     args = build_parser().parse_args(argv)
+    if args.lang is not None and i18n.normalize(args.lang) is None:
+        raise SystemExit(i18n.say("cli.bad_lang", cli_language(os.environ), lang=args.lang))
+    _LANG = cli_language(os.environ, args.lang)
     return args.handler(args)
 
 
