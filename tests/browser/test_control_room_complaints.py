@@ -134,3 +134,47 @@ def test_file_see_and_answer_a_complaint_and_a_suggestion(open_room, room, chrom
         assert not console.errors, console.errors
     finally:
         context.close()
+
+
+DETAIL_WORDS = {
+    "zh-CN": {"kind": "类型", "complaint": "服务投诉", "left": "答复剩余", "answered": "由 op-li 答复"},
+    "en": {"kind": "Kind", "complaint": "Service complaint", "left": "left to answer", "answered": "by op-li"},
+}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_complaints_details_show_its_kind_and_clock_and_take_its_answer(open_room, room, lang):
+    words = DETAIL_WORDS[lang]
+    page = open_room(lang)
+    floor = {"zh-CN": "11", "en": "17"}[lang]  # no unit: the building and floor say where
+    page.click("#new-report")
+    page.wait_for_selector(FORM)
+    page.fill(f"{FORM} [name=reporter_name]", "Sun Li")
+    page.fill(f"{FORM} [name=reporter_phone]", "13700137002")
+    page.select_option(f"{FORM} [name=building]", "B")
+    page.fill(f"{FORM} [name=floor]", floor)
+    page.fill(f"{FORM} [name=description]", f"保安值班时睡觉，叫不醒 / the guard was asleep on duty ({lang})")
+    page.select_option(f"{FORM} [name=kind]", "complaint:service")
+    page.click(f"{FORM} [data-action=submit]")
+    page.wait_for_selector("#detail-dialog[open]")
+    filed = page.get_attribute("#detail-dialog", "data-ticket")
+    ticket = room.call("GET", f"/api/v1/tickets/{filed}").json()
+    details = page.inner_text("#detail-body")
+    for expected in (words["kind"], words["complaint"], words["left"], _shanghai(ticket["answer_by"])):
+        assert expected in details, (expected, details)
+    screenshot(page, f"complaint-details-{lang}")
+
+    page.click("#detail-note [data-action=answer]")
+    answer_form = "#form-dialog form[data-form=answer]"
+    page.wait_for_selector(answer_form)
+    plan = f"已更换夜班保安并加强巡查 / night guard replaced, rounds checked ({lang})"
+    page.fill(f"{answer_form} textarea[name=answer]", plan)
+    page.click(f"{answer_form} [data-action=submit]")
+    page.wait_for_selector("#form-dialog", state="hidden")
+    page.wait_for_function("(plan) => document.querySelector('#detail-body').innerText.includes(plan)", arg=plan)
+    details = page.inner_text("#detail-body")
+    assert words["answered"] in details and words["left"] not in details, details
+    assert page.locator("#detail-note [data-action=answer]").count() == 0  # answered: nothing left to answer
+    answered = room.call("GET", f"/api/v1/tickets/{filed}").json()
+    assert answered["answer"] == plan and answered["answered_by"] == "op-li"
+    screenshot(page, f"complaint-details-answered-{lang}")

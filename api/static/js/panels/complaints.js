@@ -112,7 +112,8 @@ export function onReportChanged(tk) {
   pending = setTimeout(loadComplaints, 300);  // a burst of events, one reload
 }
 
-function openAnswer(tk) {
+/** The Answer form, from this view or a ticket's details; `after` runs once the API has taken the answer. */
+export function openAnswer(tk, after = loadComplaints) {
   const complaint = tk.kind === "complaint";
   const form = openForm({
     title: t(complaint ? "complaints.answer_complaint" : "complaints.answer_suggestion", { id: tk.id }),
@@ -123,7 +124,7 @@ function openAnswer(tk) {
     onSubmit: async (v) => {
       // sent as typed: a blank answer is the API's to refuse, with its own words (shown in the form)
       await api(`/api/v1/tickets/${encodeURIComponent(tk.id)}/answer`, { method: "POST", body: JSON.stringify({ answer: v.answer }) });
-      await loadComplaints();
+      await after();
     },
   });
   form.dataset.form = "answer";

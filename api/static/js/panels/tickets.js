@@ -7,6 +7,8 @@ import { duration } from "../time.js";
 import { technicianName, where } from "../names.js";
 import { assignmentStatusLabel, at, categoryLabel, level, now, sourceLabel, state, statusLabel, statuses, t } from "../state.js";
 import { timelines } from "../timeline.js";
+import { answerClock, answeredLate, kindKey } from "../complaints.js";
+import { loadComplaints, openAnswer } from "./complaints.js";  // it imports this module: used only once both are loaded
 
 const hooks = { changed: () => {}, assign: () => {} };
 export function onTicketsChanged(callback) { hooks.changed = callback; }
@@ -104,6 +106,29 @@ function noteForm(tk) {
   return [h("label", { class: "field wide" }, h("span", {}, t("detail.note")), text, error), h("div", { class: "actions left" }, add)];
 }
 
+/** A complaint's or suggestion's kind, answer clock and answer (docs/api.md, "Kinds of report"). */
+function reportRows(tk) {
+  if (tk.kind !== "complaint" && tk.kind !== "suggestion") return [];
+  const rows = [["detail.kind", t(kindKey(tk))]];
+  if (tk.answered_at) {
+    rows.push(["detail.answer", `${tk.answer || ""} — ${t(answeredLate(tk) ? "complaints.answered_late_by"
+      : "complaints.answered_by", { time: at(tk.answered_at), who: tk.answered_by || "—" })}`]);
+  } else if (tk.answer_by) {
+    const c = answerClock(tk, now());
+    rows.push(["detail.answer", `${t(c.state === "late" ? "complaints.overdue" : "complaints.left",
+      { d: duration(Math.abs(c.left)).replace("−", "") })} · ${t("complaints.due", { time: at(tk.answer_by) })}`]);
+  } else {
+    rows.push(["detail.answer", t(tk.kind === "suggestion" ? "complaints.committee" : "complaints.safety_clock")]);
+  }
+  return rows;
+}
+
+function answerButton(tk) {
+  if ((tk.kind !== "complaint" && tk.kind !== "suggestion") || tk.answered_at || !state.canOperate) return [];
+  return [h("button", { type: "button", class: "primary", "data-action": "answer",
+    onclick: () => openAnswer(tk, async () => { await showDetail(tk.id); await loadComplaints(); }) }, t("complaints.answer"))];
+}
+
 export async function showDetail(id) {
   try {
     const tk = await api(`/api/v1/tickets/${encodeURIComponent(id)}`);  // audited: it carries the reporter
@@ -115,6 +140,7 @@ export async function showDetail(id) {
       ["detail.check_on", (tk.check_on || []).map((c) => t("detail.check_on_item", {
         unit: c.unit || "—", floor: c.floor, name: c.name || "", phone: c.phone || "",
       })).join("; ") || "—"],
+      ...reportRows(tk),
       ["detail.created", at(tk.created_at)],
       ["detail.source", sourceLabel(tk.source)], ["detail.description", tk.description || "—"],
       ["detail.reporter", tk.reporter ? `${tk.reporter.name || ""} ${tk.reporter.phone || ""} ${tk.reporter.unit || ""}` : "—"],
@@ -125,7 +151,7 @@ export async function showDetail(id) {
     $("detail-assignments").replaceChildren(...(plans.length ? plans.map(assignmentItem)
       : [h("li", { class: "empty" }, t("timeline.none"))]));
     $("detail-history").replaceChildren(...tk.history.map(historyItem));
-    $("detail-note").replaceChildren(...(state.canOperate ? noteForm(tk) : []));
+    $("detail-note").replaceChildren(...answerButton(tk), ...(state.canOperate ? noteForm(tk) : []));
     $("detail-dialog").dataset.ticket = tk.id;
     if (!$("detail-dialog").open) $("detail-dialog").showModal();
   } catch (e) { showError(e.message); }
