@@ -22,7 +22,7 @@ from caretaker import i18n
 from caretaker.api import logsafe
 from caretaker.api.deps import ApiContext, ApiEstates
 from caretaker.api.inputs import RefuseUnstorableInput
-from caretaker.api.language import language
+from caretaker.api.language import language, validation_errors
 from caretaker.api.limits import ApiLimits, VolumeGuard
 from caretaker.api.routes import (alerts, audit, deadletters, devices, health, kpis, photos, silences, stream, tech,
                         technicians, tickets, tokens)
@@ -117,7 +117,7 @@ def create_app(ctx: ApiContext | ApiEstates, limits: ApiLimits | None = None) ->
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": jsonable_encoder(i18n.render(list(exc.errors()), language(request)))},
+        return JSONResponse({"detail": jsonable_encoder(validation_errors(exc.errors(), language(request)))},
                             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     # dispatch speaks in its own errors; they become HTTP status codes here, once

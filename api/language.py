@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 from fastapi import Request
 
 from caretaker import i18n
@@ -20,3 +22,37 @@ def site_locale(request: Request) -> str | None:
 
 def language(request: Request) -> str:
     return i18n.pick(site_locale(request), request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+_WHERE = ("body", "query", "path", "header", "cookie")
+
+
+def field_name(loc: Sequence[Any]) -> str:
+    """Return the field a 422 is about as a person writes it: `("body", "photos", 0)` → `photos[0]`, the
+    `body`/`query`/… that FastAPI puts first left out (`loc` says it for programs); pure."""
+    parts = list(loc[1:] if loc and loc[0] in _WHERE else loc)
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or (str(loc[0]) if loc else "")
+
+
+def validation_errors(errors: Sequence[Mapping[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Return a 422's errors with each `msg` in `lang` (docs/api.md, "Language"): pydantic's own texts
+    (`Field required`, `String should have at most 200 characters`, …) by their `type` from the catalogues'
+    `validation.` messages, naming the field; a message the service wrote itself (a `Said`) said in `lang`;
+    a type the catalogues do not know keeps pydantic's English. `type`, `loc`, `input` and `ctx` unchanged; pure."""
+    out: list[dict[str, Any]] = []
+    for error in errors:
+        error = dict(error)
+        msg = error.get("msg")
+        key = f"validation.{error.get('type')}"
+        if not isinstance(msg, i18n.Said) and i18n.has(key):
+            ctx = {k: _shown(v) for k, v in (error.get("ctx") or {}).items()}
+            error["msg"] = i18n.say(key, lang, **ctx, field=field_name(error.get("loc") or ()))
+        out.append(i18n.render(error, lang))
+    return out
+
+
+def _shown(value: Any) -> Any:
+    return value if isinstance(value, (int, float, str)) else str(value)
