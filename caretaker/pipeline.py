@@ -267,17 +267,26 @@ class Pipeline:
                 self.counters["batch_failures"] += 1
                 self.counters["telemetry_store_failures"] += 1
                 raise
+        from caretaker.dispatch.outbox import added_rows
+
+        hand_outbox = getattr(self, "hand_outbox", None)  # the outbox sender's `hand`, when one is listening
+        outgoing = []
         session = self.sessions.writer()
         try:
             with session.begin():
                 work.write(session)
                 if self.fence is not None:
                     self.fence(session)
+                if hand_outbox is not None:
+                    outgoing = added_rows(session)
         except Exception:
             session.close()
             self.counters["batch_failures"] += 1
             raise
         session.close()
+        if outgoing:
+            # committed: its pushes and alert events go now, handed over, not left for the sender to find
+            hand_outbox(outgoing)
         # the transaction is durable: only now does the new state become the current one
         for device_id, snap in work.snapshots.items():
             self.snapshots[device_id] = snap

@@ -1,5 +1,12 @@
-"""The outbox: messages written in the deciding transaction, published afterwards, each marked sent as soon
-as the broker has it; a crash re-sends at most the one message it interrupted, with the same `id`."""
+"""The outbox: messages written in the deciding transaction, published afterwards, marked sent once the broker
+has them; a re-send after a crash carries the same `id` (docs/device-protocol.md).
+
+Two ways out. The rows a batch has just committed are handed to the sender (`hand`), which publishes them all
+at once, waits for their PUBACKs together and marks them sent in one small commit: nothing waits for a poll,
+a re-read or one PUBACK after another (docs/benchmarks.md, "Reading to alert event"); a crash there re-sends
+at most the rows of that one hand-over. Anything else (a timer's rows, the API's, a backlog after the broker
+was away) is read from the table in order and published one at a time, each marked as soon as the broker has
+it, so a crash re-sends at most the one message it interrupted (fault test T12)."""
 
 from __future__ import annotations
 
@@ -8,7 +15,8 @@ import logging
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from collections import deque
+from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
 from sqlalchemy import Connection, delete, select, text, update
 from sqlalchemy.orm import Session
@@ -21,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # publish(topic, payload, qos) -> True once the broker has it (PUBACK for QoS 1)
 Publish = Callable[[str, bytes, int], bool]
+# publish_many(messages) -> how many, from the first, the broker has (ingest.client.Publisher.publish_many)
+PublishMany = Callable[[Sequence[tuple[str, bytes, int]]], int]
 # PostgreSQL: one instance's sender publishes at a time, so the order of the outbox is the order sent
 SENDER_LOCK = 0x6361_7265_6F62  # "careob", any constant shared by every instance
 
@@ -60,6 +70,24 @@ def enqueue(session: Session, topic: str, payload: dict[str, Any], now: datetime
     session.add(OutboxRow(topic=topic, payload=json.dumps(body, ensure_ascii=False), qos=qos, created_at=now))
 
 
+class Outgoing(NamedTuple):
+    """A committed, unsent outbox row, as handed to the sender (no need to read it back)."""
+    id: int
+    topic: str
+    payload: str
+    qos: int
+
+
+def added_rows(session: Session) -> list[Outgoing]:
+    """The unsent outbox rows this session holds, flushed (so each has its id); called inside the transaction
+    that wrote them, and handed to the sender only once it has committed."""
+    session.flush()
+    rows = [Outgoing(row.id, row.topic, row.payload, row.qos) for row in list(session.identity_map.values())
+            if isinstance(row, OutboxRow) and row.sent_at is None]
+    rows.sort(key=lambda row: row.id)
+    return rows
+
+
 def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
     """Delete up to `limit` messages sent before a time; return how many. A message a channel has not handled
     yet (not routed, or a delivery still pending: docs/channels.md) stays, however old."""
@@ -72,25 +100,35 @@ def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
 
 
 class OutboxSender:
-    """Publishes unsent outbox rows in order and marks each sent once the broker has it; woken right after a
-    commit that added some."""
+    """Publishes unsent outbox rows in order and marks them sent once the broker has them: rows handed over
+    right after their commit go at once, together; the rest are read from the table."""
 
     def __init__(self, sessions: WriterSessions, publish: Publish, clock: Clock, batch: int = 200,
-                 idle_seconds: float = 1.0, lock_key: int = SENDER_LOCK) -> None:
+                 idle_seconds: float = 1.0, lock_key: int = SENDER_LOCK,
+                 publish_many: PublishMany | None = None) -> None:
         self._sessions = sessions
         self._lock_key = lock_key  # one estate of many takes its own turn (docs/deploy.md, "Many estates")
         self._publish = publish
+        self._publish_many = publish_many
         self._clock = clock
         self._batch = batch
         self._idle = idle_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._handed: deque[Outgoing] = deque()  # committed rows waiting for the sender's thread
+        # whether the table had nothing older unsent when last read: only then may handed rows go first
+        self._caught_up = False
         self.sent = 0
         # called with (row id, topic) as each PUBACK arrives: the reading → push latency ends here (/metrics)
         self.on_sent: Callable[[int, str], None] | None = None
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def hand(self, rows: Sequence[Outgoing]) -> None:
+        """Give the sender rows that have just committed (any thread): it publishes them without reading them."""
+        self._handed.extend(rows)
         self._wake.set()
 
     def start(self) -> None:
@@ -105,15 +143,68 @@ class OutboxSender:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()  # before taking the work: a hand-over after this wakes the next round
             try:
+                self.send_handed()
                 more = self.send_pending()
             except Exception:  # the database or broker hiccuped: keep the rows, try again shortly
                 log.exception("outbox: sending failed; will retry")
+                self._caught_up = False
                 more = False
                 self._stop.wait(1.0)
             if not more:
                 self._wake.wait(self._idle)
-                self._wake.clear()
+
+    def _take_handed(self) -> list[Outgoing]:
+        rows = []
+        while self._handed:
+            rows.append(self._handed.popleft())
+        return rows
+
+    def send_handed(self) -> int:
+        """Publish the rows handed over since the last call, all at once, and mark them sent in one commit;
+        return how many. Rows that cannot go this way (older rows still unsent, the broker away, another
+        instance's turn) are left to `send_pending`, which reads them from the table in order."""
+        rows = self._take_handed()
+        if not rows or self._publish_many is None or not self._caught_up:
+            return 0
+        with self._sessions.writer() as session:
+            engine = session.get_bind()
+        with engine.connect() as connection:
+            if connection.dialect.name != "postgresql":
+                return self._send_rows(connection, rows)
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}):
+                return 0  # another instance is sending; its loop takes these rows too
+            try:
+                connection.execute(text("SET synchronous_commit = off"))
+                return self._send_rows(connection, rows)
+            finally:
+                _release(connection, self._lock_key)
+
+    def _send_rows(self, connection: Connection, rows: list[Outgoing]) -> int:
+        # a row this sender (or another instance's) already sent from the table is not sent twice: one look-up
+        # by key, not a read of the outbox
+        unsent = set(connection.scalars(select(OutboxRow.id).where(OutboxRow.id.in_([r.id for r in rows]),
+                                                                   OutboxRow.sent_at.is_(None))))
+        connection.rollback()  # SQLite: no read transaction held while publishing
+        rows = [row for row in rows if row.id in unsent]
+        if not rows:
+            return 0
+        taken = self._publish_many([(row.topic, row.payload.encode("utf-8"), row.qos) for row in rows])
+        done = rows[:taken]
+        if self.on_sent is not None:
+            for row in done:
+                self.on_sent(row.id, row.topic)
+        if done:
+            crash_point("after_publish_before_mark")  # a crash here sends this hand-over's rows again
+            connection.execute(update(OutboxRow).where(OutboxRow.id.in_([row.id for row in done]))
+                               .values(sent_at=self._clock.now()))
+            connection.commit()
+            self.sent += len(done)
+        if taken < len(rows):
+            self._caught_up = False  # the rest wait in the table, and later rows behind them
+        return len(done)
 
     def send_pending(self) -> bool:
         """Publish one batch of unsent rows in order, marking each sent as soon as the broker has it; return
@@ -128,6 +219,7 @@ class OutboxSender:
             # sends that message again (with its id); a flush per mark would cut the sending rate to a sixth
             connection.execution_options(isolation_level="AUTOCOMMIT")
             if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}):
+                self._caught_up = False
                 return False  # another instance is sending; its loop takes these rows too
             try:
                 connection.execute(text("SET synchronous_commit = off"))
@@ -145,6 +237,7 @@ class OutboxSender:
         connection.rollback()  # SQLite: let go of the write lock while publishing
         for row_id, topic, payload, qos in rows:
             if not self._publish(topic, payload.encode("utf-8"), qos):
+                self._caught_up = False
                 return False  # keep order: later rows wait for this one
             if self.on_sent is not None:
                 self.on_sent(row_id, topic)
@@ -152,6 +245,7 @@ class OutboxSender:
             connection.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(sent_at=self._clock.now()))
             connection.commit()
             self.sent += 1
+        self._caught_up = len(rows) < self._batch  # the table had no more: later commits may be handed over
         return len(rows) == self._batch
 
 

@@ -211,8 +211,10 @@ class IngestClient:
 
 
 def drain(inbox: queue.SimpleQueue[Inbound], max_messages: int, wait_seconds: float, idle_seconds: float) -> list[Inbound]:
-    """Return the next batch: wait up to `idle_seconds` for a first message, then take what arrives within
-    `wait_seconds` more, up to `max_messages`; one commit then covers them all."""
+    """Return the next batch: wait up to `idle_seconds` for a first message, then take what is already there, up
+    to `max_messages`, and go. Waiting for more only pays while they keep coming: once the inbox is empty the
+    batch goes at once (a lone reading is not held back), while a busy inbox still fills a batch within
+    `wait_seconds` of its first message, so one commit covers them all."""
     try:
         first = inbox.get(timeout=idle_seconds)
     except queue.Empty:
@@ -222,15 +224,9 @@ def drain(inbox: queue.SimpleQueue[Inbound], max_messages: int, wait_seconds: fl
     while len(batch) < max_messages:
         try:
             batch.append(inbox.get_nowait())
-            continue
         except queue.Empty:
-            pass
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            batch.append(inbox.get(timeout=remaining))
-        except queue.Empty:
+            break  # nothing more has arrived: commit what there is now
+        if time.monotonic() >= deadline:
             break
     return batch
 
@@ -285,6 +281,36 @@ class Publisher:
         except (RuntimeError, ValueError) as exc:
             log.warning("publishing to %s failed: %s", topic, exc)
             return False
+
+    def publish_many(self, messages: Sequence[tuple[str, bytes, int]], timeout: float = 5.0) -> int:
+        """Publish all of `messages` at once (QoS 1 keeps many in flight, in order on the one connection), then
+        wait for their PUBACKs; return how many, from the first, the broker has: the rest are to send again."""
+        if not self._client.is_connected():
+            return 0
+        infos = []
+        try:
+            for topic, payload, qos in messages:
+                info = self._client.publish(topic, payload, qos=qos)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
+                    break
+                infos.append((info, qos))
+        except (RuntimeError, ValueError) as exc:
+            log.warning("publishing %d messages failed: %s", len(messages), exc)
+        deadline = time.monotonic() + timeout
+        taken = 0
+        for info, qos in infos:
+            if qos == 0:
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    break
+            else:
+                try:
+                    info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+                except (RuntimeError, ValueError):
+                    break
+                if not info.is_published():
+                    break
+            taken += 1
+        return taken
 
     def stop(self) -> None:
         self._client.disconnect()
