@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from caretaker import i18n
 from caretaker.api.schemas import ReportIn
 from caretaker.dispatch.service import Report
 from caretaker.estate.model import SKILLS, Site
@@ -136,29 +137,30 @@ def _blank(value: object) -> bool:
 
 def report_problems(body: ReportIn, site: Site) -> list[tuple[str, str, str]]:
     """Return every problem with the report as (field, error type, message); empty when it can be opened.
+    The messages are `Said`: the 422 says them in the request's language (docs/api.md, "Language").
 
     Mandatory (docs/operations.md): name, contact, building or unit, description, and where it came from.
     """
     problems: list[tuple[str, str, str]] = []
     for name in ("reporter_name", "reporter_phone", "description", "source"):
         if _blank(getattr(body, name)):
-            problems.append((name, "missing", "Field required"))
+            problems.append((name, "missing", i18n.said("intake.required", field=name)))
     unit = site.units.get(body.unit) if body.unit else None
     if body.unit and unit is None:
-        problems.append(("unit", "unknown", f"unit {body.unit!r} is not in the site file"))
+        problems.append(("unit", "unknown", i18n.said("intake.unit_unknown", unit=body.unit)))
     if unit is None:  # a known unit says where; otherwise building and floor must
         if _blank(body.building):
-            problems.append(("building", "missing", "Field required (or give a unit)"))
+            problems.append(("building", "missing", i18n.said("intake.required_or_unit", field="building")))
         if body.floor is None:
-            problems.append(("floor", "missing", "Field required (or give a unit)"))
+            problems.append(("floor", "missing", i18n.said("intake.required_or_unit", field="floor")))
     building = body.building or (unit.building if unit else None)
     if building and building not in site.buildings:
-        problems.append(("building", "unknown", f"building {building!r} is not in the site file"))
+        problems.append(("building", "unknown", i18n.said("intake.building_unknown", building=building)))
     elif building and body.floor is not None:
         b = site.buildings[building]
         if not b.lowest_floor <= body.floor <= b.highest_floor:
-            problems.append(("floor", "out_of_range",
-                             f"building {building} has floors {b.lowest_floor} to {b.highest_floor}"))
+            problems.append(("floor", "out_of_range", i18n.said(
+                "intake.floor_out_of_range", building=building, lowest=b.lowest_floor, highest=b.highest_floor)))
     return problems
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from caretaker import i18n
 from caretaker.api import intake
 from caretaker.api.schemas import ReportIn
 from caretaker.dispatch.complaints import Kind
@@ -23,7 +24,7 @@ def report_kind(body: ReportIn) -> tuple[Kind, list[tuple[str, str, str]]]:
     if kind != "complaint":
         if body.complaint_type is not None:
             return Kind(kind), [("complaint_type", "value_error",
-                                 f"only a complaint has a complaint_type; this report is a {kind}")]
+                                 i18n.said("intake.complaint_type_not_complaint", kind=kind))]
         return Kind(kind), []
     suggested = guess.complaint_type if guess.kind == "complaint" else None
     return Kind("complaint", body.complaint_type or suggested or "service"), []

@@ -95,3 +95,26 @@ def test_an_english_estate_answers_in_english_unless_asked_for_chinese(ctx):
             "detail": "项目文件中没有设备 nope"}
         assert client.get("/api/v1/devices/nope", headers=ADMIN).json() == {
             "detail": "device 'nope' is not in the site file"}
+
+
+def test_a_report_forms_problems_are_said_in_the_language_asked_for(client, operator):
+    body = {"source": "phone", "reporter_name": "", "reporter_phone": "13800138000", "unit": "Z-9999",
+            "description": "楼道灯不亮"}
+    zh = client.post("/api/v1/tickets", headers=operator, json=body)
+    en = client.post("/api/v1/tickets", headers={**operator, "Accept-Language": "en"}, json=body)
+    assert zh.status_code == en.status_code == 422
+    said = {tuple(d["loc"]): d["msg"] for d in zh.json()["detail"]}
+    told = {tuple(d["loc"]): d["msg"] for d in en.json()["detail"]}
+    assert said.keys() == told.keys() == {("body", "reporter_name"), ("body", "unit"), ("body", "building"),
+                                          ("body", "floor")}
+    assert said[("body", "unit")] == "项目文件中没有房号 Z-9999"
+    assert told[("body", "unit")] == "unit 'Z-9999' is not in the site file"
+    assert said[("body", "building")] == "此项为必填（或填写房号）"
+    assert told[("body", "building")] == "Field required (or give a unit)"
+    assert all(not any("a" <= ch <= "z" for ch in msg) for msg in said.values() if "Z-9999" not in msg), said
+
+    outside = {**body, "reporter_name": "Li Lei", "unit": None, "building": "A", "floor": 99}
+    zh = client.post("/api/v1/tickets", headers=operator, json=outside).json()["detail"]
+    en = client.post("/api/v1/tickets", headers={**operator, "Accept-Language": "en"}, json=outside).json()["detail"]
+    assert [d["msg"] for d in zh if d["loc"] == ["body", "floor"]][0].startswith("楼栋 A 的楼层为")
+    assert [d["msg"] for d in en if d["loc"] == ["body", "floor"]][0].startswith("building A has floors")
