@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
+from caretaker import i18n
+
 # the figure -> its target (docs/operations.md targets as the control room shows them)
 TARGETS: dict[str, float] = {"response_compliance_pct": 90.0, "first_time_fix_pct": 90.0, "satisfaction": 85.0,
                              # DOMAIN: complaints that miss their target three days running are told too
@@ -40,4 +42,4 @@ def missed_every_day(daily: Sequence[dict[str, Any]], targets: dict[str, float] 
 def title(name: str, values: Sequence[float], target: float) -> str:
     """The alarm's title (the service's own words, like its other alarms): the figure, the days' values, the target."""
     shown = ", ".join(f"{v:g}" for v in values)
-    return f"KPI {name} below its target {target:g} for {len(values)} days running: {shown}"
+    return i18n.said("alarm.kpi_missed", name=name, target=f"{target:g}", days=len(values), values=shown)

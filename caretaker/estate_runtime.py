@@ -92,8 +92,10 @@ class EstateRuntime:
         self.committer = BatchCommitter(self.pipeline, self._after_commit)
         self.losses = LossWatch(self.site, self.sessions, settings.mqtt_prefix, self.clock)
         self.timer_audit = TimerAudit(self.sessions, self.clock, settings.mqtt_prefix, self.site.id,
-                                      overdue_after(settings.tick_seconds, settings.timers_overdue_s))
-        self.kpi_watch = KpiWatch(self.sessions, self.clock, settings.mqtt_prefix, self.site.id, self.site.timezone)
+                                      overdue_after(settings.tick_seconds, settings.timers_overdue_s),
+                                      locale=self.site.locale)  # the estate's language for its alarms
+        self.kpi_watch = KpiWatch(self.sessions, self.clock, settings.mqtt_prefix, self.site.id, self.site.timezone,
+                                  locale=self.site.locale)
         self.purge_every = PURGE_EVERY
         self.job_runs: dict[str, int] = {}  # periodic jobs this instance ran (its turn), for /metrics
         # /metrics: the estate's own registry (caretaker/metrics.py); one estate of many leaves the process

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from sqlalchemy.orm import sessionmaker
 
+from caretaker import i18n
 from caretaker.system_alarms import clear_alarm, raise_alarm
 from caretaker.dispatch.service import AlertFacts, Dispatcher
 from caretaker.dispatch.tables import TicketRow
@@ -70,7 +71,8 @@ class FloodGate:
                 for source in calmed:
                     if (device_id := self._device(source)) is not None:
                         clear_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.DEVICE_FLOODING,
-                                    now=now, subject=device_id, note="quiet again")
+                                    now=now, subject=device_id, note=i18n.said("alarm.flooding_quiet"),
+                                    locale=self.site.locale)
         except Exception:  # the batch itself must still go on; the alarm is written with a later batch
             log.exception("flood guard: could not write the flooding alarm")
             return
@@ -80,16 +82,15 @@ class FloodGate:
     def _raise(self, session, device_id: str, now: datetime) -> None:
         device = self.site.devices[device_id]
         policy = self.guard.policy
-        title = (f"device {device_id} is flooding: messages beyond {policy.rate:g}/s are counted, not processed; "
-                 "check its firmware or power")
+        title = i18n.said("alarm.flooding", device=device_id, rate=f"{policy.rate:g}")  # in the estate's locale
         change = raise_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.DEVICE_FLOODING,
                              title=title, urgency=MAINTENANCE_URGENCY, now=now, subject=device_id,
-                             building=device.place.building)
+                             building=device.place.building, locale=self.site.locale)
         if change.state != "raised":
             return  # already flooding and announced: one alarm, one ticket
         ticket = self.dispatcher.open_for_alert(session, AlertFacts(
             change.alert, SystemAlarm.DEVICE_FLOODING.value, device_id, MAINTENANCE_URGENCY,
-            TRADE.get(device.family, "general"), f"device chattering: {device_id} floods messages", now), now)
+            TRADE.get(device.family, "general"), i18n.say("alarm.flooding_ticket", self.site.locale, device=device_id), now), now)
         row = session.get(TicketRow, ticket)
         if row is not None and row.open_key == f"{device_id}|{SystemAlarm.DEVICE_FLOODING.value}":
             row.source = MAINTENANCE_SOURCE  # not a sensor incident: a building's leak must not join it

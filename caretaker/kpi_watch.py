@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from caretaker.api.kpi_watch import TARGETS, last_days, missed_every_day, title
+from caretaker import i18n
 from caretaker.api.kpis import compute_kpis, load_kpi_rows
 from caretaker.db import Sessions
 from caretaker.leases import take_turn
@@ -19,8 +20,10 @@ URGENCY = 3  # the management team's business, not a technician's tonight
 
 
 class KpiWatch:
-    def __init__(self, sessions: Sessions, clock: Clock, prefix: str, site: str, zone: str) -> None:
+    def __init__(self, sessions: Sessions, clock: Clock, prefix: str, site: str, zone: str,
+                 locale: str | None = None) -> None:
         self._sessions, self._clock, self._prefix, self._site, self._zone = sessions, clock, prefix, site, zone
+        self._locale = locale  # the estate's: the alarm's words (None: English)
 
     def run(self, force: bool = False) -> bool:
         """Check the last days' figures; return whether an alarm was raised or cleared (its event queued)."""
@@ -38,9 +41,10 @@ class KpiWatch:
                 if name in missed:
                     change = raise_alarm(session, prefix=self._prefix, site=self._site, kind=SystemAlarm.KPI_MISSED,
                                          title=title(name, missed[name], target), urgency=URGENCY, now=now,
-                                         subject=name)
+                                         subject=name, locale=self._locale)
                     changed = changed or change.state != "unchanged"
                 else:
                     changed = clear_alarm(session, prefix=self._prefix, site=self._site, kind=SystemAlarm.KPI_MISSED,
-                                          now=now, subject=name, note="back on target") is not None or changed
+                                          now=now, subject=name, note=i18n.said("alarm.kpi_back"),
+                                          locale=self._locale) is not None or changed
         return changed

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from caretaker import i18n
 from caretaker.db import Sessions
 from caretaker.system_alarms import clear_alarm, raise_alarm
 from caretaker.dispatch.outbox import iso
@@ -30,7 +31,7 @@ def alarm_title(found: Overdue) -> str:
     """Return the alarm's title; it names when the oldest was due, not a count, so it stays the same (and the
     control room is not updated every check) while the sweep stays stuck."""
     since = iso(found.oldest_due_at) if found.oldest_due_at is not None else "?"
-    return f"Timers overdue since {since}: deadline warnings, breaches and reassignments are not firing"
+    return i18n.said("alarm.timers_overdue", since=since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,9 @@ class AuditResult:
 
 
 class TimerAudit:
-    def __init__(self, sessions: Sessions, clock: Clock, prefix: str, site: str, late_after: timedelta) -> None:
+    def __init__(self, sessions: Sessions, clock: Clock, prefix: str, site: str, late_after: timedelta,
+                 locale: str | None = None) -> None:
+        self.locale = locale  # the estate's: the alarm's words (None: English)
         self._sessions = sessions
         self._clock = clock
         self._prefix = prefix
@@ -61,10 +64,10 @@ class TimerAudit:
             now = shared_now(session, self._clock.now())
             if found.count:
                 change = raise_alarm(session, prefix=self._prefix, site=self._site, kind=SystemAlarm.TIMERS_OVERDUE,
-                                     title=alarm_title(found), urgency=URGENCY, now=now)
+                                     title=alarm_title(found), urgency=URGENCY, now=now, locale=self.locale)
                 return AuditResult(found, change.state != "unchanged")
             cleared = clear_alarm(session, prefix=self._prefix, site=self._site, kind=SystemAlarm.TIMERS_OVERDUE,
-                                  now=now, note="the timers caught up")
+                                  now=now, note=i18n.said("alarm.timers_caught_up"), locale=self.locale)
             return AuditResult(found, cleared is not None)
 
     def _overdue(self, session: Session) -> Overdue:

@@ -197,7 +197,7 @@ def test_a_flooding_device_is_counted_not_processed_and_the_others_keep_their_pa
     assert processed_flood <= BURST + RATE * (flood_seconds + 2), (processed_flood, flood_seconds)
     assert dropped >= sent["flood"] * 0.8
     assert [(a.device_id, a.state) for a in flood_alarms] == [(FLOODER, "raised")]
-    assert len(flooder_tickets) == 1 and flooder_tickets[0].title.startswith("device chattering")
+    assert len(flooder_tickets) == 1 and flooder_tickets[0].title.startswith(("device chattering", "设备消息泛滥"))  # the estate's locale
     assert quiet_rows == sent["quiet_rows"] + len(leaks[:18]), "a quiet device's reading was lost"
     assert len(alerts.raised) >= len(probes_before) + len(probes_during)
 

@@ -129,3 +129,51 @@ def test_an_estate_s_alerts_and_tickets_read_its_language(tmp_path, database_url
     finally:
         engine.dispose()
     assert any(r.id == "device-offline" and r.title == offline for r in loaded.rules)
+
+
+# --- the service's own alarms ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("locale, raised, cleared", [
+    ("zh-CN", "指标 satisfaction 连续 3 天低于目标 85：80, 84.9, 70", "已回到目标"),
+    ("en", "KPI satisfaction below its target 85 for 3 days running: 80, 84.9, 70", "back on target"),
+    (None, "KPI satisfaction below its target 85 for 3 days running: 80, 84.9, 70", "back on target"),
+])
+def test_a_system_alarm_and_its_history_read_the_estate_s_language(database_url, locale, raised, cleared):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from caretaker.api.kpi_watch import title
+    from caretaker.rules.system import SystemAlarm
+    from caretaker.rules.tables import AlertLogRow, AlertRow
+    from caretaker.system_alarms import clear_alarm, raise_alarm
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = make_sessions(engine)
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+    try:
+        with sessions.begin() as session:
+            raise_alarm(session, prefix="caretaker", site="s", kind=SystemAlarm.KPI_MISSED, subject="satisfaction",
+                        title=title("satisfaction", [80, 84.9, 70], 85), urgency=3, now=now, locale=locale)
+        with sessions.begin() as session:
+            clear_alarm(session, prefix="caretaker", site="s", kind=SystemAlarm.KPI_MISSED, subject="satisfaction",
+                        now=now, note=i18n.said("alarm.kpi_back"), locale=locale)
+        with sessions() as session:
+            (row,) = session.scalars(select(AlertRow)).all()
+            notes = [(log.state, log.note) for log in session.scalars(select(AlertLogRow).order_by(AlertLogRow.at,
+                                                                                                    AlertLogRow.state))]
+        assert row.title == raised
+        assert notes == [("cleared", cleared), ("raised", raised)]
+    finally:
+        engine.dispose()
+
+
+def test_the_flooding_and_timer_alarms_have_both_languages():
+    from caretaker.timer_audit import alarm_title
+    from caretaker.dispatch.timers import Overdue
+
+    said = alarm_title(Overdue(count=2, oldest_due_at=None))
+    assert i18n.render(said, "zh-CN").startswith("定时任务自 ? 起逾期")
+    assert str(said).startswith("Timers overdue since ?")
+    assert i18n.say("alarm.flooding", "zh-CN", device="A-LEAK-1", rate="20").startswith("设备 A-LEAK-1 消息泛滥")
