@@ -243,7 +243,8 @@ def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
             # pydantic names union members in the path ("MetricIn"); drop them to point at the YAML key
             path = tuple(p for p in err["loc"]
                          if not (isinstance(p, str) and (p[:1].isupper() or p.startswith(("literal[", "function-")))))
-            check.problem(tuple({"for_": "for", "with_": "with"}.get(p, p) for p in path), err["msg"])
+            check.problem(tuple({"for_": "for", "with_": "with"}.get(p, p) for p in path),
+                          str(err["msg"]).removeprefix("Value error, "))
         unique = {(p.line, p.path, p.message): p for p in check.problems}
         raise RulesError(list(unique.values()), filename) from exc
 

@@ -75,7 +75,7 @@ def test_a_title_in_languages_picks_the_estate_s():
 
 
 @pytest.mark.parametrize("title, path, words", [
-    ("{zh-CN: 机房漏水}", "rules[0].title", ["en"]),
+    ("{zh-CN: 机房漏水}", "rules[0].title", ["needs both zh-CN and en (missing: en)"]),
     ("{en: Plant room leak}", "rules[0].title", ["zh-CN"]),
     ("{key: rule.no-such-rule}", "rules[0].title.key", ["rule.no-such-rule", "caretaker/i18n"]),
     ("{key: rule.water-leak, en: Leak}", "rules[0].title", ["not both"]),
@@ -177,3 +177,8 @@ def test_the_flooding_and_timer_alarms_have_both_languages():
     assert i18n.render(said, "zh-CN").startswith("定时任务自 ? 起逾期")
     assert str(said).startswith("Timers overdue since ?")
     assert i18n.say("alarm.flooding", "zh-CN", device="A-LEAK-1", rate="20").startswith("设备 A-LEAK-1 消息泛滥")
+
+
+def test_rules_check_names_a_missing_language_without_pydantic_s_prefix():
+    (found,) = problems(RULE.format(title="{zh-CN: 机房漏水}"))
+    assert found[2] == "a title in languages needs both zh-CN and en (missing: en), or {key: …}"
