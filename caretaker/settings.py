@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     # a timer this many seconds past due (beyond a tick) raises system.timers_overdue (docs/operations.md)
     timers_overdue_s: float = Field(default=60.0, gt=0)
     batch_max: int = 500
+    # how long a busy inbox keeps filling one batch after its first message; an empty inbox sends the batch at
+    # once (ingest.client.drain), so a lone reading never waits for it
     batch_wait_ms: int = 5
     # `json`: one JSON object per log line, with site, ticket, device and alert as fields (docs/deploy.md)
     log_format: Literal["text", "json"] = "text"
