@@ -83,7 +83,6 @@ class EstateRuntime:
         self.publisher = publisher  # the instance's one publisher: any connection may carry an estate's pushes
         # estates share one database: each estate's sender takes its own turn (PostgreSQL advisory lock)
         self.outbox = OutboxSender(self.sessions, self.publisher.publish, self.clock,
-                                   publish_many=getattr(self.publisher, "publish_many", None),
                                    **({"lock_key": lock_key("caretaker-outbox", self.site.id)} if many else {}))
         self.pipeline.hand_outbox = self.outbox.hand  # a batch's committed rows go straight to the sender
         # every outbox message also goes to the site file's channels that take it, each from its own queue

@@ -1,12 +1,11 @@
 """The outbox: messages written in the deciding transaction, published afterwards, marked sent once the broker
 has them; a re-send after a crash carries the same `id` (docs/device-protocol.md).
 
-Two ways out. The rows a batch has just committed are handed to the sender (`hand`), which publishes them all
-at once, waits for their PUBACKs together and marks them sent in one small commit: nothing waits for a poll,
-a re-read or one PUBACK after another (docs/benchmarks.md, "Reading to alert event"); a crash there re-sends
-at most the rows of that one hand-over. Anything else (a timer's rows, the API's, a backlog after the broker
-was away) is read from the table in order and published one at a time, each marked as soon as the broker has
-it, so a crash re-sends at most the one message it interrupted (fault test T12)."""
+Two ways in. The rows a batch has just committed are handed to the sender (`hand`), so nothing waits for a
+poll or a re-read of the table (docs/benchmarks.md, "Reading to alert event"). Anything else (a timer's rows,
+the API's, a backlog after the broker was away) is read from the table in order. Either way each row is
+published and marked sent in its own commit as soon as the broker has it, so a crash re-sends at most the one
+message it interrupted (fault test T12)."""
 
 from __future__ import annotations
 
@@ -29,8 +28,6 @@ log = logging.getLogger(__name__)
 
 # publish(topic, payload, qos) -> True once the broker has it (PUBACK for QoS 1)
 Publish = Callable[[str, bytes, int], bool]
-# publish_many(messages) -> how many, from the first, the broker has (ingest.client.Publisher.publish_many)
-PublishMany = Callable[[Sequence[tuple[str, bytes, int]]], int]
 # PostgreSQL: one instance's sender publishes at a time, so the order of the outbox is the order sent
 SENDER_LOCK = 0x6361_7265_6F62  # "careob", any constant shared by every instance
 
@@ -101,15 +98,13 @@ def purge_sent(session: Session, before: datetime, limit: int = 5000) -> int:
 
 class OutboxSender:
     """Publishes unsent outbox rows in order and marks them sent once the broker has them: rows handed over
-    right after their commit go at once, together; the rest are read from the table."""
+    right after their commit go at once, without a read of the table; the rest are read from the table."""
 
     def __init__(self, sessions: WriterSessions, publish: Publish, clock: Clock, batch: int = 200,
-                 idle_seconds: float = 1.0, lock_key: int = SENDER_LOCK,
-                 publish_many: PublishMany | None = None) -> None:
+                 idle_seconds: float = 1.0, lock_key: int = SENDER_LOCK) -> None:
         self._sessions = sessions
         self._lock_key = lock_key  # one estate of many takes its own turn (docs/deploy.md, "Many estates")
         self._publish = publish
-        self._publish_many = publish_many
         self._clock = clock
         self._batch = batch
         self._idle = idle_seconds
@@ -162,11 +157,11 @@ class OutboxSender:
         return rows
 
     def send_handed(self) -> int:
-        """Publish the rows handed over since the last call, all at once, and mark them sent in one commit;
-        return how many. Rows that cannot go this way (older rows still unsent, the broker away, another
+        """Publish the rows handed over since the last call, each marked sent as the broker takes it; return
+        how many. Rows that cannot go this way (older rows still unsent, the broker away, another
         instance's turn) are left to `send_pending`, which reads them from the table in order."""
         rows = self._take_handed()
-        if not rows or self._publish_many is None or not self._caught_up:
+        if not rows or not self._caught_up:
             return 0
         with self._sessions.writer() as session:
             engine = session.get_bind()
@@ -189,22 +184,27 @@ class OutboxSender:
                                                                    OutboxRow.sent_at.is_(None))))
         connection.rollback()  # SQLite: no read transaction held while publishing
         rows = [row for row in rows if row.id in unsent]
-        if not rows:
-            return 0
-        taken = self._publish_many([(row.topic, row.payload.encode("utf-8"), row.qos) for row in rows])
-        done = rows[:taken]
-        if self.on_sent is not None:
-            for row in done:
-                self.on_sent(row.id, row.topic)
-        if done:
-            crash_point("after_publish_before_mark")  # a crash here sends this hand-over's rows again
-            connection.execute(update(OutboxRow).where(OutboxRow.id.in_([row.id for row in done]))
-                               .values(sent_at=self._clock.now()))
-            connection.commit()
-            self.sent += len(done)
-        if taken < len(rows):
+        sent = self._send_each(connection, [(row.id, row.topic, row.payload, row.qos) for row in rows])
+        if sent < len(rows):
             self._caught_up = False  # the rest wait in the table, and later rows behind them
-        return len(done)
+        return sent
+
+    def _send_each(self, connection: Connection, rows: Sequence[tuple[int, str, str, int]]) -> int:
+        """Publish rows in order, each marked sent in its own commit as soon as the broker has it, so a crash
+        re-sends at most the one message it interrupted (T12: duplicates no more than crashes); return how
+        many went before one could not (the rest keep their order in the table)."""
+        sent = 0
+        for row_id, topic, payload, qos in rows:
+            if not self._publish(topic, payload.encode("utf-8"), qos):
+                return sent
+            if self.on_sent is not None:
+                self.on_sent(row_id, topic)
+            crash_point("after_publish_before_mark")  # the one window where a crash sends a message twice
+            connection.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(sent_at=self._clock.now()))
+            connection.commit()
+            self.sent += 1
+            sent += 1
+        return sent
 
     def send_pending(self) -> bool:
         """Publish one batch of unsent rows in order, marking each sent as soon as the broker has it; return
@@ -235,16 +235,9 @@ class OutboxSender:
             .limit(self._batch)
         ).all()
         connection.rollback()  # SQLite: let go of the write lock while publishing
-        for row_id, topic, payload, qos in rows:
-            if not self._publish(topic, payload.encode("utf-8"), qos):
-                self._caught_up = False
-                return False  # keep order: later rows wait for this one
-            if self.on_sent is not None:
-                self.on_sent(row_id, topic)
-            crash_point("after_publish_before_mark")  # the one window where a crash sends a message twice
-            connection.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(sent_at=self._clock.now()))
-            connection.commit()
-            self.sent += 1
+        if self._send_each(connection, rows) < len(rows):
+            self._caught_up = False
+            return False  # keep order: later rows wait for the one the broker did not take
         self._caught_up = len(rows) < self._batch  # the table had no more: later commits may be handed over
         return len(rows) == self._batch
 

@@ -282,36 +282,6 @@ class Publisher:
             log.warning("publishing to %s failed: %s", topic, exc)
             return False
 
-    def publish_many(self, messages: Sequence[tuple[str, bytes, int]], timeout: float = 5.0) -> int:
-        """Publish all of `messages` at once (QoS 1 keeps many in flight, in order on the one connection), then
-        wait for their PUBACKs; return how many, from the first, the broker has: the rest are to send again."""
-        if not self._client.is_connected():
-            return 0
-        infos = []
-        try:
-            for topic, payload, qos in messages:
-                info = self._client.publish(topic, payload, qos=qos)
-                if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
-                    break
-                infos.append((info, qos))
-        except (RuntimeError, ValueError) as exc:
-            log.warning("publishing %d messages failed: %s", len(messages), exc)
-        deadline = time.monotonic() + timeout
-        taken = 0
-        for info, qos in infos:
-            if qos == 0:
-                if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    break
-            else:
-                try:
-                    info.wait_for_publish(max(0.0, deadline - time.monotonic()))
-                except (RuntimeError, ValueError):
-                    break
-                if not info.is_published():
-                    break
-            taken += 1
-        return taken
-
     def stop(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
