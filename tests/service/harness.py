@@ -92,3 +92,19 @@ def wait_until(check: Callable[[], Any], timeout: float = 5.0, what: str = "cond
             return result
         time.sleep(0.05)
     raise AssertionError(f"{what} not met within {timeout} s")
+
+
+def place_and_wait(service: Service, watcher: "Watcher", *where: tuple[str, str, int]) -> None:
+    """Report each (technician, building, floor) as the app does, and wait until the service has stored them all."""
+    from sqlalchemy import select
+
+    from caretaker.dispatch.tables import TechnicianLocationRow
+    for tech, building, floor in where:
+        watcher.publish(f"test-estate/technicians/{tech}/location",
+                        {"ts": now_iso(), "building": building, "floor": floor})
+
+    def stored() -> bool:
+        with service.sessions() as session:
+            rows = {r.technician: r.building for r in session.scalars(select(TechnicianLocationRow))}
+        return all(rows.get(tech) == building for tech, building, _ in where)
+    wait_until(stored, what="locations stored")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from caretaker.dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketRow
 from caretaker.ingest.tables import DeadLetterRow
-from tests.service.harness import SMALL_SITE, Watcher, now_iso, start_service, wait_until
+from tests.service.harness import SMALL_SITE, Watcher, now_iso, place_and_wait, start_service, wait_until
 
 MORE_TECHNICIANS = [
     {"id": "t-guard", "name": "Second Guard", "phone": "13800000005", "skills": ["security"], "badge": "BADGE-GUARD"},
@@ -40,19 +40,6 @@ def running(mosquitto, database_url, site_file):
     yield service, watcher
     watcher.close()
     service.stop()
-
-
-def place(service, watcher: Watcher, *where: tuple[str, str, int]) -> None:
-    """Report each technician's location and wait until the service has stored them all."""
-    for tech, building, floor in where:
-        watcher.publish(f"test-estate/technicians/{tech}/location",
-                        {"ts": now_iso(), "building": building, "floor": floor})
-
-    def stored():
-        with service.sessions() as session:
-            rows = {r.technician: r.building for r in session.scalars(select(TechnicianLocationRow))}
-        return all(rows.get(tech) == building for tech, building, _ in where)
-    wait_until(stored, what="locations stored")
 
 
 def leak(watcher: Watcher, device: str, seq: int = 1) -> None:
@@ -81,7 +68,7 @@ def tickets(service) -> list[TicketRow]:
 
 def test_a_burst_pipe_on_three_floors_is_one_ticket_with_a_plumber_security_and_then_cleaning(running):
     service, watcher = running
-    place(service, watcher, ("t-near", "A", 2), ("t-far", "B", 1), ("t-sec", "B", 1), ("t-guard", "A", 4),
+    place_and_wait(service, watcher, ("t-near", "A", 2), ("t-far", "B", 1), ("t-sec", "B", 1), ("t-guard", "A", 4),
           ("t-clean", "A", 1))
     for device in ("A-LEAK-1", "A-LEAK-2", "A-LEAK-3"):  # basement, floor 3, floor 5
         leak(watcher, device)
@@ -112,7 +99,7 @@ def test_a_burst_pipe_on_three_floors_is_one_ticket_with_a_plumber_security_and_
 def test_a_building_outage_gives_an_electrician_and_a_lift_engineer(running):
     """mains-power-lost holds for 5 s before it raises."""
     service, watcher = running
-    place(service, watcher, ("t-elec", "A", -1), ("t-lift", "A", 1))
+    place_and_wait(service, watcher, ("t-elec", "A", -1), ("t-lift", "A", 1))
     watcher.publish("test-estate/devices/A-METER-1/telemetry",
                     {"ts": now_iso(), "seq": 1, "values": {"mains_ok": False}})
     electrician = assigned(watcher, "t-elec", timeout=15, trade="electrical", role="owner")
@@ -123,7 +110,7 @@ def test_a_building_outage_gives_an_electrician_and_a_lift_engineer(running):
 def test_a_support_technicians_timeout_reassigns_only_that_assignment(running):
     """The small site gives level 1 a 3 s accept window."""
     service, watcher = running
-    place(service, watcher, ("t-near", "A", 1), ("t-sec", "A", 2), ("t-guard", "B", 3))
+    place_and_wait(service, watcher, ("t-near", "A", 1), ("t-sec", "A", 2), ("t-guard", "B", 3))
     leak(watcher, "A-LEAK-2")
     owner = assigned(watcher, "t-near", role="owner")
     first = assigned(watcher, "t-sec", role="support")
@@ -139,7 +126,7 @@ def test_a_support_technicians_timeout_reassigns_only_that_assignment(running):
 
 def test_a_level_1_leak_takes_a_plumber_off_a_level_3_job_which_goes_to_the_next_plumber(running):
     service, watcher = running
-    place(service, watcher, ("t-near", "A", 1), ("t-far", "B", 1))
+    place_and_wait(service, watcher, ("t-near", "A", 1), ("t-far", "B", 1))
     now = service.clock.now()
     from caretaker.dispatch.incidents import Report
     with service.sessions.begin() as session:  # each plumber holds a job: t-near a level 3, t-far a level 4
@@ -164,7 +151,7 @@ def test_a_level_1_leak_takes_a_plumber_off_a_level_3_job_which_goes_to_the_next
 
 def test_an_arrive_from_another_building_is_refused_and_moves_nobody(running):
     service, watcher = running
-    place(service, watcher, ("t-near", "B", 2))  # the only plumber, in building B
+    place_and_wait(service, watcher, ("t-near", "B", 2))  # the only plumber, in building B
     leak(watcher, "A-LEAK-2")
     push = assigned(watcher, "t-near")
     reply(watcher, "t-near", push["ticket"], "accept")
@@ -179,6 +166,6 @@ def test_an_arrive_from_another_building_is_refused_and_moves_nobody(running):
     assert tickets(service)[0].status == "accepted"
     with service.sessions() as session:
         assert session.get(TechnicianLocationRow, "t-near").building == "B"  # not moved to the ticket
-    place(service, watcher, ("t-near", "A", 3))
+    place_and_wait(service, watcher, ("t-near", "A", 3))
     reply(watcher, "t-near", push["ticket"], "arrive")
     wait_until(lambda: tickets(service)[0].status == "on_site", what="on site once in A")

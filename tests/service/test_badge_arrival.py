@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import select
 
 from caretaker.dispatch.tables import AssignmentRow, TechnicianLocationRow, TicketHistoryRow, TicketRow
-from tests.service.harness import SMALL_SITE, Watcher, now_iso, start_service, wait_until
+from tests.service.harness import SMALL_SITE, Watcher, now_iso, place_and_wait, start_service, wait_until
 
 GUARD = {"id": "t-guard", "name": "Second Guard", "phone": "13800000005", "skills": ["security"],
          "badge": "BADGE-GUARD"}
@@ -37,14 +37,6 @@ def running(mosquitto, database_url, site_file):
     yield service, watcher
     watcher.close()
     service.stop()
-
-
-def place(service, watcher: Watcher, *where: tuple[str, str, int]) -> None:
-    for tech, building, floor in where:
-        watcher.publish(f"test-estate/technicians/{tech}/location",
-                        {"ts": now_iso(), "building": building, "floor": floor})
-    wait_until(lambda: all(location(service, tech).building == building for tech, building, _ in where),
-               what="locations stored")
 
 
 def location(service, tech: str) -> TechnicianLocationRow:
@@ -82,7 +74,7 @@ def the_ticket(service, ticket_id: str) -> TicketRow:
 
 def test_a_badge_swipe_in_the_tickets_building_is_the_arrival_and_elsewhere_only_a_move(running):
     service, watcher = running
-    place(service, watcher, ("t-near", "B", 2), ("t-guard", "A", 4))  # the plumber starts in the other building
+    place_and_wait(service, watcher, ("t-near", "B", 2), ("t-guard", "A", 4))  # the plumber starts in the other building
     watcher.publish("test-estate/devices/A-LEAK-2/telemetry", {"ts": now_iso(), "seq": 1, "values": {"leak": True}})
     owner = assigned(watcher, "t-near", role="owner")
     ticket_id = owner["ticket"]
@@ -125,7 +117,7 @@ def test_a_swipe_before_accepting_only_moves_the_technician(running):
     """Arrive comes after accept (docs/api.md): a swipe while the work is only offered counts as a location,
     so the app's `arrive` after accepting is then counted."""
     service, watcher = running
-    place(service, watcher, ("t-near", "B", 2))
+    place_and_wait(service, watcher, ("t-near", "B", 2))
     watcher.publish("test-estate/devices/A-LEAK-2/telemetry", {"ts": now_iso(), "seq": 1, "values": {"leak": True}})
     ticket_id = assigned(watcher, "t-near", role="owner")["ticket"]
     swipe(watcher, "A-DOOR-1", "BADGE-NEAR", 1)

@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import select
 
 from caretaker.dispatch.tables import AssignmentRow, TicketRow
-from tests.service.harness import SMALL_SITE, Watcher, now_iso, start_service, wait_until
+from tests.service.harness import SMALL_SITE, Watcher, now_iso, place_and_wait, start_service, wait_until
 
 MORE_TECHNICIANS = [
     {"id": "t-guard", "name": "Second Guard", "phone": "13800000005", "skills": ["security"], "badge": "BADGE-GUARD"},
@@ -42,19 +42,6 @@ def running(mosquitto, database_url, site_file):
     yield service, watcher
     watcher.close()
     service.stop()
-
-
-def place(service, watcher: Watcher, *where: tuple[str, str, int]) -> None:
-    from caretaker.dispatch.tables import TechnicianLocationRow
-    for tech, building, floor in where:
-        watcher.publish(f"test-estate/technicians/{tech}/location",
-                        {"ts": now_iso(), "building": building, "floor": floor})
-
-    def stored():
-        with service.sessions() as session:
-            rows = {r.technician: r.building for r in session.scalars(select(TechnicianLocationRow))}
-        return all(rows.get(tech) == building for tech, building, _ in where)
-    wait_until(stored, what="locations stored")
 
 
 def reply(watcher: Watcher, tech: str, ticket: str, action: str) -> None:
@@ -101,7 +88,7 @@ def resolve(service, ticket_id: str) -> None:
 
 def test_the_owner_resolving_withdraws_the_security_offer_and_nobody_is_offered_it_again(running):
     service, watcher = running
-    place(service, watcher, ("t-near", "A", 3), ("t-guard", "A", 4), ("t-sec", "B", 1), ("t-clean", "A", 1))
+    place_and_wait(service, watcher, ("t-near", "A", 3), ("t-guard", "A", 4), ("t-sec", "B", 1), ("t-clean", "A", 1))
     ticket_id = burst_pipe(service, watcher)
     resolve(service, ticket_id)  # inside the guard's accept window
     withdrawn = wait_push(watcher, "t-guard", "withdrawn")
@@ -121,7 +108,7 @@ def test_the_owner_resolving_withdraws_the_security_offer_and_nobody_is_offered_
 
 def test_support_on_site_is_done_at_the_resolve_and_the_cleaning_is_withdrawn_when_the_ticket_closes(running):
     service, watcher = running
-    place(service, watcher, ("t-near", "A", 3), ("t-guard", "A", 4), ("t-clean", "A", 1))
+    place_and_wait(service, watcher, ("t-near", "A", 3), ("t-guard", "A", 4), ("t-clean", "A", 1))
     watcher.publish("test-estate/devices/A-LEAK-2/telemetry", {"ts": now_iso(), "seq": 1, "values": {"leak": True}})
     ticket_id = wait_push(watcher, "t-guard", "assigned", trade="security")["ticket"]
     reply(watcher, "t-guard", ticket_id, "accept")
