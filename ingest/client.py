@@ -238,8 +238,10 @@ class Publisher:
         self.target = target
         self._client = _new_client(target, client_id, protocol, clean=True, manual_ack=False)
         self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
         self._client.max_queued_messages_set(10000)
         self._refused: str | None = None
+        self._accepted = False  # a CONNACK has accepted us at least once
 
     def start(self, timeout: float = 10.0) -> None:
         try:
@@ -262,7 +264,16 @@ class Publisher:
             self._refused = refusal(self.target, reason_code)
             return
         self._refused = None
+        self._accepted = True
         _no_delay(client)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        # closed before any CONNACK: a TLS listener that wants a client certificate ends the connection only
+        # after our side of the handshake (TLS 1.3), and every retry would end the same way; start() says so
+        # at once instead of waiting out its timeout
+        if not self._accepted and self._refused is None:
+            self._refused = (f"the broker at {self.target} closed the connection before accepting it ({reason_code}); "
+                             "if it wants a client certificate, set CARETAKER_MQTT_CERT_FILE and CARETAKER_MQTT_KEY_FILE")
 
     @property
     def connected(self) -> bool:
