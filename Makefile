@@ -43,10 +43,21 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/caretaker demo
 
-# the browser tests drive Debian's Chromium (tests/browser/): installed here when missing
+# Two passes, both counted: the tests marked serial (tests/conftest.py: faults, browser, scale, demo, packaging)
+# one at a time, and before them all the others on TEST_WORKERS pytest-xdist workers (the cores, at most 4),
+# a test file per worker at a time. PYTEST_ARGS goes to both. A pass with nothing to run fails (exit 5) when
+# PYTEST_ARGS is empty or both passes are empty; a narrowed run may leave one of them nothing.
+# The browser tests drive Debian's Chromium (tests/browser/): installed here when missing.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 4 ? 4 : n )))
+
 test: $(STAMP)
 	@bash .ci/ensure-chromium
-	$(VPY) -m pytest -q $(PYTEST_ARGS)
+	@$(VPY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --serial-tests=skip $(PYTEST_ARGS); parallel=$$?; \
+	$(VPY) -m pytest -q --serial-tests=only $(PYTEST_ARGS); serial=$$?; \
+	echo "make test: exit $$parallel from the tests on $(TEST_WORKERS) workers, $$serial from the serial ones"; \
+	if [ $$parallel -eq 5 ] && [ $$serial -eq 5 ]; then exit 5; fi; \
+	$(if $(strip $(PYTEST_ARGS)),,if [ $$parallel -eq 5 ] || [ $$serial -eq 5 ]; then exit 5; fi;) \
+	for rc in $$parallel $$serial; do if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; done
 
 bench: $(STAMP)
 	$(VPY) -m benchmarks.run

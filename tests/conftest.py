@@ -24,6 +24,41 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SITE = REPO / "examples" / "harbor-view.yaml"
 
 
+# `make test` runs the suite in two passes (Makefile): these tests one at a time, alone on the machine
+# (`--serial-tests=only`), and all the others on two workers (pytest-xdist, `--serial-tests=skip`). They kill
+# and restart brokers, databases and service processes and measure against the clock (tests/faults, the
+# scale-out leases in tests/scale), drive a browser against timeouts (tests/browser), or start the demo and
+# install the wheel (test_demo.py, test_packaging.py); a test elsewhere joins them with @pytest.mark.serial.
+SERIAL_PATHS = ("tests/faults/", "tests/browser/", "tests/scale/", "tests/test_demo.py", "tests/test_packaging.py")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--serial-tests", choices=("all", "only", "skip"), default="all",
+                     help="run every test (all, the default), only the tests marked serial, or all but them (make test)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "serial: must run alone on the machine, never beside a pytest-xdist worker "
+                                       f"(also every test under {', '.join(SERIAL_PATHS)})")
+
+
+@pytest.hookimpl(tryfirst=True)  # marked before -m selects, so `-m serial` sees the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.resolve()
+        if path.is_relative_to(REPO) and path.relative_to(REPO).as_posix().startswith(SERIAL_PATHS):
+            item.add_marker(pytest.mark.serial)
+    which = config.getoption("--serial-tests")
+    if which == "all":
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if (item.get_closest_marker("serial") is not None) == (which == "only") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def missing(what: str) -> None:
     """Skip locally, fail under CI=true: a skipped broker or database test would hide a broken build."""
     if IN_CI:
