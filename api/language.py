@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Annotated, Any, Mapping, Sequence
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from caretaker import i18n
 
@@ -23,6 +23,9 @@ def site_locale(request: Request) -> str | None:
 def language(request: Request) -> str:
     return i18n.pick(site_locale(request), request.query_params.get("lang"), request.headers.get("accept-language"))
 
+
+# a route's request language, as a dependency (declared after `Ctx`, which remembers the estate's locale)
+Lang = Annotated[str, Depends(language)]
 
 _WHERE = ("body", "query", "path", "header", "cookie")
 

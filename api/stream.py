@@ -50,9 +50,10 @@ class ChangeFeed:
     technician hears only of tickets assigned to them, and once of a ticket taken away (`withdrawn`,
     its id only): nothing of it after that."""
 
-    def __init__(self, user: User, personal: bool = False) -> None:
+    def __init__(self, user: User, personal: bool = False, lang: str | None = None) -> None:
         self.user = user
         self.personal = personal
+        self.lang = lang  # the history's system lines said in it (None: as stored)
         self._tickets: dict[Hashable, datetime] = {}
         self._alerts: dict[Hashable, datetime] = {}
         self._theirs: set[str] = set()  # tickets now theirs: they also hear that one was taken away
@@ -99,7 +100,7 @@ class ChangeFeed:
             viewer = self.user if self.personal else None
             if viewer is not None:
                 batch.audit = audit_rows(viewer, changed, loaded, "stream.ticket", now)
-            for data in render(session, changed, viewer, loaded):
+            for data in render(session, changed, viewer, loaded, lang=self.lang):
                 batch.events.append(("ticket", TicketOut.model_validate(data).model_dump_json()))
         if not self.technician:
             unsent = []

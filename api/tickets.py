@@ -8,6 +8,7 @@ from typing import Any, Literal, Sequence
 
 from sqlalchemy.orm import Session, object_session
 
+from caretaker import i18n
 from caretaker.api.deps import User
 from caretaker.api.tables import AuditRow
 from caretaker.dispatch import complaints, contractors, notices
@@ -90,9 +91,10 @@ def assignment_json(row: Assignment) -> dict[str, Any]:
 
 def ticket_json(ticket: Ticket, history: Sequence[HistoryLine], alerts: Sequence[str],
                 user: User | None, more_reporters: Sequence[Reporter] = (),
-                assignments: Sequence[Assignment] = ()) -> dict[str, Any]:
+                assignments: Sequence[Assignment] = (), lang: str | None = None) -> dict[str, Any]:
     """Return the ticket as docs/api.md shows it to `user`, masked by `view_for`; `user` None leaves
-    out the reporters and masks the free text (a read that shows nothing personal)."""
+    out the reporters and masks the free text (a read that shows nothing personal). The history's system
+    lines are said in `lang` (the request's language), a person's words as typed; `lang` None: as stored."""
     view = view_for(user, ticket)
     everyone = _reporters(ticket, more_reporters)
     reporters = [] if view == "none" else [_shown(r, view) for r in everyone]
@@ -117,7 +119,7 @@ def ticket_json(ticket: Ticket, history: Sequence[HistoryLine], alerts: Sequence
         "reporters": reporters,
         "resolution_note": text(ticket.resolution_note), "photos": list(ticket.photos or []),
         "satisfaction": ticket.satisfaction,
-        "history": [{"at": h.at, "status": h.status, "by": h.by, "note": text(h.note)} for h in history],
+        "history": [{"at": h.at, "status": h.status, "by": h.by, "note": text(said_note(h, lang))} for h in history],
         "assignments": [assignment_json(a) for a in assignments],
     }
 
@@ -139,12 +141,21 @@ class Loaded:
                    reads_tickets.reporters_of(session, ids), lookup.assignments_of(session, ids))
 
 
+def said_note(line: HistoryLine, lang: str | None) -> str | None:
+    """Return a history line's note in `lang`: the system's wording said again (dispatch/reads_tickets.py
+    `note_of`), a person's words and older lines as stored; `lang` None: the stored (English) text."""
+    if lang is None:
+        return line.note
+    note = i18n.render(reads_tickets.note_of(line), lang)
+    return None if note is None else str(note)
+
+
 def render(session: Session, tickets: Sequence[Ticket], user: User | None,
-           loaded: Loaded | None = None) -> list[dict[str, Any]]:
-    """Return the tickets as `user` sees them, with their history, alerts and reporters."""
+           loaded: Loaded | None = None, *, lang: str | None = None) -> list[dict[str, Any]]:
+    """Return the tickets as `user` sees them, with their history (said in `lang`), alerts and reporters."""
     loaded = loaded or Loaded.of(session, tickets)
     shown = [ticket_json(t, loaded.histories.get(t.id, []), loaded.alerts.get(t.id, []), user,
-                         loaded.reporters.get(t.id, []), loaded.assignments.get(t.id, [])) for t in tickets]
+                         loaded.reporters.get(t.id, []), loaded.assignments.get(t.id, []), lang) for t in tickets]
     offers = contractors.current_contractors(session, [t.id for t in tickets])  # docs/operations.md, "Contractors"
     climbs = notices.climbs_of(session, [t.id for t in tickets])  # docs/operations.md, "Escalation levels"
     kinds = complaints.kinds_of(session, [t.id for t in tickets])  # docs/api.md, "Kinds of report"
@@ -198,12 +209,13 @@ def audit_rows(user: User, tickets: Sequence[Ticket], loaded: Loaded, action: st
     return rows
 
 
-def show(session: Session, user: User, tickets: Sequence[Ticket], action: str, now: datetime
-         ) -> list[dict[str, Any]]:
-    """Return the tickets for `user` and audit the personal data shown, in the caller's transaction."""
+def show(session: Session, user: User, tickets: Sequence[Ticket], action: str, now: datetime, *,
+         lang: str | None = None) -> list[dict[str, Any]]:
+    """Return the tickets for `user` (their history said in `lang`) and audit the personal data shown, in the
+    caller's transaction."""
     loaded = Loaded.of(session, tickets)
     session.add_all(audit_rows(user, tickets, loaded, action, now))
-    return render(session, tickets, user, loaded)
+    return render(session, tickets, user, loaded, lang=lang)
 
 
 # --- what a technician's app adds (docs/api.md, "What a technician's ticket adds") ------------------

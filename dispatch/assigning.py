@@ -11,6 +11,7 @@ from typing import Collection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from caretaker import i18n
 from caretaker.dispatch import contractors, lookup, timers
 from caretaker.dispatch.choose import choose_technician, explain_no_choice
 from caretaker.dispatch.desk import Desk
@@ -110,7 +111,7 @@ def fill(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, no
 
 
 def give(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, tech: str, travel_s: int,
-         reason: str, now: datetime, by: str) -> None:
+         reason: str | i18n.Said, now: datetime, by: str) -> None:
     """Offer the assignment to `tech`: its own accept window and timer, and a push."""
     window = sla_for(ticket.urgency, desk.site.sla).accept
     row.technician, row.status, row.offered_at, row.accept_by = tech, A.OFFERED.value, now, now + window
@@ -118,9 +119,10 @@ def give(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, te
     ticket.updated_at = now
     if row.role == Role.OWNER.value:
         sync_status(session, ticket)
-        desk.history(session, ticket, now, ticket.status, by, f"to {tech}: {reason}")
+        desk.history(session, ticket, now, ticket.status, by, i18n.said("note.assigned", tech=tech, reason=reason))
     else:
-        desk.history(session, ticket, now, ticket.status, by, f"{row.trade} support to {tech}: {reason}")
+        desk.history(session, ticket, now, ticket.status, by, i18n.said(
+            "note.support_assigned", trade=i18n.named("category", row.trade), tech=tech, reason=reason))
     timers.schedule(session, ticket.id, ACCEPT_TIMEOUT, row.accept_by, row.id)
     desk.push(session, ticket, row, "assigned", tech, now, travel_s=travel_s, reason=reason)
 
@@ -138,9 +140,10 @@ def wait(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, no
         return
     if row.role != Role.OWNER.value:
         # the control room sees it waiting on the ticket; the supervisors' notice is for work nobody owns
-        desk.history(session, ticket, now, ticket.status, "system", f"{row.trade} support unassigned: {why}")
+        desk.history(session, ticket, now, ticket.status, "system", i18n.said(
+            "note.support_unassigned", trade=i18n.named("category", row.trade), why=why))
     else:
-        desk.history(session, ticket, now, ticket.status, "system", f"unassigned: {why}")
+        desk.history(session, ticket, now, ticket.status, "system", i18n.said("note.unassigned", why=why))
         desk.notify_supervisors(session, ticket, "unassigned", why, now)
     if ticket.urgency in contractors.CONTRACTOR_LEVELS and desk.site.contractors:
         # a level 1 or 2 with nobody qualified on site goes to a contractor of its trade too
@@ -197,8 +200,10 @@ def stop_supports(desk: Desk, session: Session, ticket: TicketRow, step: Step, n
         else:
             end(session, ticket, row, ends, now)
         timers.retire_assignment(session, row.id)
+        trade, ended = i18n.named("category", row.trade), i18n.named("status", ends.value)
         desk.history(session, ticket, now, ticket.status, "system",
-                     f"{row.trade} support {ends.value}{' (' + tech + ')' if tech else ''}: {why}")
+                     i18n.said("note.support_ended_by", trade=trade, status=ended, tech=tech, why=why) if tech
+                     else i18n.said("note.support_ended", trade=trade, status=ended, why=why))
 
 
 def replace(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime) -> AssignmentRow:
@@ -214,9 +219,9 @@ def preempt(desk: Desk, session: Session, urgent: TicketRow, tech: str, now: dat
         TicketRow.urgency >= 3).order_by(AssignmentRow.id)).all()
     for row in rows:
         left = session.scalars(select(TicketRow).where(TicketRow.id == row.ticket_id).with_for_update()).one()
-        withdraw(desk, session, left, row, now, f"taken off for level-1 ticket {urgent.id}")
+        withdraw(desk, session, left, row, now, i18n.said("note.taken_off", ticket=urgent.id))
         desk.history(session, left, now, left.status, "system",
-                     f"{tech} taken off for level-1 ticket {urgent.id}; offered to the next nearest")
+                     i18n.said("note.preempted", tech=tech, ticket=urgent.id))
         replace(desk, session, left, row, now)
 
 

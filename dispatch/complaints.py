@@ -19,16 +19,17 @@ from typing import Any, Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from caretaker import i18n
 from caretaker.dispatch import assigning, incidents, lookup, notices, timers
 from caretaker.dispatch.complaint_tables import TicketKindRow
-from caretaker.dispatch.desk import Desk
+from caretaker.dispatch.desk import Desk, history_line
 from caretaker.dispatch.errors import StepNotAllowed
 from caretaker.dispatch.incidents import Report
 from caretaker.dispatch.lifecycle import FINAL, Role, TicketStatus as T
 from caretaker.dispatch.outbox import iso
 from caretaker.dispatch.sla import raised_urgency, warning_time
 from caretaker.dispatch.steps import locked
-from caretaker.dispatch.tables import AssignmentRow, TicketHistoryRow, TicketRow
+from caretaker.dispatch.tables import AssignmentRow, TicketRow
 from caretaker.estate.model import Place
 
 KINDS = ("repair", "complaint", "suggestion", "enquiry")
@@ -103,13 +104,13 @@ def record(session: Session, ticket: TicketRow, kind: Kind, now: datetime, by: s
     else:
         row.kind, row.complaint_type = kind.kind, kind.complaint_type
     if kind.kind != "repair":
-        what = kind.kind if kind.complaint_type is None else f"{kind.complaint_type} {kind.kind}"
-        _history(session, ticket, now, by, f"filed as {'an' if what[0] in 'aeiou' else 'a'} {what}")
+        what = kind.kind if kind.complaint_type is None else f"{kind.kind}_{kind.complaint_type}"
+        _history(session, ticket, now, by, i18n.said("note.filed_as", kind=i18n.named("note.kind", what)))
     if has_clock(kind) and row.answer_by is None:
         row.answer_by = answer_deadline(now)
         timers.schedule(session, ticket.id, WARN, warning_time(now, row.answer_by), deadline_at=row.answer_by)
         timers.schedule(session, ticket.id, BREACH, row.answer_by, deadline_at=row.answer_by)
-        _history(session, ticket, now, "system", f"answer due by {iso(row.answer_by)}")
+        _history(session, ticket, now, "system", i18n.said("note.answer_due", at=iso(row.answer_by)))
     return row
 
 
@@ -125,7 +126,7 @@ def file_for_desk(desk: Desk, session: Session, report: Report, kind: Kind, now:
     for prefix in _TECHNICIAN_TIMERS:
         timers.retire(session, ticket.id, prefix)
     record(session, ticket, kind, now, by)
-    _history(session, ticket, now, "system", "no technician: the control room answers it")
+    _history(session, ticket, now, "system", i18n.said("note.desk_answers"))
     return ticket.id
 
 
@@ -150,8 +151,7 @@ def file_apart(desk: Desk, session: Session, report: Report, now: datetime, by: 
                               description=report.description, unit_id=report.unit_id,
                               reporter_name=report.reporter_name, reporter_phone=report.reporter_phone, by=by)
     if urgency != report.urgency:
-        _history(session, ticket, now, "system",
-                 f"urgency raised from {report.urgency} to {urgency}: vulnerable resident")
+        _history(session, ticket, now, "system", i18n.said("note.urgency_raised", was=report.urgency, now=urgency))
     assigning.open_assignment(desk, session, ticket, ticket.category, Role.OWNER, now)
     return ticket.id
 
@@ -174,16 +174,16 @@ def answer(session: Session, ticket_id: str, by: str, now: datetime, text: str) 
     ticket.updated_at = now
     late = row.answer_by is not None and now > row.answer_by
     timers.retire(session, ticket_id, TIMER_PREFIX)
-    _history(session, ticket, now, by, f"answered{' late' if late else ''}: {text}")
+    _history(session, ticket, now, by, i18n.said("note.answered_late" if late else "note.answered", text=text))
     notices.stop(session, ticket, now, by, "answer")
     if kind == "suggestion":  # its loop is the answer: no technician, no call-back
         ticket.status, ticket.closed_at = T.CLOSED.value, now
-        _history(session, ticket, now, by, "closed: suggestion answered")
+        _history(session, ticket, now, by, i18n.said("note.suggestion_closed"))
         timers.cancel_all(session, ticket_id)
     elif not _dispatched(session, ticket_id) and ticket.status == T.OPEN.value:
         # a complaint the control room handles: the rectification plan resolves it, the call-back closes it
         ticket.status, ticket.resolved_at = T.RESOLVED.value, now
-        _history(session, ticket, now, by, "resolved: answered by the control room")
+        _history(session, ticket, now, by, i18n.said("note.desk_resolved"))
     return ticket
 
 
@@ -208,11 +208,10 @@ def on_timer(desk: Desk, session: Session, ticket: TicketRow, timer: timers.Due,
     if timer.deadline_at is not None and abs((row.answer_by - timer.deadline_at).total_seconds()) >= 1:
         return
     if timer.kind == WARN:
-        desk.notify_supervisors(session, ticket, "warning", f"complaint answer deadline {iso(row.answer_by)} is near",
-                                now)
+        desk.notify_supervisors(session, ticket, "warning", i18n.said("note.answer_near", at=iso(row.answer_by)), now)
     elif timer.kind == BREACH:
         ticket.breached, ticket.updated_at = True, now
-        text = f"complaint answer deadline breached (was due {iso(row.answer_by)})"
+        text = i18n.said("note.answer_breached", at=iso(row.answer_by))
         _history(session, ticket, now, "system", text)
         desk.notify_supervisors(session, ticket, "breach", text, now)
 
@@ -269,5 +268,5 @@ def _dispatched(session: Session, ticket_id: str) -> bool:
     return (session.scalar(select(func.count()).where(AssignmentRow.ticket_id == ticket_id)) or 0) > 0
 
 
-def _history(session: Session, ticket: TicketRow, now: datetime, by: str, note: str) -> None:
-    session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by=by, note=note))
+def _history(session: Session, ticket: TicketRow, now: datetime, by: str, note: str | i18n.Said) -> None:
+    session.add(history_line(ticket.id, now, ticket.status, by, note))

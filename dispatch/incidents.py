@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from caretaker import i18n
 from caretaker.dispatch import assigning, lookup, residents, steps, timers
 from caretaker.dispatch.desk import Desk
 from caretaker.dispatch.lifecycle import FIXED, HELD, AssignmentStatus as A, Role, TicketStatus
@@ -83,10 +84,10 @@ def open_for_alert(desk: Desk, session: Session, alert: AlertFacts, now: datetim
         # the same fault on the same device within 7 days of a fix: the fix did not hold
         recent = lookup.same_problem(session, alert.category, now - REPEAT_WINDOW, device_id=alert.device_id)
         if recent is not None and recent.status in FIXED:
-            repeat(desk, session, recent, now, "system", f"{alert.title} on {alert.device_id}")
+            repeat(desk, session, recent, now, "system", _on_device(alert))
             ticket = recent
     if ticket is not None:
-        attach(desk, session, ticket, alert.alert_id, now, f"{alert.title} on {alert.device_id}")
+        attach(desk, session, ticket, alert.alert_id, now, _on_device(alert))
         if urgency < ticket.urgency:
             raise_level(desk, session, ticket, urgency, now, f"{alert.title}: {alert.device_id}")
         grow(desk, session, ticket, alert.rule_id, alert.category, urgency, now)
@@ -105,16 +106,21 @@ def open_for_alert(desk: Desk, session: Session, alert: AlertFacts, now: datetim
             if _retries <= 0:
                 raise
             return open_for_alert(desk, session, alert, now, _retries=_retries - 1)
-        attach(desk, session, ticket, alert.alert_id, now, f"{alert.title} on {alert.device_id}")
+        attach(desk, session, ticket, alert.alert_id, now, _on_device(alert))
         return ticket.id
     if urgency != alert.urgency:
         desk.history(session, ticket, now, "open", "system",
-                     f"urgency raised from {alert.urgency} to {urgency}: vulnerable resident in building "
-                     f"{device.place.building} (check on them)")
+                     i18n.said("note.urgency_raised_building", was=alert.urgency, now=urgency,
+                               building=device.place.building))
     attach(desk, session, ticket, alert.alert_id, now)
     assigning.open_assignment(desk, session, ticket, ticket.category, Role.OWNER, now)
     grow(desk, session, ticket, alert.rule_id, alert.category, urgency, now)
     return ticket.id
+
+
+def _on_device(alert: AlertFacts) -> i18n.Said:
+    """The alarm as a history line names it: its title (already in the estate's language) on its device."""
+    return i18n.said("note.on_device", title=alert.title, device=alert.device_id)
 
 
 def grow(desk: Desk, session: Session, ticket: TicketRow, rule_id: str, trade: str, urgency: int,
@@ -149,7 +155,7 @@ def report(desk: Desk, session: Session, report_: Report, now: datetime, by: str
                     reporter_name=report_.reporter_name, reporter_phone=report_.reporter_phone, by=by)
     if urgency != report_.urgency:
         desk.history(session, ticket, now, "open", "system",
-                     f"urgency raised from {report_.urgency} to {urgency}: vulnerable resident")
+                     i18n.said("note.urgency_raised", was=report_.urgency, now=urgency))
     assigning.open_assignment(desk, session, ticket, ticket.category, Role.OWNER, now)
     return ticket.id
 
@@ -165,12 +171,14 @@ def create(desk: Desk, session: Session, now: datetime, *, urgency: int, categor
     )
     session.add(ticket)
     session.flush()
-    desk.history(session, ticket, now, "open", by, f"level {urgency} {category}")
+    desk.history(session, ticket, now, "open", by,
+                 i18n.said("note.opened", level=urgency, category=i18n.named("category", category)))
     timers.schedule_deadlines(session, ticket.id, now, due)
     return ticket
 
 
-def attach(desk: Desk, session: Session, ticket: TicketRow, alert_id: str, now: datetime, what: str = "") -> None:
+def attach(desk: Desk, session: Session, ticket: TicketRow, alert_id: str, now: datetime,
+           what: str | i18n.Said = "") -> None:
     """Link an alarm to its ticket in ticket_alerts, the one record of the link (the alerts' reads find
     their ticket there: dispatch/lookup.py `alert_tickets`)."""
     if session.get(TicketAlertRow, (ticket.id, alert_id)) is not None:
@@ -180,7 +188,8 @@ def attach(desk: Desk, session: Session, ticket: TicketRow, alert_id: str, now: 
     if count > 1:  # the first alert is the reason the ticket exists
         ticket.updated_at = now
         desk.history(session, ticket, now, ticket.status, "system",
-                     f"alert {alert_id} attached{': ' + what if what else ''}")
+                     i18n.said("note.alert_attached_what", alert=alert_id, what=what) if what
+                     else i18n.said("note.alert_attached", alert=alert_id))
 
 
 def raise_level(desk: Desk, session: Session, ticket: TicketRow, urgency: int, now: datetime, why: str) -> None:
@@ -193,7 +202,8 @@ def raise_level(desk: Desk, session: Session, ticket: TicketRow, urgency: int, n
     ticket.title = why[:200]  # the most urgent alarm leads the incident's title
     ticket.accept_by, ticket.arrive_by, ticket.resolve_by = due.accept_by, due.arrive_by, due.resolve_by
     timers.schedule_deadlines(session, ticket.id, ticket.created_at, due)
-    desk.history(session, ticket, now, ticket.status, "system", f"level {old} → {urgency}: {why}")
+    desk.history(session, ticket, now, ticket.status, "system", i18n.said("note.level_raised", was=old, now=urgency,
+                                                                        why=why))
     window = sla_for(urgency, desk.site.sla).accept
     for row in assigning.live(session, ticket.id):
         if row.status == A.OFFERED.value:
@@ -205,17 +215,17 @@ def raise_level(desk: Desk, session: Session, ticket: TicketRow, urgency: int, n
             assigning.fill(desk, session, ticket, row, now)
 
 
-def repeat(desk: Desk, session: Session, ticket: TicketRow, now: datetime, by: str, what: str,
-           notice: str | None = None) -> str:
+def repeat(desk: Desk, session: Session, ticket: TicketRow, now: datetime, by: str, what: str | i18n.Said,
+           notice: str | i18n.Said | None = None) -> str:
     """The same problem again within 7 days: no new ticket; note it, reopen a fixed one, tell the
     supervisors (`notice`: what they are told, when it must differ from the history's line)."""
-    reason = f"reported again within 7 days: {what}"
+    reason = i18n.said("note.repeated", what=what)
     if ticket.status in FIXED:
-        steps.reopen(desk, session, ticket, by, now, f"reopened: {reason}")  # not fixed the first time
+        steps.reopen(desk, session, ticket, by, now, i18n.said("note.reopened_with", note=reason))  # not fixed
     else:
         ticket.updated_at = now
         desk.history(session, ticket, now, ticket.status, by, reason)
-    desk.notify_supervisors(session, ticket, "escalation", f"reported again within 7 days: {notice or what}", now)
+    desk.notify_supervisors(session, ticket, "escalation", i18n.said("note.repeated", what=notice or what), now)
     return ticket.id
 
 
@@ -229,5 +239,6 @@ def repeat_report(desk: Desk, session: Session, ticket: TicketRow, report_: Repo
     names = [n for n in (report_.reporter_name, ticket.reporter_name) if n]
     units = [u for u in (report_.unit_id, ticket.unit_id) if u]
     words = mask_text(report_.description, names, units)
-    return repeat(desk, session, ticket, now, by, f"({report_.source}) {report_.description}",
-                  notice=f"({report_.source}) {words}")
+    return repeat(desk, session, ticket, now, by,  # the resident's words as they said them, a parameter
+                  i18n.said("note.from_source", source=report_.source, words=report_.description),
+                  notice=i18n.said("note.from_source", source=report_.source, words=words))

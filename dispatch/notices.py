@@ -18,7 +18,8 @@ from caretaker.dispatch.escalation_tables import EscalationRow, NoticeRow
 from caretaker.dispatch.lifecycle import FINAL, FIXED
 from caretaker.dispatch.errors import BadRequest
 from caretaker.dispatch.outbox import enqueue, iso, message_id, notify_topic
-from caretaker.dispatch.tables import TicketHistoryRow, TicketRow
+from caretaker.dispatch.desk import history_line
+from caretaker.dispatch.tables import TicketRow
 from caretaker.estate.durations import format_duration
 from caretaker.estate.model import Site
 
@@ -100,7 +101,8 @@ def stop(session: Session, ticket: TicketRow, now: datetime, by: str, step: str)
         return False
     climb.stopped_at, climb.stopped_by = now, by
     timers.retire(session, ticket.id, TIMER_PREFIX)
-    _history(session, ticket, now, f"escalation stopped at level {climb.level}: {step} by {by}")
+    _history(session, ticket, now, i18n.said("note.escalation_stopped", level=climb.level,
+                                             step=i18n.named("note.step", step), by=by))
     return True
 
 
@@ -119,7 +121,8 @@ def ack(session: Session, notice_id: str, by: str, now: datetime, sent_to: str |
     if notice.acked_at is not None:
         return Ack(notice.id, notice.ticket_id, notice.acked_by or "", notice.acked_at, False)
     notice.acked_at, notice.acked_by = now, by
-    _history(session, ticket, now, f"{notice.type} notice to {notice.supervisor} acknowledged by {by}")
+    _history(session, ticket, now, i18n.said("note.notice_acked", kind=i18n.named("note.notice", notice.type),
+                                             supervisor=notice.supervisor, by=by))
     stopped = stop(session, ticket, now, by, "ack")
     return Ack(notice.id, notice.ticket_id, by, now, stopped)
 
@@ -156,8 +159,11 @@ def _next_timer(session: Session, ticket: TicketRow, told: Told) -> None:
         timers.schedule(session, ticket.id, escalation.timer_kind(told.next_level), told.next_at)
 
 
-def _line(told: Told) -> str:
-    return f"escalation level {told.level}: {', '.join(told.people)} told{'; ' + told.note if told.note else ''}"
+def _line(told: Told) -> i18n.Said:
+    people = ", ".join(told.people)  # supervisor ids, the same in every language
+    if told.note:
+        return i18n.said("note.escalation_told_with", level=told.level, people=people, note=told.note)
+    return i18n.said("note.escalation_told", level=told.level, people=people)
 
 
 def _send(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: str, reason: str, told: Told,
@@ -175,8 +181,8 @@ def _send(session: Session, site: Site, prefix: str, ticket: TicketRow, kind: st
                               at=now))
 
 
-def _history(session: Session, ticket: TicketRow, now: datetime, note: str) -> None:
-    session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=note))
+def _history(session: Session, ticket: TicketRow, now: datetime, note: str | i18n.Said) -> None:
+    session.add(history_line(ticket.id, now, ticket.status, "system", note))
 
 
 def purge(session: Session, before: datetime, limit: int = 5000) -> int:

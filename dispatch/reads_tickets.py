@@ -16,7 +16,9 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from caretaker import i18n
 from caretaker.dispatch import complaints, lookup
+from caretaker.i18n import stored
 from caretaker.dispatch.lifecycle import ACTIVE, FINAL, TicketStatus
 from caretaker.dispatch.tables import TicketAlertRow, TicketHistoryRow, TicketReporterRow, TicketRow
 
@@ -134,6 +136,13 @@ def histories_of(session: Session, ids: Sequence[str]) -> dict[str, list[TicketH
         for row in session.scalars(query):
             result[row.ticket_id].append(row)
     return result
+
+
+def note_of(line: TicketHistoryRow) -> str | i18n.Said | None:
+    """Return what a history line says: the system's own wording as a `Said`, to be said in its reader's
+    language (a person's words inside it as typed); a person's note, or a line written before the wording was
+    kept (no `note_said`), as stored (docs/operators.md, "Languages")."""
+    return stored.load(line.note_said, line.note)
 
 
 def alerts_of(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:

@@ -80,7 +80,8 @@ def accept(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, 
         desk.history(session, ticket, now, ticket.status, tech, None)
         desk.residents.step(session, ticket, "accepted", now)
     else:
-        desk.history(session, ticket, now, ticket.status, tech, f"{row.trade} support accepted")
+        desk.history(session, ticket, now, ticket.status, tech,
+                     i18n.said("note.support_accepted", trade=i18n.named("category", row.trade)))
     notices.stop(session, ticket, now, tech, "accept")  # someone acted: the escalation stops climbing
 
 
@@ -89,8 +90,13 @@ def decline(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow,
     assigning.end(session, ticket, _refuse_or(ticket, row, Step.DECLINE), A.DECLINED, now)
     row.note = note
     ticket.updated_at = now
-    what = "declined" if row.role == Role.OWNER.value else f"{row.trade} support declined"
-    desk.history(session, ticket, now, T.ASSIGNED, row.technician or "", f"{what}{': ' + note if note else ''}")
+    trade = i18n.named("category", row.trade)
+    if row.role == Role.OWNER.value:  # the technician's words a parameter, as they wrote them
+        what = i18n.said("note.declined_with", note=note) if note else i18n.said("note.declined")
+    else:
+        what = (i18n.said("note.support_declined_with", trade=trade, note=note) if note
+                else i18n.said("note.support_declined", trade=trade))
+    desk.history(session, ticket, now, T.ASSIGNED, row.technician or "", what)
     assigning.replace(desk, session, ticket, row, now)
 
 
@@ -114,11 +120,11 @@ def arrive(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, 
     if confirmed_by is not None:
         row.note = f"arrival confirmed by {confirmed_by}"
     on_site(desk, session, ticket, row, now, confirmed_by or row.technician or "",
-            f"arrival confirmed by {confirmed_by}" if confirmed_by else None, status)
+            i18n.said("note.arrival_confirmed", by=confirmed_by) if confirmed_by else None, status)
 
 
 def on_site(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, at: datetime, by: str,
-            extra: str | None, status: A | None = None) -> None:
+            extra: str | i18n.Said | None, status: A | None = None) -> None:
     """Record the assignment on site at `at`: an `arrive`, an operator's confirmation, or a badge swipe in
     the ticket's building (dispatch/badges.py, with the swipe's time); the owner's arrival moves the ticket."""
     row.status, row.arrived_at = (status or _next(ticket, row, Step.ARRIVE)).value, at
@@ -130,8 +136,10 @@ def on_site(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow,
         desk.history(session, ticket, at, ticket.status, by, extra)
         desk.residents.step(session, ticket, "on_site", at)
     else:
+        trade = i18n.named("category", row.trade)
         desk.history(session, ticket, at, ticket.status, by,
-                     f"{row.trade} support on site" + (f": {extra}" if extra else ""))
+                     i18n.said("note.support_on_site_with", trade=trade, extra=extra) if extra
+                     else i18n.said("note.support_on_site", trade=trade))
     notices.stop(session, ticket, at, tech, "arrive")
 
 
@@ -143,8 +151,10 @@ def done(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, no
     assigning.end(session, ticket, _refuse_or(ticket, row, Step.DONE), A.DONE, now)
     row.note = note or row.note
     ticket.updated_at = now
+    trade = i18n.named("category", row.trade)
     desk.history(session, ticket, now, ticket.status, row.technician or "",
-                 f"{row.trade} support done{': ' + note if note else ''}")
+                 i18n.said("note.support_done_with", trade=trade, note=note) if note
+                 else i18n.said("note.support_done", trade=trade))
 
 
 def resolve(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, now: datetime, note: str,
@@ -164,7 +174,7 @@ def resolve(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow,
     desk.residents.step(session, ticket, "resolved", now)
     wanted = [trade for book in desk.playbooks if book.id in (ticket.playbooks or []) for trade in book.on_resolve]
     # the support work of the fix stops with it (nobody is offered it again); the later trades go on
-    assigning.stop_supports(desk, session, ticket, Step.RESOLVE, now, "the owner resolved the ticket", keep=wanted)
+    assigning.stop_supports(desk, session, ticket, Step.RESOLVE, now, i18n.said("note.owner_resolved"), keep=wanted)
     _later(desk, session, ticket, wanted, now)
 
 
@@ -193,12 +203,12 @@ def verify(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
     desk.history(session, ticket, now, T.VERIFIED, by, note)
     if satisfaction is not None:
         ticket.satisfaction, ticket.status, ticket.closed_at = satisfaction, T.CLOSED.value, now
-        desk.history(session, ticket, now, T.CLOSED, by, f"satisfaction {satisfaction}/5")
-        assigning.stop_supports(desk, session, ticket, Step.VERIFY, now, "the ticket closed")
+        desk.history(session, ticket, now, T.CLOSED, by, i18n.said("note.satisfaction", score=satisfaction))
+        assigning.stop_supports(desk, session, ticket, Step.VERIFY, now, i18n.said("note.ticket_closed"))
         timers.cancel_all(session, ticket.id)
 
 
-def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: datetime, note: str) -> None:
+def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: datetime, note: str | i18n.Said) -> None:
     """Put a fixed ticket back to work with fresh deadlines, with the technician who owns it (首问负责制);
     the cycle that ended is kept, with its times and rating (the KPIs count it)."""
     _allowed(ticket, Step.REOPEN)
@@ -219,15 +229,30 @@ def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
         if session.scalar(select(TicketRow.id).where(TicketRow.open_key == key)) is None:
             ticket.open_key = key
     timers.schedule_deadlines(session, ticket.id, now, due)
-    desk.history(session, ticket, now, T.OPEN, by, note)
+    desk.history(session, ticket, now, T.OPEN, by, reopened_line(note))
     if owner is not None:
         row = AssignmentRow(ticket_id=ticket.id, technician=None, assigned_at=now, travel_s=0, reason="",
                             trade=ticket.category, role=Role.OWNER.value, status=A.WAITING.value, cycle=ticket.cycle)
         session.add(row)
         session.flush()
-        assigning.give(desk, session, ticket, row, owner, 0, "reopened: you own this ticket", now, by)
+        assigning.give(desk, session, ticket, row, owner, 0, i18n.said("note.reopened_owner"), now, by)
     else:
         _reopen_owner(desk, session, ticket, now)
+
+
+_REOPENED = "reopened"
+
+
+def reopened_line(note: str | i18n.Said) -> str | i18n.Said:
+    """Return a reopen's history line as the system's wording with the operator's words a parameter: the
+    Dispatcher hands "reopened" or "reopened: <their words>" (dispatch/service.py), a repeat its `Said`."""
+    if isinstance(note, i18n.Said):
+        return note
+    if note == _REOPENED:
+        return i18n.said("note.reopened")
+    if note.startswith(_REOPENED + ": "):
+        return i18n.said("note.reopened_with", note=note[len(_REOPENED) + 2:])
+    return note
 
 
 def _reopen_owner(desk: Desk, session: Session, ticket: TicketRow, now: datetime) -> None:
@@ -251,12 +276,12 @@ def assign(desk: Desk, session: Session, ticket: TicketRow, tech: str, by: str, 
     _allowed(ticket, Step.ASSIGN)
     for row in assigning.live(session, ticket.id):
         if row.role == Role.OWNER.value:
-            assigning.withdraw(desk, session, ticket, row, now, "reassigned by the control room")
+            assigning.withdraw(desk, session, ticket, row, now, i18n.said("note.reassigned"))
     row = AssignmentRow(ticket_id=ticket.id, technician=None, assigned_at=now, travel_s=0, reason="",
                         trade=ticket.category, role=Role.OWNER.value, status=A.WAITING.value, cycle=ticket.cycle or 1)
     session.add(row)
     session.flush()
-    assigning.give(desk, session, ticket, row, tech, 0, f"assigned by {by}", now, by)
+    assigning.give(desk, session, ticket, row, tech, 0, i18n.said("note.assigned_by", by=by), now, by)
     notices.stop(session, ticket, now, by, "assign")
 
 
@@ -264,7 +289,7 @@ def cancel(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
     _allowed(ticket, Step.CANCEL)
     ticket.status = T.CANCELLED.value
     for row in assigning.live(session, ticket.id):
-        assigning.withdraw(desk, session, ticket, row, now, "cancelled")
+        assigning.withdraw(desk, session, ticket, row, now, i18n.named("status", T.CANCELLED.value))
     ticket.open_key, ticket.updated_at = None, now
     desk.history(session, ticket, now, T.CANCELLED, by, note)
     timers.cancel_all(session, ticket.id)

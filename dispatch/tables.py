@@ -88,7 +88,10 @@ class TicketHistoryRow(DispatchBase):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(16))
     by: Mapped[str] = mapped_column(String(64))
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # as written; the system's lines in English
+    # the system's line as key + parameters (caretaker/i18n/stored.py), said in its reader's language; None for
+    # a person's words and for rows older than it (docs/operators.md, "Languages")
+    note_said: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class TicketAlertRow(DispatchBase):

@@ -65,6 +65,7 @@ class AlertLogRow(RulesBase):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note_said: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the rules' own note (caretaker/i18n/stored.py)
 
 
 class RuleStateRow(RulesBase):

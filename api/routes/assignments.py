@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Path, status
 
 from caretaker import i18n
+from caretaker.api.language import Lang
 from caretaker.api.deps import Ctx, TicketReader, User
 from caretaker.api.residents import with_check_on
 from caretaker.api.schemas import AssignmentStepIn, TicketOut
@@ -22,7 +23,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _step(ctx: Ctx, user: User, ref: str, step: str, body: AssignmentStepIn | None) -> dict[str, Any]:
+def _step(ctx: Ctx, user: User, ref: str, step: str, body: AssignmentStepIn | None,
+          lang: str | None = None) -> dict[str, Any]:
     body = body or AssignmentStepIn()
     if not user.is_technician and not (step == "arrive" and body.confirmed_by_operator):
         raise HTTPException(status.HTTP_403_FORBIDDEN, i18n.said("error.operator_confirms_arrival",
@@ -34,35 +36,36 @@ def _step(ctx: Ctx, user: User, ref: str, step: str, body: AssignmentStepIn | No
         ticket_id = ctx.dispatcher.assignment_step(session, ref, step, tech, now, note=body.note,
                                                    confirmed_by=confirmed_by)
         ticket = get_ticket_or_raise(session, ticket_id)
-        shown = for_technician(session, ctx.site, user, show(session, user, [ticket], "ticket.step", now))
+        shown = for_technician(session, ctx.site, user, show(session, user, [ticket], "ticket.step", now,
+                                                             lang=lang))
         result = with_check_on(session, ctx.site, user, [ticket], shown, now)[0]
     ctx.wake_outbox()
     return result
 
 
 @router.post("/{assignment_id}/accept", response_model=TicketOut, responses=ERRORS)
-def accept(assignment_id: AssignmentId, ctx: Ctx, user: TicketReader) -> dict[str, Any]:
+def accept(assignment_id: AssignmentId, ctx: Ctx, user: TicketReader, lang: Lang) -> dict[str, Any]:
     """Accept the assignment; answers its ticket as it now stands."""
-    return _step(ctx, user, assignment_id, "accept", None)
+    return _step(ctx, user, assignment_id, "accept", None, lang)
 
 
 @router.post("/{assignment_id}/decline", response_model=TicketOut, responses=ERRORS)
-def decline(assignment_id: AssignmentId, ctx: Ctx, user: TicketReader,
+def decline(assignment_id: AssignmentId, ctx: Ctx, user: TicketReader, lang: Lang,
             body: Annotated[AssignmentStepIn | None, Body()] = None) -> dict[str, Any]:
     """Decline it (with a note saying why); the same trade goes to the next nearest at once."""
-    return _step(ctx, user, assignment_id, "decline", body)
+    return _step(ctx, user, assignment_id, "decline", body, lang)
 
 
 @router.post("/{assignment_id}/arrive", response_model=TicketOut, responses=ERRORS)
-def arrive(assignment_id: AssignmentId, ctx: Ctx, user: TicketReader,
+def arrive(assignment_id: AssignmentId, ctx: Ctx, user: TicketReader, lang: Lang,
            body: Annotated[AssignmentStepIn | None, Body()] = None) -> dict[str, Any]:
     """On site: counted when the technician's last location (app or badge) is in the ticket's building, else
     refused with 409 and the reason; an operator's `{"confirmed_by_operator": true}` counts it anyway."""
-    return _step(ctx, user, assignment_id, "arrive", body)
+    return _step(ctx, user, assignment_id, "arrive", body, lang)
 
 
 @router.post("/{assignment_id}/done", response_model=TicketOut, responses=ERRORS)
-def done(assignment_id: AssignmentId, ctx: Ctx, user: TicketReader,
+def done(assignment_id: AssignmentId, ctx: Ctx, user: TicketReader, lang: Lang,
          body: Annotated[AssignmentStepIn | None, Body()] = None) -> dict[str, Any]:
     """A support assignment's work is finished (the owner resolves the ticket instead, with evidence)."""
-    return _step(ctx, user, assignment_id, "done", body)
+    return _step(ctx, user, assignment_id, "done", body, lang)

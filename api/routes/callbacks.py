@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from caretaker.api.callbacks import QUEUE, callback_due, callback_queue, callback_window
+from caretaker.api.language import Lang
 from caretaker.api.deps import Ctx, Operator
 from caretaker.api.schemas import TicketOut, UtcTime
 from caretaker.api.tickets import show
@@ -24,13 +25,13 @@ class CallbackOut(BaseModel):
 
 
 @router.get("", response_model=list[CallbackOut])
-def get_callbacks(ctx: Ctx, user: Operator,
+def get_callbacks(ctx: Ctx, user: Operator, lang: Lang,
                   limit: Annotated[int, Query(ge=1, le=QUEUE)] = QUEUE) -> list[dict[str, Any]]:
     """Resolved tickets a person reported, waiting for their call-back, the earliest due first."""
     now = ctx.clock.now()
     with ctx.sessions.begin() as session:  # writes the audit rows: the list carries the numbers to call
         rows = callback_queue(session, limit)
-        shown = show(session, user, rows, "callback.list", now)
+        shown = show(session, user, rows, "callback.list", now, lang=lang)
     out = []
     for row, ticket in zip(rows, shown):
         due = callback_due(row.resolved_at, row.category)

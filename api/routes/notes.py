@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from caretaker.api.language import Lang
 from caretaker.api.deps import Ctx, Operator
 from caretaker.api.schemas import TicketOut
 from caretaker.api.tickets import get_ticket_or_raise, show
@@ -31,7 +32,7 @@ class OperatorNoteIn(BaseModel):
 @router.post("/{ticket_id}/notes", response_model=TicketOut, status_code=status.HTTP_201_CREATED,
              responses={404: {"description": "no such ticket"}})
 def add_note(ticket_id: Annotated[str, Path(max_length=32)], body: OperatorNoteIn, ctx: Ctx,
-             user: Operator) -> dict[str, Any]:
+             user: Operator, lang: Lang) -> dict[str, Any]:
     """Add a note to the ticket's history, by the caller, now; the ticket's status does not change, and the
     control room sees the ticket change on the live stream."""
     now = ctx.clock.now()
@@ -40,4 +41,4 @@ def add_note(ticket_id: Annotated[str, Path(max_length=32)], body: OperatorNoteI
         ticket.updated_at = now
         ctx.dispatcher.history(session, ticket, now, NOTE, user.subject, body.note)  # dispatch's history line
         session.flush()
-        return show(session, user, [ticket], "ticket.note", now)[0]
+        return show(session, user, [ticket], "ticket.note", now, lang=lang)[0]

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from caretaker import i18n
+from caretaker.api.language import language
 from caretaker.api.deps import Ctx, User, stream_token, user_for_token
 from caretaker.api.stream import Batch, ChangeFeed, hello, sse
 
@@ -44,7 +45,7 @@ async def stream(
     user = await run_in_threadpool(user_for_token, ctx, token)
     if user.role not in ("admin", "operator", "technician"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, i18n.said("error.role_forbidden", role=user.role))
-    feed = ChangeFeed(user, personal)
+    feed = ChangeFeed(user, personal, language(request))  # history lines in the reader's language
 
     def poll(prime: bool = False) -> Batch | None:
         """One poll; None when the token no longer lets its bearer in (revoked, expired)."""

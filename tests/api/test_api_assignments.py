@@ -42,7 +42,7 @@ def test_an_arrive_from_another_building_is_409_until_an_operator_confirms_it(cl
     assert confirmed.status_code == 200, confirmed.text
     body = confirmed.json()
     assert body["status"] == "on_site" and body["history"][-1]["by"] == "op-1"
-    assert "arrival confirmed by op-1" in body["history"][-1]["note"]
+    assert "op-1 已确认到场" in body["history"][-1]["note"]  # in the estate's language: nobody asked another
     with ctx.sessions() as session:  # pressing arrive never moves the technician
         assert session.get(TechnicianLocationRow, "t-wang").building == "B"
 

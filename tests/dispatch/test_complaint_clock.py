@@ -39,7 +39,7 @@ def estate(tmp_path, mosquitto, database_url):
 
 def clock_notices(watcher: Watcher, supervisor: str) -> list[tuple[str, int | None]]:
     """The answer clock's notices to a supervisor, as (type, level)."""
-    return [(n["type"], n["level"]) for n in notices(watcher, supervisor) if "complaint answer" in n["reason"]]
+    return [(n["type"], n["level"]) for n in notices(watcher, supervisor) if "投诉答复" in n["reason"]]  # in the estate's zh-CN
 
 
 def answer_clock_fired(kinds: list[str]) -> list[str]:
@@ -59,14 +59,14 @@ def test_the_answer_clock_survives_restarts_and_the_answer_stops_its_escalation(
     service = run()  # the clock is timer rows: a new service carries on
     clock.advance(hours=9, minutes=36)
     assert answer_clock_fired(sweep_at(service, clock.now())) == ["answer:warn"]
-    watcher.wait_for("supervisors/s-li/notify", lambda n: n["type"] == "warning" and "complaint answer" in n["reason"])
+    watcher.wait_for("supervisors/s-li/notify", lambda n: n["type"] == "warning" and "投诉答复" in n["reason"])
     service.stop()
 
     service = run()
     clock.advance(hours=2, minutes=24)  # 22:00: s-li has gone home, s-wu is on the night shift
     assert answer_clock_fired(sweep_at(service, clock.now())) == ["answer:breach"]
     breach = watcher.wait_for("supervisors/s-wu/notify",
-                              lambda n: n["type"] == "breach" and "complaint answer" in n["reason"]).json()
+                              lambda n: n["type"] == "breach" and "投诉答复" in n["reason"]).json()
     assert breach["ticket"] == ticket["id"] and breach["level"] == 0 and breach["escalation"]["next_level"] == 1
     client, operator = operator_client(service)
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=operator).json()["breached"] is True
@@ -76,8 +76,8 @@ def test_the_answer_clock_survives_restarts_and_the_answer_stops_its_escalation(
                            headers=operator)
     assert answered.status_code == 200, answered.text
     notes = [h["note"] for h in answered.json()["history"]]
-    assert "answered late: 已约谈当班保安，调岗并培训" in notes
-    assert "escalation stopped at level 0: answer by op-wang" in notes
+    assert "逾期答复：已约谈当班保安，调岗并培训" in notes  # the system's words in the estate's language
+    assert "升级在第 0 级停止：op-wang 已答复" in notes
     clock.advance(minutes=20)  # past level 1's 15 minutes: nobody more is told
     assert "escalate:1" not in sweep_at(service, clock.now())
     clock.advance(hours=12)
