@@ -7,7 +7,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy.orm import Session, object_session
 
 from caretaker.dispatch import lookup
-from caretaker.dispatch.outbox import alerts_topic, enqueue, iso
+from caretaker.dispatch.messages import AlertEvent, publish_alert
+from caretaker.dispatch.outbox import iso
 from caretaker.rules.alert_reads import Alert, Silence
 
 
@@ -45,8 +46,7 @@ def publish_transition(session: Session, *, prefix: str, site: str, row: Alert, 
                        now) -> None:
     """Queue the AlertEvent of an operator's transition (acknowledged, shelved, unshelved) in the same
     transaction, so integrations see every step of an alert's life."""
-    enqueue(session, alerts_topic(prefix, site), {
-        "alert": row.id, "state": state, "rule": row.rule_id, "device": row.device_id or None, "urgency": row.urgency,
-        "ticket": lookup.alert_ticket(session, row.id), "ts": iso(now), "by": by,
-        **({"shelved_until": iso(row.shelved_until)} if state == "shelved" else {}),
-    }, now)
+    publish_alert(session, prefix, site, AlertEvent(
+        alert=row.id, state=state, rule=row.rule_id, device=row.device_id or None, urgency=row.urgency,
+        ticket=lookup.alert_ticket(session, row.id), ts=iso(now) or "", by=by,
+        shelved_until=iso(row.shelved_until) if state == "shelved" else None), now)

@@ -11,12 +11,12 @@ from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from caretaker.dispatch.alarms import Outcome
 from caretaker.dispatch.errors import DispatchError
-from caretaker.dispatch.outbox import alerts_topic, enqueue, iso
-from caretaker.dispatch.service import AlertFacts, Dispatcher
+from caretaker.dispatch.service import Dispatcher, Seen
 from caretaker.flooding import FloodGate
 from caretaker.estate.clock import Clock
-from caretaker.estate.model import DEVICE_METRICS, Building, Device, Place, Site
+from caretaker.estate.model import Site
 from caretaker.estate.supply import site_supply_chains
 from caretaker.ingest import store as ingest_store
 from caretaker.ingest.client import Inbound
@@ -36,15 +36,18 @@ from caretaker.ingest.store import DeviceSnapshot
 from caretaker.rules import store as rules_store
 from caretaker.rules.due import composite_due, next_due
 from caretaker.rules.evaluate import DeviceView, RuleIndex, evaluate, evaluate_late, tick
-from caretaker.rules.model import IDLE, Chattering, Clear, Decision, Episode, Raise, Reading, RuleState
-from caretaker.rules.tables import AlertRow
-from caretaker.rules.silence import Silence, silencing
-from caretaker.rules.topology import ActiveAlerts, evaluate_composites, explaining_alert
+from caretaker.rules.model import IDLE, Clear, Decision, Episode, Raise, Reading, RuleState
+from caretaker.rules.silence import Silence
+from caretaker.rules.topology import ActiveAlerts, evaluate_composites
 
 log = logging.getLogger(__name__)
 
 EPISODES_KEPT = 8  # recent alerts per device and rule that a late reading is checked against
 EPISODE_HORIZON = timedelta(hours=24)  # as old as a reading may be (older ones are refused as ts_stale)
+# what each outcome of an alert decision counts as on /metrics (caretaker/metrics.py)
+OUTCOME_COUNTERS = {Outcome.REPLAYED: "alerts_replayed", Outcome.SILENCED: "alerts_silenced", Outcome.SUPPRESSED: "alerts_suppressed",
+                    Outcome.CHATTERING: "alerts_chattering", Outcome.CLEARED: "alerts_cleared"}
+RAISED_OUTCOMES = frozenset({Outcome.RAISED, Outcome.SILENCED, Outcome.SUPPRESSED})
 
 
 @dataclass(slots=True)
@@ -58,17 +61,6 @@ class BatchResult:
 
 
 TelemetrySink = Callable[[Sequence[Telemetry]], None]
-
-
-def alarm_place(device: Device, values: Mapping[str, object], building: Building | None) -> Place:
-    """Where a device's alarm is: a lift car at the floor it reports (the site file places it at its lobby),
-    anything else where it is installed. A floor the building does not have is not believed."""
-    floor = values.get("floor")
-    if "floor" not in DEVICE_METRICS.get(device.type, {}) or not isinstance(floor, int) or isinstance(floor, bool):
-        return device.place
-    if floor == 0 or (building is not None and not building.lowest_floor <= floor <= building.highest_floor):
-        return device.place
-    return replace(device.place, floor=floor)
 
 
 def comes_back_online(online: bool | None, status_at: datetime | None, at: datetime) -> bool:
@@ -315,7 +307,7 @@ class _Batch:
         self.decisions: list[Decision] = []
         self.telemetry: list[Telemetry] = []
         self.telemetry_rows: list[dict] = []
-        self.locations: list[tuple[TechnicianLocation, str]] = []  # with its source: app or badge
+        self.locations: list[Seen] = []  # technicians seen: their app's location, a badge swipe
         self.replies: list[tuple[TechnicianReply, Inbound]] = []
         self.result = BatchResult()
         self.counts: Counter[str] = Counter()
@@ -406,7 +398,7 @@ class _Batch:
             return
         self.result.accepted += 1
         if isinstance(verdict, TechnicianLocation):
-            self.locations.append((verdict, "app"))
+            self.locations.append(Seen(verdict.technician, verdict.place, verdict.ts, "app"))
         elif isinstance(verdict, TechnicianReply):
             self.replies.append((verdict, message))
         elif isinstance(verdict, DeviceStatus):
@@ -504,7 +496,7 @@ class _Batch:
         tech = self.p.site.technician_by_badge(str(badge)) if badge is not None else None
         if tech is not None:
             door = self.p.site.devices[event.device]
-            self.locations.append((TechnicianLocation(tech.id, event.ts, door.place), "badge"))
+            self.locations.append(Seen(tech.id, door.place, event.ts, "badge"))
 
     def _evaluate(self, reading: Reading, late: bool = False, superseded: dict | None = None,
                   values: dict | None = None) -> None:
@@ -547,15 +539,8 @@ class _Batch:
         ingest_store.save_snapshots(session, self.snapshots.values(), self.p._stored_devices)
         ingest_store.insert_dead_letters(session, self.result.rejections, now)
         rules_store.save_states(session, self.states, self.p.states)
-        dispatcher = self.p.dispatcher
-        arrived: set[str] = set()
-        for location, source in self.locations:
-            if dispatcher.record_location(session, location.technician, location.place, location.ts, source):
-                arrived.add(location.technician)
-        if arrived:
-            trades = {skill for tech in arrived for skill in self.p.site.technicians[tech].skills}
-            if dispatcher.assign_waiting(session, now, trades):
-                self.result.outbox_added = True  # a technician came on site and took a waiting ticket
+        if self.locations and self.p.dispatcher.technicians_seen(session, self.locations, now):
+            self.result.outbox_added = True  # a technician came on site and took a waiting ticket
         if self.decisions:
             active = ActiveAlerts(self.current_states().items(), self.p.site.devices, self.p.supply, self.p.index.rules)
             # an outage raised in this batch gets its ticket before the alarms it explains look for it
@@ -566,67 +551,21 @@ class _Batch:
             self._reply(session, reply, message)
 
     def _decide(self, session: Session, decision: Decision, active: ActiveAlerts) -> None:
-        dispatcher = self.p.dispatcher
-        rule = decision.rule
+        """Hand a rule decision to dispatch, which records it, routes it and publishes it (dispatch/alarms.py)."""
         device = self.p.site.devices[decision.device]
-        extra: dict = {}
-        if isinstance(decision, Raise) and session.get(AlertRow, decision.alert) is not None:
-            # the same reading raised this alert before (a replay from beyond what the device's order
-            # remembers): the alert and its ticket exist, nothing is raised twice
-            self.counts["alerts_replayed"] += 1
+        snap = self.snapshots.get(device.id) or self.p.snapshots.get(device.id)
+        outcome = self.p.dispatcher.on_alert_decision(session, decision, device, snap.values if snap else {},
+                                                      active, self.p.silences, self.now)
+        if outcome in OUTCOME_COUNTERS:
+            self.counts[OUTCOME_COUNTERS[outcome]] += 1
+        if outcome == Outcome.REPLAYED:
             return
-        if isinstance(decision, Raise):
-            # what the alarm does to the tickets is dispatch's decision (dispatch/alarms.py); this records it
-            silence = silencing(self.p.silences, rule.id, device, self.now)
-            cause = explaining_alert(rule, device, active)
-            outage = session.get(AlertRow, cause) if cause is not None else None
-            cause_ticket = dispatcher.ticket_of_alert(session, cause) if cause is not None else None
-            routed = dispatcher.route_alarm(session, category=rule.category, building=device.place.building,
-                                            silenced=silence is not None, cause=cause,
-                                            cause_category=outage.category if outage is not None else None,
-                                            cause_ticket=cause_ticket, now=self.now)
-            rules_store.record_raise(session, decision, device.place.building,
-                                     suppressed_by=routed.cause, silence_id=silence.id if silence else None)
-            snap = self.snapshots.get(device.id) or self.p.snapshots.get(device.id)
-            place = alarm_place(device, snap.values if snap else {}, self.p.site.buildings.get(device.place.building))
-            ticket = dispatcher.on_alarm(session, routed, AlertFacts(
-                decision.alert, rule.id, decision.device, decision.level, rule.category, rule.title, decision.at,
-                place=place,
-            ), cause_ticket, self.now)
-            if silence is not None:
-                extra["silence"] = silence.id
-                self.counts["alerts_silenced"] += 1
-            elif routed.cause is not None:
-                extra["suppressed_by"] = routed.cause
-                self.counts["alerts_suppressed"] += 1
-            self.result.raised += 1
+        if outcome in RAISED_OUTCOMES:
             self.counts["alerts_raised"] += 1
-            state, urgency = "raised", decision.level
-        elif isinstance(decision, Chattering):
-            rules_store.mark_chattering(session, decision.alert, self.now)
-            ticket = dispatcher.ticket_of_alert(session, decision.alert)
-            if ticket is not None:
-                dispatcher.note(session, ticket, self.now,
-                                f"{rule.title} on {device.id} is chattering: held active, flagged for maintenance")
-            self.counts["alerts_chattering"] += 1
-            state, urgency = "chattering", rule.urgency
-        else:
-            cleared = rules_store.record_clear(session, decision)
-            ticket = dispatcher.ticket_of_alert(session, decision.alert) if cleared is not None else None
-            if ticket is not None:
-                dispatcher.alert_cleared(session, ticket, decision.alert, self.now)
+            self.result.raised += 1
+        elif outcome == Outcome.CLEARED:
             self.result.cleared += 1
-            self.counts["alerts_cleared"] += 1
-            # the level it was raised at (a door alarm raised at night clears at its night level)
-            state, urgency = "cleared", cleared.urgency if cleared is not None else rule.urgency
-        enqueue(session, alerts_topic(self.p.prefix, self.p.site.id), {
-            "alert": decision.alert, "state": state, "rule": rule.id, "device": decision.device,
-            "urgency": urgency, "ticket": ticket, "ts": iso(decision.at), **extra,
-        }, self.now)
         self.result.outbox_added = True
-        # a building's supply cut is told to its residents once, and its end (docs/residents.md)
-        self.p.dispatcher.residents.on_alert(session, state, rule.id, decision.alert, device.place.building,
-                                             ticket, self.now, silenced="silence" in extra)
 
     def _reply(self, session: Session, reply: TechnicianReply, message: Inbound) -> None:
         savepoint = session.begin_nested()

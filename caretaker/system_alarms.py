@@ -8,18 +8,18 @@ from sqlalchemy.orm import Session
 
 from caretaker import i18n
 
-from caretaker.dispatch.outbox import alerts_topic, enqueue, iso
+from caretaker.dispatch.messages import AlertEvent, publish_alert
+from caretaker.dispatch.outbox import iso
 from caretaker.rules.system import SystemAlarm, SystemAlarmChange, clear_system_alarm, raise_system_alarm
 
 
 def _publish(session: Session, prefix: str, site: str, change: SystemAlarmChange, now: datetime) -> None:
     if change.state == "unchanged":
         return
-    enqueue(session, alerts_topic(prefix, site), {
-        "alert": change.alert, "state": "raised" if change.state == "updated" else change.state,
-        "rule": change.kind.value, "device": change.subject or None, "urgency": change.urgency, "ticket": None,
-        "ts": iso(change.at), "title": change.title,
-    }, now)
+    publish_alert(session, prefix, site, AlertEvent(
+        alert=change.alert, state="raised" if change.state == "updated" else change.state, rule=change.kind.value,
+        device=change.subject or None, urgency=change.urgency, ticket=None, ts=iso(change.at) or "",
+        title=change.title), now)
 
 
 def _in(text: str | None, locale: str | None) -> str | None:

@@ -1,18 +1,31 @@
-"""What a raised alarm does to the tickets: silenced (recorded, no ticket), explained by an outage (the
-outage's ticket carries it), or a ticket of its own (opened or joined, dispatch/incidents.py). The choice
-is pure (`route`); `decide` reads what it needs and `act` carries it out, in the caller's transaction."""
+"""What an alert does, once the rules have raised, cleared or flagged it (docs/code-map.md, "What an alert
+does"). A raised alarm is silenced (recorded, no ticket), explained by an outage (the outage's ticket
+carries it) or a ticket of its own (opened or joined, dispatch/incidents.py); a cleared one is noted on its
+ticket; each is recorded in the alert store, published as an AlertEvent and told to the building's residents
+when it starts or ends a supply cut. The choice is pure (`route`); `decide` reads what it needs, `act`
+carries it out and `apply` runs the whole of it for one rule decision, in the caller's transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
-from caretaker.dispatch import incidents, lookup
+from caretaker import i18n
+from caretaker.dispatch import incidents, lookup, messages
 from caretaker.dispatch.desk import Desk
 from caretaker.dispatch.incidents import AlertFacts
+from caretaker.dispatch.outbox import iso
+from caretaker.dispatch.tables import TicketRow
+from caretaker.estate.model import DEVICE_METRICS, Building, Device, Place
+from caretaker.rules import alert_reads
+from caretaker.rules import store as alert_store
+from caretaker.rules.model import Chattering, Decision, Raise
+from caretaker.rules.silence import Silence, silencing
+from caretaker.rules.topology import ActiveAlerts, explaining_alert
 
 
 class Route(StrEnum):
@@ -56,12 +69,100 @@ def act(desk: Desk, session: Session, routed: Routed, alert: AlertFacts, cause_t
         return None
     if routed.route == Route.EXPLAINED:
         if cause_ticket is not None:
-            ticket = session.get(incidents.TicketRow, cause_ticket)
+            ticket = session.get(TicketRow, cause_ticket)
             if ticket is not None:
                 incidents.attach(desk, session, ticket, alert.alert_id, now,
-                                 f"explained by {routed.cause}: {alert.title} on {alert.device_id}")
+                                 i18n.said("note.explained_by", cause=routed.cause, title=alert.title,
+                                           device=alert.device_id))
                 # its playbook still counts (a stopped lift in the outage: the lift engineer), not its own
                 # trade: the outage explains the fault
                 incidents.grow(desk, session, ticket, alert.rule_id, ticket.category, alert.urgency, now)
         return cause_ticket
     return incidents.open_for_alert(desk, session, alert, now)
+
+
+class Outcome(StrEnum):
+    """What one rule decision came to (the pipeline counts them: caretaker/metrics.py)."""
+    REPLAYED = "replayed"  # raised before by the same reading: nothing is raised twice
+    RAISED = "raised"  # its own ticket, opened or joined
+    SILENCED = "silenced"
+    SUPPRESSED = "suppressed"  # explained by an outage
+    CHATTERING = "chattering"
+    CLEARED = "cleared"
+
+
+def alarm_place(device: Device, values: Mapping[str, object], building: Building | None) -> Place:
+    """Where a device's alarm is: a lift car at the floor it reports (the site file places it at its lobby),
+    anything else where it is installed. A floor the building does not have is not believed."""
+    floor = values.get("floor")
+    if "floor" not in DEVICE_METRICS.get(device.type, {}) or not isinstance(floor, int) or isinstance(floor, bool):
+        return device.place
+    if floor == 0 or (building is not None and not building.lowest_floor <= floor <= building.highest_floor):
+        return device.place
+    return replace(device.place, floor=floor)
+
+
+def apply(desk: Desk, session: Session, decision: Decision, device: Device, values: Mapping[str, object],
+          active: ActiveAlerts, silences: Sequence[Silence], now: datetime) -> Outcome:
+    """Carry out one rule decision about `device` (whose last values are `values`), with the alerts active
+    after its batch and the silences in force: record it, route it to a ticket, publish its AlertEvent and
+    tell the residents."""
+    rule = decision.rule
+    optional: dict = {}
+    if isinstance(decision, Raise):
+        if alert_reads.alert(session, decision.alert) is not None:
+            # the same reading raised this alert before (a replay from beyond what the device's order
+            # remembers): the alert and its ticket exist, nothing is raised twice
+            return Outcome.REPLAYED
+        silence = silencing(silences, rule.id, device, now)
+        cause = explaining_alert(rule, device, active)
+        outage = alert_reads.alert(session, cause) if cause is not None else None
+        cause_ticket = lookup.alert_ticket(session, cause) if cause is not None else None
+        routed = decide(desk, session, category=rule.category, building=device.place.building,
+                        silenced=silence is not None, cause=cause,
+                        cause_category=outage.category if outage is not None else None,
+                        cause_ticket=cause_ticket, now=now)
+        alert_store.record_raise(session, decision, device.place.building, suppressed_by=routed.cause,
+                                 silence_id=silence.id if silence else None)
+        place = alarm_place(device, values, desk.site.buildings.get(device.place.building))
+        ticket = act(desk, session, routed, AlertFacts(decision.alert, rule.id, decision.device, decision.level,
+                                                       rule.category, rule.title, decision.at, place=place),
+                     cause_ticket, now)
+        if silence is not None:
+            optional["silence"], outcome = silence.id, Outcome.SILENCED
+        elif routed.cause is not None:
+            optional["suppressed_by"], outcome = routed.cause, Outcome.SUPPRESSED
+        else:
+            outcome = Outcome.RAISED
+        state, urgency = "raised", decision.level
+    elif isinstance(decision, Chattering):
+        alert_store.mark_chattering(session, decision.alert, now)
+        ticket = lookup.alert_ticket(session, decision.alert)
+        if ticket is not None:
+            _note(desk, session, ticket, now, i18n.said("note.chattering", title=rule.title, device=device.id),
+                  touch=True)
+        outcome, state, urgency = Outcome.CHATTERING, "chattering", rule.urgency
+    else:
+        cleared = alert_store.record_clear(session, decision)
+        ticket = lookup.alert_ticket(session, decision.alert) if cleared is not None else None
+        if ticket is not None:
+            _note(desk, session, ticket, now, i18n.said("note.alert_cleared", alert=decision.alert), touch=False)
+        # the level it was raised at (a door alarm raised at night clears at its night level)
+        outcome, state, urgency = Outcome.CLEARED, "cleared", cleared.urgency if cleared is not None else rule.urgency
+    messages.publish_alert(session, desk.prefix, desk.site.id, messages.AlertEvent(
+        alert=decision.alert, state=state, rule=rule.id, device=decision.device, urgency=urgency, ticket=ticket,
+        ts=iso(decision.at) or "", **optional), now)
+    # a building's supply cut is told to its residents once, and its end (docs/residents.md)
+    desk.residents.on_alert(session, state, rule.id, decision.alert, device.place.building, ticket, now,
+                            silenced=outcome == Outcome.SILENCED)
+    return outcome
+
+
+def _note(desk: Desk, session: Session, ticket_id: str, now: datetime, text: str, *, touch: bool) -> None:
+    """A line in the ticket's history; `touch`: the ticket changed with it (a chattering sensor needs a look),
+    where an alarm that cleared is evidence only."""
+    ticket = session.get(TicketRow, ticket_id)
+    if ticket is not None:
+        if touch:
+            ticket.updated_at = now
+        desk.history(session, ticket, now, ticket.status, "system", text)

@@ -1,6 +1,6 @@
-"""What dispatch tells people, as typed messages: a technician's Dispatch push and a supervisor's notice
-(docs/device-protocol.md, "Dispatches"), built in one place and queued in the outbox of the caller's
-transaction (the outbox adds each message's `id`)."""
+"""What the service publishes, as typed messages: a technician's Dispatch push, a supervisor's notice
+(docs/device-protocol.md, "Dispatches") and the AlertEvent integrations read (docs/api.md, "Alert events"),
+each built in one place and queued in the outbox of the caller's transaction (the outbox adds its `id`)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from caretaker.dispatch.outbox import dispatch_topic, enqueue, iso, notify_topic
+from caretaker.dispatch.outbox import alerts_topic, dispatch_topic, enqueue, iso, notify_topic
 from caretaker.dispatch.privacy import mask_text
 from caretaker.dispatch.tables import AssignmentRow, TicketRow
 
 PushKind = Literal["assigned", "withdrawn", "reminder"]
+AlertState = Literal["raised", "cleared", "chattering", "acknowledged", "shelved", "unshelved"]
 
 
 def assignment_ref(row_id: int) -> str:
@@ -100,3 +101,31 @@ def supervisor_notice(ticket: TicketRow, kind: str, reason: str, now: datetime) 
 def notify(session: Session, prefix: str, site_id: str, supervisors, message: SupervisorNotice, now: datetime) -> None:
     for supervisor in supervisors:
         enqueue(session, notify_topic(prefix, site_id, supervisor), message.model_dump(mode="json"), now)
+
+
+class AlertEvent(BaseModel):
+    """An alert's step on `alerts`: the fields every event has, then the optional ones, present only when set
+    (a silenced or explained alarm, a system alarm's title, an operator's step)."""
+
+    model_config = ConfigDict(frozen=True)
+    alert: str
+    state: AlertState
+    rule: str
+    device: str | None
+    urgency: int
+    ticket: str | None
+    ts: str
+    title: str | None = None  # the service's own alarms (rules/system.py), which no rule names
+    by: str | None = None  # who acknowledged, shelved or unshelved it
+    shelved_until: str | None = None
+    silence: int | None = None  # the silence it was raised under
+    suppressed_by: str | None = None  # the alert that explains it (an outage)
+
+    def payload(self) -> dict:
+        """The event as published: the optional fields only when they are set."""
+        optional = ("title", "by", "shelved_until", "silence", "suppressed_by")
+        return self.model_dump(mode="json", exclude={name for name in optional if getattr(self, name) is None})
+
+
+def publish_alert(session: Session, prefix: str, site_id: str, event: AlertEvent, now: datetime) -> None:
+    enqueue(session, alerts_topic(prefix, site_id), event.payload(), now)

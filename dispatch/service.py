@@ -6,7 +6,7 @@ locations, messages."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -19,8 +19,19 @@ from caretaker.dispatch.desk import INCIDENT_WINDOW, Desk
 from caretaker.dispatch.incidents import REPEAT_WINDOW, AlertFacts, Report, new_ticket_id  # noqa: F401
 from caretaker.dispatch.lifecycle import ACTIVE, FINAL, FIXED, OPEN, Step  # noqa: F401
 from caretaker.dispatch.tables import TicketRow
-from caretaker.estate.model import Place, Site
+from caretaker.estate.model import Device, Place, Site
+from caretaker.rules.model import Decision
 from caretaker.rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
+from caretaker.rules.silence import Silence
+from caretaker.rules.topology import ActiveAlerts
+
+
+class Seen(NamedTuple):
+    """A technician seen somewhere: by their app's location or a badge swipe (`source`)."""
+    technician: str
+    place: Place
+    ts: datetime
+    source: str
 
 
 class Dispatcher(Desk):
@@ -43,16 +54,11 @@ class Dispatcher(Desk):
     def report(self, session: Session, report: Report, now: datetime, by: str) -> str:
         return incidents.report(self, session, report, now, by)
 
-    def route_alarm(self, session: Session, *, category: str, building: str, silenced: bool, cause: str | None,
-                    cause_category: str | None, cause_ticket: str | None, now: datetime) -> alarms.Routed:
-        """What a raised alarm does: silenced, explained by an outage, or a ticket (dispatch/alarms.py)."""
-        return alarms.decide(self, session, category=category, building=building, silenced=silenced, cause=cause,
-                             cause_category=cause_category, cause_ticket=cause_ticket, now=now)
-
-    def on_alarm(self, session: Session, routed: alarms.Routed, alert: AlertFacts, cause_ticket: str | None,
-                 now: datetime) -> str | None:
-        """Carry out the route; return the alarm's ticket, if any."""
-        return alarms.act(self, session, routed, alert, cause_ticket, now)
+    def on_alert_decision(self, session: Session, decision: Decision, device: Device, values: Mapping[str, object],
+                          active: ActiveAlerts, silences: Sequence[Silence], now: datetime) -> alarms.Outcome:
+        """What a rule's decision does: recorded, routed to a ticket (silenced, explained by an outage, its own),
+        published, told to residents (dispatch/alarms.py)."""
+        return alarms.apply(self, session, decision, device, values, active, silences, now)
 
     def reply(self, session: Session, action: str, ticket_id: str, tech: str, now: datetime) -> None:
         """A technician's MQTT reply: the step on their own assignment of the ticket (raises DispatchError)."""
@@ -60,29 +66,6 @@ class Dispatcher(Desk):
         if action not in steps_:
             raise BadRequest(f"{action!r} is not a reply a technician may send")
         steps_[action](session, ticket_id, tech, now)
-
-    def attach_alert(self, session: Session, ticket_id: str, alert_id: str, now: datetime, what: str) -> None:
-        """Attach an alert to a ticket it belongs to without opening one (an alarm the outage explains)."""
-        ticket = session.get(TicketRow, ticket_id)
-        if ticket is not None:
-            incidents.attach(self, session, ticket, alert_id, now, what)
-
-    def ticket_of_alert(self, session: Session, alert_id: str) -> str | None:
-        """The ticket an alert belongs to (the link is dispatch's, stored once: dispatch/lookup.py)."""
-        return lookup.alert_ticket(session, alert_id)
-
-    def note(self, session: Session, ticket_id: str, now: datetime, text: str) -> None:
-        """Write a line in the ticket's history."""
-        ticket = session.get(TicketRow, ticket_id)
-        if ticket is not None:
-            ticket.updated_at = now
-            self.history(session, ticket, now, ticket.status, "system", text)
-
-    def alert_cleared(self, session: Session, ticket_id: str, alert_id: str, now: datetime) -> None:
-        """Note on the ticket that one of its alarms cleared (evidence for the call-back)."""
-        ticket = session.get(TicketRow, ticket_id)
-        if ticket is not None:
-            self.history(session, ticket, now, ticket.status, "system", f"alert {alert_id} cleared")
 
     # --- choosing -----------------------------------------------------------------------------
 
@@ -93,6 +76,15 @@ class Dispatcher(Desk):
     def assign_waiting(self, session: Session, now: datetime, trades: Iterable[str] | None = None) -> int:
         """Try again the waiting assignments (of these trades) now that someone came on site."""
         return assigning.fill_waiting(self, session, now, trades)
+
+    def technicians_seen(self, session: Session, seen: Iterable[Seen], now: datetime) -> bool:
+        """Record where technicians were seen (app locations, badge swipes); one who came on site or changed
+        building may take a waiting assignment of their trades. Return whether any was given."""
+        moved = {tech for tech, place, ts, source in seen if self.record_location(session, tech, place, ts, source)}
+        if not moved:
+            return False
+        trades = {skill for tech in moved for skill in self.site.technicians[tech].skills}
+        return self.assign_waiting(session, now, trades) > 0
 
     # --- a technician's steps on the ticket: on their own assignment of it ------------------------
 

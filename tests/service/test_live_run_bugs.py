@@ -141,7 +141,7 @@ def test_a_stuck_lift_s_ticket_and_push_show_the_floor_the_car_is_at(mosquitto, 
     ("water_leak", {"floor": 7}, 1),  # only a device that reports its floor moves
 ])
 def test_where_an_alarm_is(device_type, values, floor):
-    from caretaker.pipeline import alarm_place
+    from caretaker.dispatch.alarms import alarm_place
     from caretaker.estate.model import Building, Device, Place
 
     device = Device("D-1", device_type, Place("A", 1, "lobby"))
