@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from caretaker import i18n
+from caretaker.i18n import stored
 from caretaker.rules.model import IDLE, Clear, Episode, Raise, RuleState
 from caretaker.rules.tables import AlertLogRow, AlertRow, RuleStateRow, SilenceRow
 
@@ -89,8 +90,9 @@ def record_raise(session: Session, decision: Raise, building: str | None = None,
                          category=rule.category, title=rule.title, state="raised", raised_at=decision.at,
                          building=building, suppressed_by=suppressed_by, silence_id=silence_id, chattering=False,
                          occurrences=decision.occurrences))
-    note = f"explained by {suppressed_by}" if suppressed_by else (f"silenced by {silence_id}" if silence_id else None)
-    session.add(AlertLogRow(alert_id=decision.alert, state="raised", at=decision.at, by="rules", note=note))
+    note = (i18n.said("note.raise_explained", cause=suppressed_by) if suppressed_by
+            else i18n.said("note.raise_silenced", silence=silence_id) if silence_id else None)
+    session.add(log_line(decision.alert, "raised", decision.at, "rules", note))
 
 
 def record_clear(session: Session, decision: Clear) -> AlertRow | None:
@@ -111,8 +113,7 @@ def mark_chattering(session: Session, alert_id: str, at: datetime) -> bool:
     if row is None:
         return False
     row.chattering = True
-    session.add(AlertLogRow(alert_id=alert_id, state="chattering", at=at, by="rules",
-                            note="condition keeps flipping; held active until stable"))
+    session.add(log_line(alert_id, "chattering", at, "rules", i18n.said("note.condition_chattering")))
     return True
 
 
@@ -140,8 +141,8 @@ def shelve(session: Session, alert_id: str, by: str, until: datetime, reason: st
     if until <= now:
         raise ValueError("a shelf must end in the future")
     row.shelved_until, row.shelved_by, row.shelve_reason = until, by, reason
-    session.add(AlertLogRow(alert_id=alert_id, state="shelved", at=now, by=by,
-                            note=f"until {until.isoformat()}: {reason}"))
+    session.add(log_line(alert_id, "shelved", now, by,  # the operator's reason as typed, a parameter
+                         i18n.said("note.shelved", until=until.isoformat(), reason=reason)))
     return row
 
 
@@ -161,8 +162,21 @@ def expire_shelves(session: Session, now: datetime) -> list[AlertRow]:
         select(AlertRow).where(AlertRow.shelved_until.is_not(None), AlertRow.shelved_until <= now)))
     for row in rows:
         row.shelved_until = None
-        session.add(AlertLogRow(alert_id=row.id, state="unshelved", at=now, by="system", note="shelf time is up"))
+        session.add(log_line(row.id, "unshelved", now, "system", i18n.said("note.shelf_time_up")))
     return rows
+
+
+def log_line(alert_id: str, state: str, at: datetime, by: str | None, note: str | i18n.Said | None) -> AlertLogRow:
+    """Return an alert's log row: `note` as its English text and, for the rules' own wording (a `Said`), its key
+    and parameters, said in the reader's language (`note_of`); a person's note is stored as typed."""
+    return AlertLogRow(alert_id=alert_id, state=state, at=at, by=by, note=None if note is None else str(note),
+                       note_said=stored.dump(note))
+
+
+def note_of(line: AlertLogRow) -> str | i18n.Said | None:
+    """Return what a log line says: the rules' wording as a `Said`, else the note as stored (a person's words,
+    a line from before the wording was kept)."""
+    return stored.load(line.note_said, line.note)
 
 
 def alert_log(session: Session, alert_id: str) -> list[AlertLogRow]:

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from caretaker import i18n
 from caretaker.api.alerts import alert_json, alerts_json, publish_transition
 from caretaker.api.deps import Ctx, Operator
+from caretaker.api.language import Lang
 from caretaker.api.schemas import AckIn, AlertDetailOut, AlertOut, ShelveIn
-from caretaker.rules.store import AlertNotFound, acknowledge, alert_log, list_alerts, shelve, unshelve
+from caretaker.rules.store import AlertNotFound, acknowledge, alert_log, list_alerts, note_of, shelve, unshelve
 from caretaker.rules import alert_reads
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -27,13 +28,14 @@ def get_alerts(ctx: Ctx, _user: Operator, state: Literal["raised", "cleared"] | 
 
 
 @router.get("/{alert_id}", response_model=AlertDetailOut, responses={404: {"description": "no such alert"}})
-def get_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _user: Operator) -> dict[str, Any]:
-    """One alert with its audited log of transitions."""
+def get_alert(alert_id: Annotated[str, Path(max_length=32)], ctx: Ctx, _user: Operator, lang: Lang) -> dict[str, Any]:
+    """One alert with its audited log of transitions, the rules' own notes in the request's language."""
     with ctx.sessions() as session:
         row = alert_reads.alert(session, alert_id)
         if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, i18n.said("error.alert_unknown", alert=alert_id))
-        entries = [{"state": e.state, "at": e.at, "by": e.by, "note": e.note} for e in alert_log(session, alert_id)]
+        entries = [{"state": e.state, "at": e.at, "by": e.by, "note": i18n.render(note_of(e), lang)}
+                   for e in alert_log(session, alert_id)]
         shown = alert_json(row)
     return {**shown, "log": entries}
 
