@@ -223,8 +223,9 @@ class EstateRuntime:
         return self.losses.watch(self.ingest.sessions, self.pipeline.snapshots)
 
     def _after_commit(self, part: list[Inbound], result: BatchResult) -> None:
-        for message in part:
-            self.ingest.ack(message)
+        with self.ingest.acking():  # the part's acknowledgements in one write (ingest/client.py)
+            for message in part:
+                self.ingest.ack(message)
         for rejection in result.rejections:
             self._publish_dead_letter(rejection)
         if result.outbox_added or result.accepted:
