@@ -9,8 +9,10 @@ from playwright.sync_api import expect
 
 from tests.browser.control_room_support import chromium, open_room, room, screenshot  # noqa: F401
 
-WORDS = {"zh-CN": {"cancelled": "已取消", "closed": "已关闭", "note": "备注", "found_one": "共 1 单"},
-         "en": {"cancelled": "cancelled", "closed": "closed", "note": "note", "found_one": "Found: 1"}}
+WORDS = {"zh-CN": {"cancelled": "已取消", "closed": "已关闭", "note": "备注", "found_one": "共 1 单",
+                   "opened": "3 级电梯工单", "rated": "满意度 4/5"},
+         "en": {"cancelled": "cancelled", "closed": "closed", "note": "note", "found_one": "Found: 1",
+                "opened": "level 3 elevator", "rated": "satisfaction 4/5"}}
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,10 @@ def test_a_tickets_full_history_and_a_note_added_from_the_page(open_room, room, 
     page.wait_for_selector("#detail-dialog[open]")
     history = page.inner_text("#detail-history")
     assert history.count("\n") >= 5, history  # opened, assigned, accepted, on site, resolved, closed
+    # the system's own lines in the page's language (docs/operators.md#tickets)
+    assert WORDS[lang]["opened"] in history and WORDS[lang]["rated"] in history, history
+    other = WORDS["en" if lang == "zh-CN" else "zh-CN"]
+    assert other["opened"] not in history and other["rated"] not in history, history
     note = f"住户确认电梯已恢复正常 / resident confirms the lift is fine ({lang})"
     page.click("#detail-note [data-action=add-note]")  # empty: refused on the page
     assert page.locator("#detail-note .field-error").inner_text() != ""

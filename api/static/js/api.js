@@ -5,8 +5,9 @@
 import { state } from "./state.js";
 import { apiHeaders } from "./sites.js";
 
-/** The headers every call to the API carries: the token and, when the token sees several, the estate. */
-export const headers = () => apiHeaders(state.token, state.site);
+/** The headers every call to the API carries: the token, when the token sees several the estate, and the page's
+ * language, which the service answers in (a ticket's history, errors: docs/api.md, "Language"). */
+export const headers = () => ({ ...apiHeaders(state.token, state.site), "Accept-Language": state.lang });
 
 let onRefused = () => {};
 export function whenRefused(callback) { onRefused = callback; }
