@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from caretaker import i18n
 from caretaker.system_alarms import clear_alarm, raise_alarm
 from caretaker.estate.clock import Clock
 from caretaker.estate.model import Site
@@ -98,15 +99,15 @@ class LossWatch:
 
     def _session_lost(self, session: Session, now: datetime) -> bool:
         local = now.astimezone(ZoneInfo(self.site.timezone)).strftime("%Y-%m-%d %H:%M:%S")
-        title = f"the broker lost the service's session at {local}: messages it held for the service are gone"
+        title = i18n.said("alarm.session_lost", at=local)  # written in the estate's locale (system_alarms.py)
         row = active_system_alarm(session, SystemAlarm.SESSION_LOST)
         if row is not None and row.acked_at is not None:
             clear_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.SESSION_LOST, now=now,
-                        note="lost again after it was acknowledged; a new alarm follows")
+                        note=i18n.said("alarm.session_lost_again"), locale=self.site.locale)
         raise_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.SESSION_LOST, title=title,
-                    urgency=URGENCY, now=now)
+                    urgency=URGENCY, now=now, locale=self.site.locale)
         self._active.add(SystemAlarm.SESSION_LOST)
-        log.error("alarm: %s", title)
+        log.error("alarm: %s", title)  # the log in English (a `Said` reads as its English text)
         return True
 
     def _messages_lost(self, session: Session, gaps: Mapping[str, int], now: datetime,
@@ -118,8 +119,8 @@ class LossWatch:
             return dict(accounting.marks)
         if loss.renew:
             clear_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.MESSAGES_LOST, now=now,
-                        note="more messages lost after it was acknowledged; a new alarm follows")
-        title = loss_title(loss)
+                        note=i18n.said("alarm.messages_lost_again"), locale=self.site.locale)
+        title = loss_title(loss, self.site.locale)  # the estate's language, cut to the title's length in it
         change = raise_alarm(session, prefix=self.prefix, site=self.site.id, kind=SystemAlarm.MESSAGES_LOST,
                              title=title, urgency=URGENCY, now=now, building=loss.building)
         row = session.get(AlertRow, change.alert)
@@ -127,7 +128,7 @@ class LossWatch:
             row.building = loss.building
         self._active.add(SystemAlarm.MESSAGES_LOST)
         result.outbox_added = True
-        log.error("alarm: %s (%d new)", title, loss.new_messages)
+        log.error("alarm: %s (%d new)", loss_title(loss), loss.new_messages)  # the log in English
         return dict(accounting.marks)
 
     def _clear_due(self) -> bool:
@@ -154,7 +155,7 @@ class LossWatch:
             last = _last_loss(session, row)
             if should_clear(row.acked_at, last, now):
                 clear_alarm(session, prefix=self.prefix, site=self.site.id, kind=kind, now=now,
-                            note="acknowledged, and nothing more lost since")
+                            note=i18n.said("alarm.loss_quiet"), locale=self.site.locale)
                 self._active.discard(kind)
                 result.outbox_added = True
                 if kind is SystemAlarm.MESSAGES_LOST:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping
 
+from caretaker import i18n
+
 QUIET = timedelta(minutes=10)  # an acknowledged loss alarm clears after this long without a new loss
 TITLE_LIMIT = 200  # alerts.title
 
@@ -97,26 +99,33 @@ def account(gaps: Mapping[str, int], marks: Mapping[str, Mark], building_of: Map
     return Accounting(changed, Loss(ordered, sum(new.values()), acknowledged))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _count(n: int, word: str, lang: str) -> str:
+    """"1 device", "3 devices" / "3 台设备": the catalogue's `alarm.<word>_one` for one, `alarm.<word>` else."""
+    return i18n.say(f"alarm.{word}_one" if n == 1 else f"alarm.{word}", lang, n=n)
 
 
-def loss_title(loss: Loss) -> str:
-    """"messages lost from 3 devices in building A (12 messages)"; several buildings named by how many
-    devices each lost, most first, within the alert title's length."""
-    total = f"({_plural(loss.messages, 'message')})"
+def loss_title(loss: Loss, lang: str = "en") -> str:
+    """"messages lost from 3 devices in building A (12 messages)", in `lang` (the estate's locale: caretaker/i18n
+    `alarm.lost_in_building`); several buildings named by how many devices each lost, most first, within the
+    alert title's length in that language."""
+    devices, total = _count(loss.devices, "devices", lang), _count(loss.messages, "messages", lang)
     if loss.building is not None:
-        return f"messages lost from {_plural(loss.devices, 'device')} in building {loss.building} {total}"
-    head = f"messages lost from {_plural(loss.devices, 'device')} in buildings "
-    parts = [f"{b} ({len(devices)})" for b, devices in loss.by_building.items()]
+        return i18n.say("alarm.lost_in_building", lang, devices=devices, building=loss.building, messages=total)
+
+    def title(shown: list[str], more: int) -> str:
+        named = i18n.say("list.sep", lang).join(shown)
+        buildings = i18n.say("alarm.lost_more", lang, buildings=named, more=more) if more else named
+        return i18n.say("alarm.lost_in_buildings", lang, devices=devices, buildings=buildings, messages=total)
+
+    parts = [i18n.say("alarm.lost_building", lang, building=b, count=len(devices))
+             for b, devices in loss.by_building.items()]
     shown: list[str] = []
     for i, part in enumerate(parts):
         rest = len(parts) - i - 1
-        tail = f" and {rest} more" if rest else ""
-        if len(head + ", ".join(shown + [part]) + tail + " " + total) > TITLE_LIMIT:
-            return head + ", ".join(shown) + f" and {len(parts) - i} more {total}"
+        if len(title(shown + [part], rest)) > TITLE_LIMIT:
+            return title(shown, len(parts) - i)
         shown.append(part)
-    return head + ", ".join(shown) + " " + total
+    return title(shown, 0)
 
 
 def should_clear(acked_at: datetime | None, last_loss_at: datetime, now: datetime, quiet: timedelta = QUIET) -> bool:

@@ -143,8 +143,9 @@ class Devices:
         self.client.loop_stop()
 
 
-def write_site(path: Path, devices: int = 20, site: str = "test-estate") -> list[str]:
-    """A site of `devices` leak sensors, half in building A and half in B; return their ids."""
+def write_site(path: Path, devices: int = 20, site: str = "test-estate", locale: str | None = None) -> list[str]:
+    """A site of `devices` leak sensors, half in building A and half in B; return their ids. `locale`: the
+    estate's language (None: the site file's default, zh-CN)."""
     import yaml
 
     ids = [f"{'AB'[i % 2]}-LEAK-{i:03d}" for i in range(devices)]
@@ -155,6 +156,7 @@ def write_site(path: Path, devices: int = 20, site: str = "test-estate") -> list
         "devices": [{"id": d, "type": "water_leak", "building": d[0], "floor": 1 + i % 20} for i, d in enumerate(ids)],
         "technicians": [{"id": "t-1", "name": "One", "phone": "13800000001", "skills": ["plumbing"]}],
         "supervisors": [{"id": "s-1", "name": "Sup", "phone": "13900000001"}],
+        **({"locale": locale} if locale else {}),
     }), encoding="utf-8")
     return ids
 

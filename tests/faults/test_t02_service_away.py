@@ -26,7 +26,7 @@ CLIENT_ID = "caretaker-t02"
 @pytest.fixture
 def site(tmp_path):
     path = tmp_path / "site.yaml"
-    return path, write_site(path, devices=20)
+    return path, write_site(path, devices=20, locale="en")  # an English estate: the alarms read in English
 
 
 def run_until_away(own_broker, database_url, site_file, devices, fleet, protocol):

@@ -90,7 +90,7 @@ def report_again(port: int, seqs: dict[str, int]) -> None:
 
 def test_a_broker_killed_with_a_queue_loses_at_most_the_rpo_and_every_loss_is_reported(tmp_path):
     site_file = tmp_path / "site.yaml"
-    devices = write_site(site_file, devices=20)
+    devices = write_site(site_file, devices=20, locale="en")  # the alarms' titles in English
     broker = OwnBroker(tmp_path / "broker")  # the production persistence settings
     broker.start()
     sqlite_url = f"sqlite:///{tmp_path / 'caretaker.db'}"
@@ -139,7 +139,7 @@ def test_a_broker_killed_with_a_queue_loses_at_most_the_rpo_and_every_loss_is_re
 
 def test_a_session_the_broker_lost_is_raised_at_reconnect_and_what_it_dropped_is_counted(tmp_path):
     site_file = tmp_path / "site.yaml"
-    devices = write_site(site_file, devices=20)
+    devices = write_site(site_file, devices=20, locale="en")  # the alarms' titles in English
     # a kill before the broker ever saved the service's session (here: no save for an hour)
     broker = OwnBroker(tmp_path / "broker", autosave_interval=3600)
     broker.start()

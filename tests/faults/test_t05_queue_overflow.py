@@ -28,7 +28,7 @@ CLIENT_ID = "caretaker-t05"
 
 def test_an_overflowing_queue_is_reported_as_exactly_the_messages_dropped(tmp_path):
     site_file = tmp_path / "site.yaml"
-    devices = write_site(site_file, devices=20)
+    devices = write_site(site_file, devices=20, locale="en")  # the alarm's title in English
     broker = OwnBroker(tmp_path / "broker", max_queued_messages=1000)
     broker.start()
     sqlite_url = f"sqlite:///{tmp_path / 'caretaker.db'}"

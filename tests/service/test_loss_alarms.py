@@ -3,6 +3,8 @@ never repeated by a restart, cleared once acknowledged and quiet, renewed by a l
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from queue import SimpleQueue
 
 import pytest
@@ -16,7 +18,7 @@ from caretaker.ingest.client import SessionReport
 from caretaker.ingest.store import DeviceSnapshot
 from caretaker.rules.store import acknowledge
 from caretaker.rules.system import SystemAlarm
-from caretaker.rules.tables import AlertRow
+from caretaker.rules.tables import AlertLogRow, AlertRow
 from tests.fakes import FakeClock
 from tests.service.harness import SMALL_SITE
 
@@ -27,7 +29,7 @@ def world(database_url):
     migrate(engine)
     sessions = make_sessions(engine)
     clock = FakeClock()
-    site = load_site(SMALL_SITE)
+    site = replace(load_site(SMALL_SITE), locale="en")  # an English estate: the alarms' words in English
     yield site, sessions, clock
     engine.dispose()
 
@@ -120,3 +122,32 @@ def test_a_missing_session_is_a_loss_on_a_reconnect_or_on_a_database_that_has_se
     served.watch(reports, {})
     again, = raised(sessions, SystemAlarm.SESSION_LOST)
     assert again.id != alarm.id
+
+
+def test_a_chinese_estates_loss_alarms_are_written_in_chinese(world):
+    site, sessions, clock = world
+    site = replace(site, locale="zh-CN")
+    watcher = watch(site, sessions, clock)
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=3))
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=3, B_LEAK_1=2))
+    alarm, = raised(sessions, SystemAlarm.MESSAGES_LOST)
+    assert alarm.title == "2 台设备丢失消息（共 5 条消息）：A 栋（1 台），B 栋（1 台）"
+    with sessions() as session:  # the control room hears it in the same words
+        events = [json.loads(r.payload) for r in session.scalars(select(OutboxRow).order_by(OutboxRow.id))
+                  if SystemAlarm.MESSAGES_LOST.value in str(r.payload)]
+    assert events[-1]["title"] == alarm.title
+
+    ack(sessions, alarm.id, clock)
+    clock.advance(minutes=10)
+    watcher.watch(SimpleQueue(), snapshots(A_LEAK_1=3, B_LEAK_1=2))
+    assert raised(sessions, SystemAlarm.MESSAGES_LOST) == []
+    with sessions() as session:
+        notes = list(session.scalars(select(AlertLogRow.note).where(AlertLogRow.alert_id == alarm.id,
+                                                                    AlertLogRow.state == "cleared")))
+    assert notes == ["已确认，此后未再丢失消息"]
+
+    reports: SimpleQueue[SessionReport] = SimpleQueue()
+    reports.put(SessionReport(2, False))  # a reconnect that found no session
+    watcher.watch(reports, {})
+    lost, = raised(sessions, SystemAlarm.SESSION_LOST)
+    assert lost.title.startswith("消息服务器于 ") and lost.title.endswith("丢失了本服务的会话：它为本服务暂存的消息已丢失")
