@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caretaker import i18n
 from caretaker.dispatch import arrival, steps
 from caretaker.dispatch.desk import Desk
 from caretaker.dispatch.lifecycle import AssignmentStatus as A
@@ -29,6 +30,6 @@ def arrive(desk: Desk, session: Session, tech: str, building: str, at: datetime)
         when = arrival.by_badge(ticket.building, building, at, row.offered_at, row.accepted_at)
         if row.status != A.ACCEPTED.value or when is None:
             continue
-        steps.on_site(desk, session, ticket, row, when, tech, f"arrived by badge in building {building}")
+        steps.on_site(desk, session, ticket, row, when, tech, i18n.said("note.arrived_by_badge", building=building))
         arrived.append(ticket.id)
     return arrived

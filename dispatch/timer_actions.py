@@ -45,8 +45,9 @@ def _accept_timeout(desk: Desk, session: Session, ticket: TicketRow, timer: time
     tech = row.technician or ""
     assigning.end(session, ticket, row, A.TIMED_OUT, now)
     desk.push(session, ticket, row, "withdrawn", tech, now, reason=i18n.said("notice.not_accepted"))
-    what = "" if row.role == Role.OWNER.value else f" ({row.trade} support)"
-    desk.history(session, ticket, now, "assigned", "system", f"{tech} did not accept in time{what}")
+    desk.history(session, ticket, now, "assigned", "system", i18n.said("note.not_accepted_by", tech=tech)
+                 if row.role == Role.OWNER.value else
+                 i18n.said("note.support_not_accepted_by", tech=tech, trade=i18n.named("category", row.trade)))
     assigning.replace(desk, session, ticket, row, now)
     if ticket.urgency in contractors.CONTRACTOR_LEVELS and desk.site.contractors:
         # the second time a level 1 or 2 assignment is let pass, a contractor of its trade is offered it

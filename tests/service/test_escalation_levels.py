@@ -87,8 +87,8 @@ def test_an_unaccepted_breach_climbs_the_levels_in_order_and_stops_when_a_superv
 
     ticket = client.get(f"/api/v1/tickets/{first['ticket']}", headers=operator).json()
     notes = [h["note"] for h in ticket["history"]]
-    assert "escalation stopped at level 1: ack by s-zhang" in notes
-    assert "escalation level 1: s-zhang told" in notes
+    assert "升级在第 1 级停止：s-zhang 已确认通知" in notes  # the system's lines in the estate's zh-CN
+    assert "升级至第 1 级：已通知 s-zhang" in notes
     assert ticket["escalation"]["level"] == 1 and ticket["escalation"]["stopped_by"] == "s-zhang"
 
     clock.advance(hours=1)  # past the manager's hour

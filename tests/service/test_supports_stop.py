@@ -93,7 +93,7 @@ def test_the_owner_resolving_withdraws_the_security_offer_and_nobody_is_offered_
     resolve(service, ticket_id)  # inside the guard's accept window
     withdrawn = wait_push(watcher, "t-guard", "withdrawn")
     assert withdrawn["ticket"] == ticket_id and withdrawn["trade"] == "security"
-    assert "resolved" in withdrawn["reason"]
+    assert "主责人已办结工单" in withdrawn["reason"]  # the owner resolved it, in the estate's zh-CN
     wait_push(watcher, "t-clean", "assigned", trade="cleaning")  # the playbook's later trade goes on
     # the cleaner lets their window pass: their timeout, later than the guard's, proves the sweep went by
     # the guard's accept time, and the security work was offered to nobody
@@ -128,6 +128,6 @@ def test_support_on_site_is_done_at_the_resolve_and_the_cleaning_is_withdrawn_wh
         service.dispatcher.verify(session, ticket_id, "op-1", service.clock.now(), 5, "resident happy")
     service.outbox.wake()
     closed = wait_push(watcher, "t-clean", "withdrawn")
-    assert "closed" in closed["reason"]
+    assert "工单已关闭" in closed["reason"]  # the ticket closed, in the estate's zh-CN
     assert status(service, ticket_id) == "closed"
     assert [r for r in rows(service, ticket_id) if r[3] in ("waiting", "offered", "accepted", "on_site")] == []
