@@ -543,19 +543,18 @@ class _Batch:
             self.result.outbox_added = True  # a technician came on site and took a waiting ticket
         if self.decisions:
             active = ActiveAlerts(self.current_states().items(), self.p.site.devices, self.p.supply, self.p.index.rules)
-            # an outage raised in this batch gets its ticket before the alarms it explains look for it
-            causes = self.p.causes
-            for decision in sorted(self.decisions, key=lambda d: d.rule.id not in causes):
-                self._decide(session, decision, active)
+            outcomes = self.p.dispatcher.on_alert_decisions(session, self.decisions, self._values_of, active,
+                                                            self.p.silences, self.p.causes, now)
+            for outcome in outcomes:
+                self._count(outcome)
         for reply, message in self.replies:
             self._reply(session, reply, message)
 
-    def _decide(self, session: Session, decision: Decision, active: ActiveAlerts) -> None:
-        """Hand a rule decision to dispatch, which records it, routes it and publishes it (dispatch/alarms.py)."""
-        device = self.p.site.devices[decision.device]
-        snap = self.snapshots.get(device.id) or self.p.snapshots.get(device.id)
-        outcome = self.p.dispatcher.on_alert_decision(session, decision, device, snap.values if snap else {},
-                                                      active, self.p.silences, self.now)
+    def _values_of(self, device_id: str) -> Mapping[str, object]:
+        snap = self.snapshots.get(device_id) or self.p.snapshots.get(device_id)
+        return snap.values if snap is not None else {}
+
+    def _count(self, outcome: Outcome) -> None:
         if outcome in OUTCOME_COUNTERS:
             self.counts[OUTCOME_COUNTERS[outcome]] += 1
         if outcome == Outcome.REPLAYED:

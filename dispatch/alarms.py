@@ -3,14 +3,14 @@ does"). A raised alarm is silenced (recorded, no ticket), explained by an outage
 carries it) or a ticket of its own (opened or joined, dispatch/incidents.py); a cleared one is noted on its
 ticket; each is recorded in the alert store, published as an AlertEvent and told to the building's residents
 when it starts or ends a supply cut. The choice is pure (`route`); `decide` reads what it needs, `act`
-carries it out and `apply` runs the whole of it for one rule decision, in the caller's transaction."""
+carries it out and `apply_all` runs the whole of it for a batch's rule decisions, in the caller's transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Mapping, Sequence
+from typing import Callable, Container, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -102,18 +102,34 @@ def alarm_place(device: Device, values: Mapping[str, object], building: Building
     return replace(device.place, floor=floor)
 
 
-def apply(desk: Desk, session: Session, decision: Decision, device: Device, values: Mapping[str, object],
-          active: ActiveAlerts, silences: Sequence[Silence], now: datetime) -> Outcome:
+def apply_all(desk: Desk, session: Session, decisions: Sequence[Decision], values_of: Callable[[str], Mapping],
+              active: ActiveAlerts, silences: Sequence[Silence], causes: Container[str],
+              now: datetime) -> list[Outcome]:
+    """Carry out a batch's rule decisions, each as `apply` does, and return what each came to. An outage (a
+    rule other rules name in `suppressed_by`: `causes`) goes first, so that the alarms it explains in the same
+    batch find its ticket; the batch's raises are checked for replays in one read."""
+    known = alert_reads.known_ids(session, [d.alert for d in decisions if isinstance(d, Raise)])
+    ordered = sorted(range(len(decisions)), key=lambda i: decisions[i].rule.id not in causes)
+    outcomes: list[Outcome] = [Outcome.REPLAYED] * len(decisions)
+    for i in ordered:
+        decision = decisions[i]
+        if isinstance(decision, Raise) and decision.alert in known:
+            # the same reading raised this alert before (a replay from beyond what the device's order
+            # remembers): the alert and its ticket exist, nothing is raised twice
+            continue
+        device = desk.site.devices[decision.device]
+        outcomes[i] = _apply(desk, session, decision, device, values_of(device.id), active, silences, now)
+    return outcomes
+
+
+def _apply(desk: Desk, session: Session, decision: Decision, device: Device, values: Mapping[str, object],
+           active: ActiveAlerts, silences: Sequence[Silence], now: datetime) -> Outcome:
     """Carry out one rule decision about `device` (whose last values are `values`), with the alerts active
     after its batch and the silences in force: record it, route it to a ticket, publish its AlertEvent and
     tell the residents."""
     rule = decision.rule
     optional: dict = {}
     if isinstance(decision, Raise):
-        if alert_reads.alert(session, decision.alert) is not None:
-            # the same reading raised this alert before (a replay from beyond what the device's order
-            # remembers): the alert and its ticket exist, nothing is raised twice
-            return Outcome.REPLAYED
         silence = silencing(silences, rule.id, device, now)
         cause = explaining_alert(rule, device, active)
         outage = alert_reads.alert(session, cause) if cause is not None else None

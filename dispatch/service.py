@@ -6,7 +6,7 @@ locations, messages."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import Callable, Container, Iterable, Mapping, NamedTuple, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from caretaker.dispatch.desk import INCIDENT_WINDOW, Desk
 from caretaker.dispatch.incidents import REPEAT_WINDOW, AlertFacts, Report, new_ticket_id  # noqa: F401
 from caretaker.dispatch.lifecycle import ACTIVE, FINAL, FIXED, OPEN, Step  # noqa: F401
 from caretaker.dispatch.tables import TicketRow
-from caretaker.estate.model import Device, Place, Site
+from caretaker.estate.model import Place, Site
 from caretaker.rules.model import Decision
 from caretaker.rules.playbooks import DEFAULT_PLAYBOOKS, Playbook
 from caretaker.rules.silence import Silence
@@ -54,11 +54,12 @@ class Dispatcher(Desk):
     def report(self, session: Session, report: Report, now: datetime, by: str) -> str:
         return incidents.report(self, session, report, now, by)
 
-    def on_alert_decision(self, session: Session, decision: Decision, device: Device, values: Mapping[str, object],
-                          active: ActiveAlerts, silences: Sequence[Silence], now: datetime) -> alarms.Outcome:
-        """What a rule's decision does: recorded, routed to a ticket (silenced, explained by an outage, its own),
-        published, told to residents (dispatch/alarms.py)."""
-        return alarms.apply(self, session, decision, device, values, active, silences, now)
+    def on_alert_decisions(self, session: Session, decisions: Sequence[Decision],
+                           values_of: Callable[[str], Mapping[str, object]], active: ActiveAlerts,
+                           silences: Sequence[Silence], causes: Container[str], now: datetime) -> list[alarms.Outcome]:
+        """What a batch's rule decisions do: each recorded, routed to a ticket (silenced, explained by an outage,
+        its own), published, told to residents (dispatch/alarms.py); `values_of` gives a device's last values."""
+        return alarms.apply_all(self, session, decisions, values_of, active, silences, causes, now)
 
     def reply(self, session: Session, action: str, ticket_id: str, tech: str, now: datetime) -> None:
         """A technician's MQTT reply: the step on their own assignment of the ticket (raises DispatchError)."""

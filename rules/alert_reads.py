@@ -33,6 +33,13 @@ def alerts_by_ids(session: Session, ids: Sequence[str], chunk: int = IDS_PER_QUE
             for row in session.scalars(select(AlertRow).where(AlertRow.id.in_(ids[at:at + chunk])))]
 
 
+def known_ids(session: Session, ids: Iterable[str], chunk: int = IDS_PER_QUERY) -> set[str]:
+    """Which of these alert ids exist already (a batch's raises checked for replays in one query a chunk)."""
+    ids = list(ids)
+    return {found for at in range(0, len(ids), chunk)
+            for found in session.scalars(select(AlertRow.id).where(AlertRow.id.in_(ids[at:at + chunk])))}
+
+
 def raised_in(session: Session, start: datetime, end: datetime, limit: int) -> list[AlertRow]:
     """The oldest `limit` alerts raised in [start, end), oldest first (an export)."""
     return list(session.scalars(select(AlertRow).where(AlertRow.raised_at >= start, AlertRow.raised_at < end)
