@@ -16,13 +16,15 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from caretaker import i18n
 from caretaker.dispatch import timers
 from caretaker.dispatch.choose import Candidate
 from caretaker.dispatch.escalation_tables import ContractorOfferRow
 from caretaker.dispatch.lifecycle import FINAL, FIXED, TicketStatus
 from caretaker.dispatch.outbox import enqueue, iso
 from caretaker.dispatch.privacy import mask_text
-from caretaker.dispatch.tables import AssignmentRow, TicketHistoryRow, TicketRow
+from caretaker.dispatch.desk import history_line
+from caretaker.dispatch.tables import AssignmentRow, TicketRow
 from caretaker.estate.durations import format_duration
 from caretaker.estate.model import Contractor, Site
 from caretaker.estate.shifts import is_on_shift
@@ -58,14 +60,15 @@ def nobody_qualified_on_site(site: Site, trade: str, candidates: Sequence[Candid
     return True
 
 
-def needs_contractor(urgency: int, nobody_on_site: bool, timeouts: int) -> str | None:
-    """Return why a piece of work goes to a contractor, or None when it does not."""
+def needs_contractor(urgency: int, nobody_on_site: bool, timeouts: int) -> i18n.Said | None:
+    """Return why a piece of work goes to a contractor (reading as English, said in its reader's language in
+    the history and the notice), or None when it does not."""
     if urgency not in CONTRACTOR_LEVELS:
         return None
     if nobody_on_site:
-        return "nobody qualified on site"
+        return i18n.said("note.contractor_nobody")
     if timeouts >= TIMEOUTS_BEFORE_CONTRACTOR:
-        return f"not accepted in time {timeouts} times"
+        return i18n.said("note.contractor_timeouts", count=timeouts)
     return None
 
 
@@ -112,14 +115,14 @@ def offer_to_contractor(session: Session, site: Site, prefix: str, ticket: Ticke
         "type": "offered", "ticket": ticket.id, "urgency": ticket.urgency, "category": trade, "title": title,
         "device": ticket.device_id,
         "location": {"building": ticket.building, "floor": ticket.floor, "zone": ticket.zone},
-        "arrive_by": iso(arrive_by), "resolve_by": iso(ticket.resolve_by), "reason": reason,
+        "arrive_by": iso(arrive_by), "resolve_by": iso(ticket.resolve_by), "reason": str(reason),
         "contractor": contractor.id, "ts": iso(now),
     }
     enqueue(session, contractor_topic(prefix, site.id, contractor.id), payload, now)
     timers.schedule(session, ticket.id, ARRIVE_TIMER, arrive_by)
-    text = (f"offered to contractor {contractor.id} ({contractor.name}): {reason}; "
-            f"on site within {format_duration(contractor.arrive)}, by {iso(arrive_by)}")
-    session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=text))
+    text = i18n.said("note.contractor_offered", contractor=contractor.id, name=contractor.name, reason=reason,
+                     within=format_duration(contractor.arrive), by=iso(arrive_by))
+    session.add(history_line(ticket.id, now, ticket.status, "system", text))
     notify(session, ticket, "contractor", text, now)
     return Offer(contractor.id, arrive_by, reason)
 
@@ -159,8 +162,8 @@ def on_timer(session: Session, site: Site, ticket: TicketRow, now: datetime, not
     for offer in late:
         offer.late_at = now
         name = site.contractors[offer.contractor].name if offer.contractor in site.contractors else offer.contractor
-        text = f"contractor {offer.contractor} ({name}) not confirmed on site by the agreed time: call them"
-        session.add(TicketHistoryRow(ticket_id=ticket.id, at=now, status=ticket.status, by="system", note=text))
+        text = i18n.said("note.contractor_late", contractor=offer.contractor, name=name)
+        session.add(history_line(ticket.id, now, ticket.status, "system", text))
         notify(session, ticket, "breach", text, now)
 
 

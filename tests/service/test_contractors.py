@@ -36,18 +36,18 @@ def test_nobody_qualified_on_site_offers_a_level_1_leak_to_the_contractor_and_te
     assert offer["location"] == {"building": "B", "floor": 1, "zone": None}
     assert offer["reason"] == "nobody qualified on site" and offer["id"].startswith("M-")
     told = watcher.wait_for("supervisors/s-li/notify", lambda n: n["type"] == "contractor").json()
-    assert told["ticket"] == offer["ticket"] and "c-fix (QuickFix)" in told["reason"]
+    assert told["ticket"] == offer["ticket"] and "c-fix（QuickFix）" in told["reason"]  # the estate's zh-CN
     assert not watcher.on("contractors/c-pipe/dispatch")  # one contractor, the first of the trade
 
     client, operator = operator_client(service)
     ticket = client.get(f"/api/v1/tickets/{offer['ticket']}", headers=operator).json()
     assert ticket["contractor"] == "c-fix" and ticket["status"] == "open"
-    assert any(h["note"].startswith("offered to contractor c-fix (QuickFix): nobody qualified on site")
-               for h in ticket["history"])
+    assert any(h["note"].startswith("已派给外包单位 c-fix（QuickFix）：现场没有具备该工种的技工")
+               for h in ticket["history"])  # the history in the reader's language: the estate's here
 
     clock.advance(minutes=30)  # nobody confirmed on site by the agreed time
     assert "contractor:arrive" in sweep_at(service, clock.now())
-    late = watcher.wait_for("supervisors/s-zhang/notify", lambda n: "not confirmed on site" in n["reason"]).json()
+    late = watcher.wait_for("supervisors/s-zhang/notify", lambda n: "未在约定时间内确认到场" in n["reason"]).json()
     assert late["type"] == "breach" and late["level"] == 1  # the climb had reached s-zhang at 15 minutes
     assert len(watcher.on("contractors/c-fix/dispatch")) == 1  # offered once, however many retries
 
