@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from api_support import LEAK_REPORT
+
 from caretaker.dispatch.tables import TicketHistoryRow
 
 PHOTO = "https://photos.example/fixed.jpg"
@@ -98,3 +100,24 @@ def test_an_alerts_log_says_the_rules_own_words_in_the_readers_language(client, 
     assert en[0][1].startswith("until ") and en[0][1].endswith(": 传感器待更换")
     assert stored_until[:16] in en[0][1].replace("+00:00", "Z")
     assert (zh[1][1], en[1][1]) == ("搁置时间已到", "shelf time is up")
+
+
+def test_the_live_feed_says_the_history_in_its_subscribers_language(client, ctx, clock, operator):
+    import json
+
+    from caretaker.api.deps import User
+    from caretaker.api.stream import ChangeFeed
+
+    feeds = {lang: ChangeFeed(User("operator", "op-1"), False, lang) for lang in ("zh-CN", "en")}
+    with ctx.sessions() as session:
+        for feed in feeds.values():
+            feed.prime(session, clock.now())
+    clock.advance(seconds=1)
+    reported = client.post("/api/v1/tickets", json=LEAK_REPORT, headers=operator)
+    assert reported.status_code == 201, reported.text
+    clock.advance(seconds=1)
+    with ctx.sessions() as session:
+        seen = {lang: [json.loads(data) for event, data in feed.poll(session, clock.now()).events if event == "ticket"]
+                for lang, feed in feeds.items()}
+    assert seen["zh-CN"][-1]["history"][0]["note"] == "1 级给排水工单"
+    assert seen["en"][-1]["history"][0]["note"] == "level 1 plumbing"
