@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from caretaker import i18n
 from caretaker.api.limits import matched_route, send_json
 
 INT64 = 2**63 - 1
@@ -32,16 +33,16 @@ class _Constant:
         self.name = name
 
 
-def _problem(kind: str, loc: list[Any], msg: str) -> dict[str, Any]:
+def _problem(kind: str, loc: list[Any], msg: i18n.Said) -> dict[str, Any]:
     return {"type": kind, "loc": loc, "msg": msg}
 
 
 def text_problem(value: str, loc: list[Any]) -> dict[str, Any] | None:
     """Return the problem with one string input, or None."""
     if "\x00" in value:
-        return _problem("string_nul", loc, "NUL characters (\\u0000) are not allowed")
+        return _problem("string_nul", loc, i18n.said("input.string_nul"))
     if _SURROGATE.search(value):
-        return _problem("string_unicode", loc, "a lone surrogate is not valid Unicode text")
+        return _problem("string_unicode", loc, i18n.said("input.string_unicode"))
     return None
 
 
@@ -71,15 +72,15 @@ def body_problems(body: bytes) -> list[dict[str, Any]]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return [_problem("json_invalid", ["body"], f"the body is not UTF-8 (byte {exc.start})")]
+        return [_problem("json_invalid", ["body"], i18n.said("input.not_utf8", byte=exc.start))]
     try:
         document = json.loads(text, parse_constant=_Constant)
     except json.JSONDecodeError:
         return []
     except RecursionError:
-        return [_problem("json_invalid", ["body"], "the body is nested too deeply")]
+        return [_problem("json_invalid", ["body"], i18n.said("input.too_deep"))]
     except ValueError:  # an integer of thousands of digits
-        return [_problem("int_too_large", ["body"], "the body holds a number too long to read")]
+        return [_problem("int_too_large", ["body"], i18n.said("input.number_too_long"))]
     problems: list[dict[str, Any]] = []
     stack: list[tuple[Any, list[Any]]] = [(document, ["body"])]
     while stack and len(problems) < MAX_PROBLEMS:
@@ -96,9 +97,9 @@ def body_problems(body: bytes) -> list[dict[str, Any]]:
             if (p := text_problem(item, loc)) is not None:
                 problems.append(p)
         elif isinstance(item, _Constant) or (isinstance(item, float) and not math.isfinite(item)):
-            problems.append(_problem("finite_number", loc, "NaN and Infinity are not JSON numbers"))
+            problems.append(_problem("finite_number", loc, i18n.said("input.not_finite")))
         elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > INT64:
-            problems.append(_problem("int_too_large", loc, "integers must fit in 64 bits"))
+            problems.append(_problem("int_too_large", loc, i18n.said("input.int_too_large")))
     return problems
 
 
@@ -156,6 +157,6 @@ class RefuseUnstorableInput:
             problems = body_problems(body) if body else []
             receive = _replay(body, receive)
         if problems:
-            await send_json(send, 422, {"detail": problems})
+            await send_json(send, 422, {"detail": problems}, scope=scope)
             return
         await self.app(scope, receive, send)

@@ -20,6 +20,19 @@ def site_locale(request: Request) -> str | None:
     return estates.first.site.locale if estates is not None and estates.contexts else None
 
 
+def scope_language(scope: Mapping[str, Any]) -> str:
+    """The language of a request the middleware answers before routing (a 413, a 429, an unstorable input's
+    422): `?lang=`, `Accept-Language`, else the deployment's first estate's locale."""
+    from urllib.parse import parse_qs
+
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang")
+    accept = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"), None)
+    app = scope.get("app")
+    estates = getattr(getattr(app, "state", None), "estates", None)
+    site = estates.first.site.locale if estates is not None and estates.contexts else None
+    return i18n.pick(site, query[0] if query else None, accept)
+
+
 def language(request: Request) -> str:
     return i18n.pick(site_locale(request), request.query_params.get("lang"), request.headers.get("accept-language"))
 

@@ -29,6 +29,9 @@ from starlette.routing import Match
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from caretaker import i18n
+from caretaker.api.language import scope_language
+
 # The largest legitimate JSON body is a resolve with 20 photo URLs and a 4,000-character note (~50 KB);
 # a report is under 10 KB. Photo files are uploaded to a route of their own, which sets its own limit.
 BODY_BYTES = 64 * 1024
@@ -110,12 +113,22 @@ def content_length(scope: Scope) -> int | None:
         return None
 
 
-async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    payload = json.dumps(body).encode("utf-8")
+async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+                    scope: Scope | None = None) -> None:
+    """Answer from the middleware; a `Said` in `body` is said in the request's language (`scope`'s)."""
+    if scope is not None:
+        body = i18n.render(body, scope_language(scope))
+    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})
+
+
+def _rate(item: RateLimitItem) -> str:
+    """A rate as the setting writes it ("3000/minute", "20/10 second"): the same in every language."""
+    per = item.GRANULARITY.name
+    return f"{item.amount}/{per}" if item.multiples == 1 else f"{item.amount}/{item.multiples} {per}"
 
 
 class VolumeGuard:
@@ -144,16 +157,16 @@ class VolumeGuard:
         if length is not None and length > self.limits.body_bytes:  # the common case costs no route lookup
             limit = self.body_limit(scope)
             if length > limit:
-                await send_json(send, 413, {"detail": f"the request body is {length} bytes; "
-                                                      f"this route takes at most {limit}"})
+                await send_json(send, 413, {"detail": i18n.said("limit.body_too_large", length=length, limit=limit)},
+                                scope=scope)
                 return
         if length is None and scope["method"] not in _BODILESS:  # chunked: count it as it streams
             receive = self._counted(receive, self.body_limit(scope))
         path: str = scope["path"]
         if path.startswith(PUBLIC_PREFIX):  # no token to count: the address is
             client = scope.get("client")
-            if await self._over(self.public_rates, "public:" + (client[0] if client else "unknown"), send,
-                                "from this address"):
+            if await self._over(self.public_rates, "public:" + (client[0] if client else "unknown"), scope, send,
+                                "limit.rate_address"):
                 return
             await self._guarded(scope, receive, send)
             return
@@ -161,21 +174,22 @@ class VolumeGuard:
             await self._guarded(scope, receive, send)
             return
         key = caller_key(scope)
-        if await self._over(self.rates, key, send, "for this token"):
+        if await self._over(self.rates, key, scope, send, "limit.rate_token"):
             return
         if path == STREAM_PATH or path.startswith(STREAM_PATH + "/"):
             await self._stream(key, scope, receive, send)
             return
         await self._guarded(scope, receive, send)
 
-    async def _over(self, rates: list[RateLimitItem], key: str, send: Send, whose: str) -> bool:
-        """Count a request against `rates`; answer 429 with Retry-After and return True when it is over."""
+    async def _over(self, rates: list[RateLimitItem], key: str, scope: Scope, send: Send, said: str) -> bool:
+        """Count a request against `rates`; answer 429 with Retry-After (its text the catalogue's `said`) and
+        return True when it is over."""
         for item in rates:
             if not self.limiter.hit(item, key):
                 reset = self.limiter.get_window_stats(item, key).reset_time
                 retry = max(1, math.ceil(reset - time.time()))
-                await send_json(send, 429, {"detail": f"over the rate of {item} {whose}; "
-                                                      f"try again in {retry} s"}, {"Retry-After": str(retry)})
+                await send_json(send, 429, {"detail": i18n.said(said, rate=_rate(item), retry=retry)},
+                                {"Retry-After": str(retry)}, scope)
                 return True
         return False
 
@@ -190,7 +204,7 @@ class VolumeGuard:
                 total += len(message.get("body", b""))
                 if total > limit:
                     # an HTTPException passes through the framework's body reading untouched, to _guarded
-                    raise HTTPException(413, f"the request body is over this route's limit of {limit} bytes")
+                    raise HTTPException(413, i18n.said("limit.body_over", limit=limit))
             return message
 
         return counted
@@ -208,7 +222,7 @@ class VolumeGuard:
         except HTTPException as exc:
             if exc.status_code != 413 or started:
                 raise
-            await send_json(send, 413, {"detail": exc.detail})
+            await send_json(send, 413, {"detail": exc.detail}, scope=scope)
 
     async def _stream(self, key: str, scope: Scope, receive: Receive, send: Send) -> None:
         with self._lock:
@@ -216,9 +230,8 @@ class VolumeGuard:
             if not full:
                 self.streams[key] += 1
         if full:
-            await send_json(send, 429, {"detail": f"this token already has {self.limits.streams_per_token} "
-                                                  "streams open; close one first"},
-                            {"Retry-After": str(STREAM_RETRY_S)})
+            await send_json(send, 429, {"detail": i18n.said("limit.streams_full", count=self.limits.streams_per_token)},
+                            {"Retry-After": str(STREAM_RETRY_S)}, scope)
             return
         try:
             await self._guarded(scope, receive, send)  # returns when the stream ends or the client goes
