@@ -119,5 +119,5 @@ def rate(token: str, body: RatingIn, ctx: Ctx) -> dict[str, Any]:
             raise HTTPException(status.HTTP_409_CONFLICT, i18n.said("error.rating_twice"))
         ticket.satisfaction, ticket.updated_at = body.score, now
         ctx.dispatcher.history(session, ticket, now, ticket.status, "resident",  # dispatch's history line
-                               f"satisfaction {body.score}/5, rated by the resident")
+                               i18n.said("note.rated_by_resident", score=body.score))
         return {"ticket": ticket.id, "score": body.score}
