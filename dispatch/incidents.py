@@ -239,6 +239,7 @@ def repeat_report(desk: Desk, session: Session, ticket: TicketRow, report_: Repo
     names = [n for n in (report_.reporter_name, ticket.reporter_name) if n]
     units = [u for u in (report_.unit_id, ticket.unit_id) if u]
     words = mask_text(report_.description, names, units)
+    source = i18n.named("note.source", report_.source)
     return repeat(desk, session, ticket, now, by,  # the resident's words as they said them, a parameter
-                  i18n.said("note.from_source", source=report_.source, words=report_.description),
-                  notice=i18n.said("note.from_source", source=report_.source, words=words))
+                  i18n.said("note.from_source", source=source, words=report_.description),
+                  notice=i18n.said("note.from_source", source=source, words=words))
