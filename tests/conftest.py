@@ -28,7 +28,7 @@ EXAMPLE_SITE = REPO / "examples" / "harbor-view.yaml"
 # (`--serial-tests=only`), and all the others on two workers (pytest-xdist, `--serial-tests=skip`). They kill
 # and restart brokers, databases and service processes and measure against the clock (tests/faults, the
 # scale-out leases in tests/scale), drive a browser against timeouts (tests/browser), or start the demo and
-# install the wheel (test_demo.py, test_packaging.py); a test elsewhere joins them with @pytest.mark.serial.
+# install the wheel (test_demo.py, test_packaging.py). A file or folder joins them by its place in SERIAL_PATHS.
 SERIAL_PATHS = ("tests/faults/", "tests/browser/", "tests/scale/", "tests/test_demo.py", "tests/test_packaging.py")
 
 
@@ -38,8 +38,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "serial: must run alone on the machine, never beside a pytest-xdist worker "
-                                       f"(also every test under {', '.join(SERIAL_PATHS)})")
+    config.addinivalue_line("markers", "serial: runs alone on the machine, never beside a pytest-xdist worker: "
+                                       f"every test under {', '.join(SERIAL_PATHS)} (given by its path)")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The other pass's folders and files are not even imported (Playwright, schemathesis; 10-30 s a pass)."""
+    which = config.getoption("--serial-tests")
+    path = collection_path.resolve()
+    if which == "all" or path == REPO or not path.is_relative_to(REPO):
+        return None
+    relative = path.relative_to(REPO).as_posix() + ("/" if path.is_dir() else "")
+    inside = relative.startswith(SERIAL_PATHS)
+    above = any(serial.startswith(relative) for serial in SERIAL_PATHS)
+    if which == "skip":
+        return True if inside else None
+    return None if inside or above else True
 
 
 @pytest.hookimpl(tryfirst=True)  # marked before -m selects, so `-m serial` sees the marks
