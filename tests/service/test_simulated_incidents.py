@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import select
@@ -42,23 +41,38 @@ def alerts(service) -> list[AlertRow]:
     return found
 
 
+def trades_of(service, ticket_id: str) -> list[tuple[str, str]]:
+    """(role, trade) of the ticket's assignments, oldest first."""
+    from caretaker.dispatch import lookup
+
+    with service.sessions() as session:
+        return [(a.role, a.trade) for a in lookup.assignments_of(session, [ticket_id]).get(ticket_id, [])]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("scenario, category, level, rules", [
-    ("burst-pipe", "plumbing", 1, {"water-leak"}),
-    ("elevator-entrapment", "elevator", 1, {"elevator-alarm-button"}),
-    ("door-forced", "security", 1, {"door-forced"}),
-    ("power-outage", "electrical", 2, {"mains-power-lost"}),
+@pytest.mark.parametrize("scenario, category, level, rules, support", [
+    ("burst-pipe", "plumbing", 1, {"water-leak"}, {"security"}),  # keep people away while the water is stopped
+    ("elevator-entrapment", "elevator", 1, {"elevator-alarm-button"}, {"security"}),  # someone stays with them
+    ("door-forced", "security", 1, {"door-forced"}, set()),
+    ("power-outage", "electrical", 2, {"mains-power-lost"}, {"elevator"}),  # every lift car checked
 ], ids=["burst-pipe", "elevator-entrapment", "door-forced", "power-outage"])
-def test_a_simulated_incident_opens_one_ticket_of_its_trade(mosquitto, sqlite_url, scenario, category, level, rules):
+def test_a_simulated_incident_opens_one_ticket_of_its_trade(mosquitto, sqlite_url, scenario, category, level, rules,
+                                                             support):
     service = start_service(mosquitto.url, sqlite_url, site_file=EXAMPLE_SITE)
     stop = threading.Event()
     runner = play(service, mosquitto, scenario, stop)
     try:
         wait_until(lambda: rules <= {a.rule_id for a in alerts(service)}, timeout=40,
                    what=f"{scenario}: alerts {sorted(rules)}")
-        time.sleep(1.0)
+        wait_until(lambda: any(t.category == category for t in tickets(service)), timeout=20,
+                   what=f"{scenario}: a {category} ticket")
         of_trade = [t for t in tickets(service) if t.category == category]
         assert len(of_trade) == 1, [(t.category, t.title) for t in tickets(service)]
+        # several trades on the one incident: the owner of its trade, the playbook's support at once
+        wanted = {("owner", category)} | {("support", trade) for trade in support}
+        wait_until(lambda: wanted <= set(trades_of(service, of_trade[0].id)), timeout=20,
+                   what=f"{scenario}: assignments {sorted(wanted)}")
+        assert sorted(trades_of(service, of_trade[0].id)).count(("owner", category)) == 1
         assert of_trade[0].urgency <= level  # a generator failing in the same building makes an outage level 1
         if scenario in ("burst-pipe", "power-outage"):
             # however many sensors fired, one building's incident of this trade is one ticket
