@@ -8,7 +8,6 @@ from typing import Any, Literal, Sequence
 
 from sqlalchemy.orm import Session, object_session
 
-from caretaker import i18n
 from caretaker.api.deps import User
 from caretaker.api.tables import AuditRow
 from caretaker.dispatch import complaints, contractors, notices
@@ -144,10 +143,7 @@ class Loaded:
 def said_note(line: HistoryLine, lang: str | None) -> str | None:
     """Return a history line's note in `lang`: the system's wording said again (dispatch/reads_tickets.py
     `note_of`), a person's words and older lines as stored; `lang` None: the stored (English) text."""
-    if lang is None:
-        return line.note
-    note = i18n.render(reads_tickets.note_of(line), lang)
-    return None if note is None else str(note)
+    return line.note if lang is None else reads_tickets.note_in(line, lang)
 
 
 def render(session: Session, tickets: Sequence[Ticket], user: User | None,

@@ -145,6 +145,11 @@ def note_of(line: TicketHistoryRow) -> str | i18n.Said | None:
     return stored.load(line.note_said, line.note)
 
 
+def note_in(line: TicketHistoryRow, lang: str) -> str | None:
+    """Return `note_of` said in `lang` (the same words, said straight from the stored JSON)."""
+    return stored.say(line.note_said, line.note, lang)
+
+
 def alerts_of(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
     """Each ticket's alert ids, in the order they were attached (the link is stored once, in ticket_alerts)."""
     result: dict[str, list[str]] = defaultdict(list)

@@ -40,12 +40,15 @@ def test_a_kept_line_says_itself_in_either_language(said, zh, en):
     again = stored.load(line.note_said, line.note)
     assert line.note == en  # the English text stays in `note`: search, figures and logs read it
     assert (i18n.render(again, "zh-CN"), i18n.render(again, "en")) == (zh, en)
+    # the API says it straight from the JSON: the same words
+    assert (stored.say(line.note_said, line.note, "zh-CN"), stored.say(line.note_said, line.note, "en")) == (zh, en)
 
 
 def test_a_persons_words_are_stored_as_typed_with_no_key():
     line = history_line("T-1", T0, "note", "op-1", "住户再次来电")
     assert (line.note, line.note_said) == ("住户再次来电", None)
     assert stored.load({"key": 5}, "as stored") == "as stored"  # a JSON this version cannot read: the text
+    assert stored.say({"key": 5}, "as stored", "zh-CN") == stored.say(None, "as stored", "en") == "as stored"
 
 
 def test_the_migration_upgrades_a_database_at_the_previous_head_keeping_its_lines(database_url):
