@@ -25,11 +25,15 @@ EXAMPLE_SITE = REPO / "examples" / "harbor-view.yaml"
 
 
 # `make test` runs the suite in two passes (Makefile): these tests one at a time, alone on the machine
-# (`--serial-tests=only`), and all the others on two workers (pytest-xdist, `--serial-tests=skip`). They kill
-# and restart brokers, databases and service processes and measure against the clock (tests/faults, the
-# scale-out leases in tests/scale), drive a browser against timeouts (tests/browser), or start the demo and
-# install the wheel (test_demo.py, test_packaging.py). A file or folder joins them by its place in SERIAL_PATHS.
-SERIAL_PATHS = ("tests/faults/", "tests/browser/", "tests/scale/", "tests/test_demo.py", "tests/test_packaging.py")
+# (`--serial-tests=only`), and all the others on pytest-xdist workers (`--serial-tests=skip`). They kill and
+# restart brokers, databases and service processes and measure against the clock (tests/faults, the scale-out
+# leases in tests/scale), drive a browser against timeouts (tests/browser), start the demo and install the
+# wheel (test_demo.py, test_packaging.py), or bound a rate or a latency: the simulator's 2,000 messages a second
+# (test_sim_mqtt.py), deliveries within 2 s (tests/channels' test_webhook_delivery.py, test_latency.py), which
+# they missed beside a worker on a busy machine. A file or folder joins them by its place in SERIAL_PATHS.
+SERIAL_PATHS = ("tests/faults/", "tests/browser/", "tests/scale/", "tests/test_demo.py", "tests/test_packaging.py",
+                "tests/simulators/test_sim_mqtt.py", "tests/channels/test_webhook_delivery.py",
+                "tests/channels/test_latency.py")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
