@@ -20,7 +20,7 @@ from caretaker.rules import store as rules_store
 from caretaker.rules.tables import AlertLogRow
 
 T0 = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
-PREVIOUS = "0013_said_notes@-1"
+PREVIOUS = "0012_alert_ticket_link"  # the head before 0013_said_notes (a later head is downgraded first)
 
 
 @pytest.mark.parametrize("said, zh, en", [

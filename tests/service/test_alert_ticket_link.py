@@ -89,7 +89,7 @@ def test_the_migration_moves_every_link_into_ticket_alerts_and_back(database_url
             config.attributes["connection"] = connection
             step(config, target)
 
-    run(command.downgrade, "0012_alert_ticket_link@-1")  # the column is back, filled from the links
+    run(command.downgrade, "0011")  # before 0012, later heads first: the column is back, filled from the links
     with engine.connect() as connection:
         assert dict(connection.execute(text("SELECT id, ticket_id FROM alerts ORDER BY id")).all()) == {
             "AL-1": "T-1", "AL-2": None, "AL-3": None}
