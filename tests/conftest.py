@@ -27,11 +27,12 @@ EXAMPLE_SITE = REPO / "examples" / "harbor-view.yaml"
 # `make test` runs the suite in two passes (Makefile): these tests one at a time, alone on the machine
 # (`--serial-tests=only`), and all the others on pytest-xdist workers (`--serial-tests=skip`). They kill and
 # restart brokers, databases and service processes and measure against the clock (tests/faults, the scale-out
-# leases in tests/scale), drive a browser against timeouts (tests/browser), start the demo and install the
-# wheel (test_demo.py, test_packaging.py), or bound a rate or a latency: the simulator's 2,000 messages a second
-# (test_sim_mqtt.py), deliveries within 2 s (tests/channels' test_webhook_delivery.py, test_latency.py), which
-# they missed beside a worker on a busy machine. A file or folder joins them by its place in SERIAL_PATHS.
-SERIAL_PATHS = ("tests/faults/", "tests/browser/", "tests/scale/", "tests/test_demo.py", "tests/test_packaging.py",
+# leases in tests/scale), start the demo and install the wheel (test_demo.py, test_packaging.py), or bound a rate
+# or a latency: the simulator's 2,000 messages a second (test_sim_mqtt.py), deliveries within 2 s (tests/channels'
+# test_webhook_delivery.py, test_latency.py), which they missed beside a worker on a busy machine. The browser
+# tests wait for what the page shows, not for time: on two workers at a load average of 8-11 all 52 passed.
+# A file or folder joins the serial ones by its place in SERIAL_PATHS.
+SERIAL_PATHS = ("tests/faults/", "tests/scale/", "tests/test_demo.py", "tests/test_packaging.py",
                 "tests/simulators/test_sim_mqtt.py", "tests/channels/test_webhook_delivery.py",
                 "tests/channels/test_latency.py")
 
