@@ -45,8 +45,9 @@ demo: $(STAMP)
 
 # Two passes, both counted: all tests but the serial ones on TEST_WORKERS pytest-xdist workers (the cores, at
 # most 4), a test file per worker at a time; then the serial ones (SERIAL_PATHS in tests/conftest.py: faults,
-# scale, demo, packaging, rate and latency bounds) one at a time, alone. PYTEST_ARGS goes to both. A pass with nothing to run fails (exit 5) when
-# PYTEST_ARGS is empty or both passes are empty; a narrowed run may leave one of them nothing.
+# scale, demo, packaging, rate and latency bounds) one at a time, alone. PYTEST_ARGS goes to both. A pass with
+# nothing to run fails (exit 5) when PYTEST_ARGS is empty or both passes are empty; a narrowed run may leave
+# one of them nothing.
 # The browser tests drive Debian's Chromium (tests/browser/): installed here when missing.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 4 ? 4 : n )))
 
