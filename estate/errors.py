@@ -42,5 +42,8 @@ class SiteError(EstateError):
         self.filename = filename
         super().__init__(format_problems(self.problems, filename))
 
+    def __reduce__(self):  # crosses from the child that parsed the file (estate/site_cache.py) whole
+        return (type(self), (self.problems, self.filename))
+
     def __str__(self) -> str:
         return format_problems(self.problems, self.filename)

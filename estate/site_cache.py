@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import subprocess
 import os
 import pickle
 import stat
@@ -20,6 +21,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from caretaker.estate.errors import SiteError
 from caretaker.estate.model import Site
 from caretaker.estate.site import UnexpandedSite, expand_site, read_site, read_site_text
 
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1  # raised when the cached form changes in a way the code's fingerprint would not show
 KEEP_UNUSED = 30 * 24 * 3600  # seconds: a cached estate nobody loaded this long is deleted
+# a site file this large (about 13,000 devices) is parsed in a child process: the parse's peak (the YAML's
+# nodes, the line of every key, the validation's models) is many times the estate it yields, and memory freed
+# in small pieces is never given back, so the service would keep that peak as its size (docs/deploy.md, "The
+# site cache"). The child's start (about a second) is small beside such a file's parse.
+PARSE_APART_CHARS = 1_000_000
 _ESTATE_CODE = Path(__file__).resolve().parent
 
 
@@ -53,15 +60,47 @@ def load_site_cached(path: str | os.PathLike[str], cache_dir: Path | None,
     unchanged since a load kept it there; None for `cache_dir`: always parse. Raises SiteError as load_site."""
     filename = os.fspath(path)
     text = read_site_text(filename)
-    if cache_dir is None:
-        return read_site(text, filename, environ)[0]
-    kept = cache_dir / f"site-{cache_key(text)}.pickle"
-    unexpanded = _read(kept)
+    kept = cache_dir / f"site-{cache_key(text)}.pickle" if cache_dir is not None else None
+    unexpanded = _read(kept) if kept is not None else None
     if unexpanded is not None:
         return expand_site(unexpanded, filename, environ)
-    site, unexpanded = read_site(text, filename, environ)
-    _write(cache_dir, kept, unexpanded)
+    if len(text) >= PARSE_APART_CHARS:
+        unexpanded = parse_apart(text, filename, environ)
+        site = expand_site(unexpanded, filename, environ)
+    else:
+        site, unexpanded = read_site(text, filename, environ)
+    if kept is not None:
+        _write(cache_dir, kept, unexpanded)
     return site
+
+
+def parse_apart(text: str, filename: str, environ: Mapping[str, str] | None = None) -> UnexpandedSite:
+    """Parse and check the site file's text in a child process and return the estate it describes (before the
+    environment is read); raises SiteError as read_site, the child's problems and all."""
+    child = subprocess.run([sys.executable, "-m", "caretaker.estate.site_cache", filename],
+                           input=text.encode("utf-8"), capture_output=True,
+                           env=dict(environ) if environ is not None else None)
+    try:
+        outcome, value = pickle.loads(child.stdout)  # our own child's answer
+    except Exception:
+        # the child could not answer (killed, out of memory): parse here, slower to give memory back
+        log.warning("site cache: the child parsing %s failed (exit %s); parsing in this process", filename,
+                    child.returncode)
+        return read_site(text, filename, environ)[1]
+    if outcome == "error":
+        raise value
+    return value
+
+
+def _parse_child() -> None:
+    """The child of `parse_apart`: the site file's text on stdin, its name as the argument, the pickled
+    outcome on stdout."""
+    text = sys.stdin.buffer.read().decode("utf-8")
+    try:
+        answer = ("ok", read_site(text, sys.argv[1])[1])
+    except SiteError as exc:
+        answer = ("error", exc)
+    sys.stdout.buffer.write(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _read(kept: Path) -> UnexpandedSite | None:
@@ -114,3 +153,7 @@ def _prune(cache_dir: Path, keep: Path) -> None:
                 old.unlink()
         except OSError:
             pass
+
+
+if __name__ == "__main__":
+    _parse_child()

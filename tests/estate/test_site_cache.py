@@ -13,6 +13,7 @@ import pytest
 import caretaker.estate.site as site_module
 from caretaker.estate import SiteError
 from caretaker.estate.site import load_site
+from caretaker.estate import site_cache
 from caretaker.estate.site_cache import load_site_cached
 from tests.channels.test_site_channels import ENV, SECRET, text
 from tests.estate.conftest import EXAMPLE_SITE
@@ -132,3 +133,29 @@ def test_caretaker_run_loads_its_estates_through_the_cache_it_is_given(tmp_path,
     (again,) = load_estates(settings)
     assert again.site == first.site
     assert Settings(site_file=site_file, site_cache_dir="off").site_cache is None
+
+
+def test_a_large_file_is_parsed_apart_and_gives_the_same_estate(tmp_path, no_parse):
+    """Past PARSE_APART_CHARS the parse runs in a child (estate/site_cache.py): the estate is the same as
+    parsed here, its problems come back whole, and this process never parses (so never holds the parse's peak)."""
+    from caretaker.simulators.load import write_load_site
+
+    site_file = tmp_path / "big.yaml"
+    write_load_site(site_file, 14_000)  # just over a million characters
+    assert site_file.stat().st_size > site_cache.PARSE_APART_CHARS
+    expected = load_site(site_file)
+    no_parse()  # from here, a parse in this process fails the test: the child's does not
+    loaded = load_site_cached(site_file, None)
+    assert loaded == expected and len(loaded.devices) == 14_000
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(site_file.read_text(encoding="utf-8").replace("type: water_leak", "type: water_leek", 1),
+                      encoding="utf-8")
+    with pytest.raises(SiteError) as caught:
+        load_site_cached(broken, tmp_path / "cache")
+    assert caught.value.filename == str(broken)
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    wrong = 1 + next(n for n, line in enumerate(lines) if "water_leek" in line)
+    assert [p.line for p in caught.value.problems] == [wrong]  # the child's line numbers, as a parse here gives
+    assert "water_leek" in str(caught.value)
+    assert not list((tmp_path / "cache").glob("site-*.pickle"))  # a bad file is never kept
