@@ -10,6 +10,8 @@ from typing import Callable, Container, Iterable, Mapping, NamedTuple, Sequence
 
 from sqlalchemy.orm import Session
 
+from caretaker import i18n
+
 from caretaker.dispatch import alarms, assigning, badges, incidents, locations, lookup, notices, steps, timer_actions
 from caretaker.dispatch import timers
 from caretaker.dispatch.errors import BadRequest
@@ -129,7 +131,7 @@ class Dispatcher(Desk):
     def reopen(self, session: Session, ticket_id: str, by: str, now: datetime, note: str | None) -> None:
         """Not fixed: the same ticket goes back to the technician who owns it (首问负责制)."""
         steps.reopen(self, session, steps.locked(session, ticket_id), by, now,
-                     f"reopened{': ' + note if note else ''}")
+                     i18n.said("note.reopened_with", note=note) if note else i18n.said("note.reopened"))
 
     def assign(self, session: Session, ticket_id: str, tech: str, by: str, now: datetime) -> None:
         """An operator hands the ticket to a named technician, overriding the choice."""

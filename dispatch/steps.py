@@ -208,7 +208,7 @@ def verify(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
         timers.cancel_all(session, ticket.id)
 
 
-def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: datetime, note: str | i18n.Said) -> None:
+def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: datetime, note: i18n.Said) -> None:
     """Put a fixed ticket back to work with fresh deadlines, with the technician who owns it (首问负责制);
     the cycle that ended is kept, with its times and rating (the KPIs count it)."""
     _allowed(ticket, Step.REOPEN)
@@ -229,7 +229,7 @@ def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
         if session.scalar(select(TicketRow.id).where(TicketRow.open_key == key)) is None:
             ticket.open_key = key
     timers.schedule_deadlines(session, ticket.id, now, due)
-    desk.history(session, ticket, now, T.OPEN, by, reopened_line(note))
+    desk.history(session, ticket, now, T.OPEN, by, note)
     if owner is not None:
         row = AssignmentRow(ticket_id=ticket.id, technician=None, assigned_at=now, travel_s=0, reason="",
                             trade=ticket.category, role=Role.OWNER.value, status=A.WAITING.value, cycle=ticket.cycle)
@@ -238,21 +238,6 @@ def reopen(desk: Desk, session: Session, ticket: TicketRow, by: str, now: dateti
         assigning.give(desk, session, ticket, row, owner, 0, i18n.said("note.reopened_owner"), now, by)
     else:
         _reopen_owner(desk, session, ticket, now)
-
-
-_REOPENED = "reopened"
-
-
-def reopened_line(note: str | i18n.Said) -> str | i18n.Said:
-    """Return a reopen's history line as the system's wording with the operator's words a parameter: the
-    Dispatcher hands "reopened" or "reopened: <their words>" (dispatch/service.py), a repeat its `Said`."""
-    if isinstance(note, i18n.Said):
-        return note
-    if note == _REOPENED:
-        return i18n.said("note.reopened")
-    if note.startswith(_REOPENED + ": "):
-        return i18n.said("note.reopened_with", note=note[len(_REOPENED) + 2:])
-    return note
 
 
 def _reopen_owner(desk: Desk, session: Session, ticket: TicketRow, now: datetime) -> None:
