@@ -84,7 +84,7 @@ class EstateRuntime:
         # estates share one database: each estate's sender takes its own turn (PostgreSQL advisory lock)
         self.outbox = OutboxSender(self.sessions, self.publisher.publish, self.clock,
                                    **({"lock_key": lock_key("caretaker-outbox", self.site.id)} if many else {}))
-        self.pipeline.hand_outbox = self.outbox.hand  # a batch's committed rows go straight to the sender
+        self.pipeline.hand_outbox = self._hand_outbox  # a batch's committed rows go straight to the sender
         # every outbox message also goes to the site file's channels that take it, each from its own queue
         # (docs/channels.md); the router runs with no channels too, so the outbox purge is never held back
         self.channels = Channels(self.site, self.engine, settings.mqtt_prefix, build_channels(self.site))
@@ -228,9 +228,15 @@ class EstateRuntime:
                 self.ingest.ack(message)
         for rejection in result.rejections:
             self._publish_dead_letter(rejection)
-        if result.outbox_added or result.accepted:
+        if result.outbox_added:
             self.outbox.wake()
             self.channels.wake()
+
+    def _hand_outbox(self, rows) -> None:
+        # the only wake-up a batch of readings gives: each wake costs the sender and the router a write
+        # transaction, and on SQLite one waiting behind the worker's next batch (docs/benchmarks.md, latency)
+        self.outbox.hand(rows)
+        self.channels.wake()
 
     def _guarded(self, action) -> None:
         try:
