@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -180,16 +180,15 @@ def create(desk: Desk, session: Session, now: datetime, *, urgency: int, categor
 def attach(desk: Desk, session: Session, ticket: TicketRow, alert_id: str, now: datetime,
            what: str | i18n.Said = "") -> None:
     """Link an alarm to its ticket in ticket_alerts, the one record of the link (the alerts' reads find
-    their ticket there: dispatch/lookup.py `alert_tickets`)."""
+    their ticket there: dispatch/lookup.py `alert_tickets`). An alarm joining a ticket says `what` it is, in a
+    history line; the one a ticket is opened for says nothing (it is the reason the ticket exists)."""
     if session.get(TicketAlertRow, (ticket.id, alert_id)) is not None:
         return
     session.add(TicketAlertRow(ticket_id=ticket.id, alert_id=alert_id, attached_at=now))
-    count = session.scalar(select(func.count()).where(TicketAlertRow.ticket_id == ticket.id)) or 0
-    if count > 1:  # the first alert is the reason the ticket exists
+    if what:
         ticket.updated_at = now
         desk.history(session, ticket, now, ticket.status, "system",
-                     i18n.said("note.alert_attached_what", alert=alert_id, what=what) if what
-                     else i18n.said("note.alert_attached", alert=alert_id))
+                     i18n.said("note.alert_attached_what", alert=alert_id, what=what))
 
 
 def raise_level(desk: Desk, session: Session, ticket: TicketRow, urgency: int, now: datetime, why: str) -> None:
