@@ -35,6 +35,23 @@ EXAMPLE_SITE = REPO / "examples" / "harbor-view.yaml"
 SERIAL_PATHS = ("tests/faults/", "tests/scale/", "tests/test_demo.py", "tests/test_packaging.py",
                 "tests/simulators/test_sim_mqtt.py", "tests/channels/test_webhook_delivery.py",
                 "tests/channels/test_latency.py")
+# ...but for the fault tier's security tests, which ask the API in-process (TestClient) and start no process and
+# time nothing: access, personal data, tokens, schemathesis (T25-T28; T28 alone took 1-2 minutes of the serial
+# pass). On two workers beside tests/service at a load average of 5 all 67 passed.
+NOT_SERIAL_PATHS = ("tests/faults/test_t25_access.py", "tests/faults/test_t26_personal_data.py",
+                    "tests/faults/test_t27_tokens.py", "tests/faults/test_t28_schemathesis.py")
+
+
+def _relative(path: Path) -> str | None:
+    """The path from the repository's root, a folder's with a trailing slash; None outside the repository."""
+    path = path.resolve()
+    if path == REPO or not path.is_relative_to(REPO):
+        return None
+    return path.relative_to(REPO).as_posix() + ("/" if path.is_dir() else "")
+
+
+def is_serial(relative: str) -> bool:
+    return relative.startswith(SERIAL_PATHS) and not relative.startswith(NOT_SERIAL_PATHS)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,28 +61,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "serial: runs alone on the machine, never beside a pytest-xdist worker: "
-                                       f"every test under {', '.join(SERIAL_PATHS)} (given by its path)")
+                                       f"every test under {', '.join(SERIAL_PATHS)} but {', '.join(NOT_SERIAL_PATHS)} "
+                                       "(given by its path)")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """The other pass's folders and files are not even imported (Playwright, schemathesis; 10-30 s a pass)."""
     which = config.getoption("--serial-tests")
-    path = collection_path.resolve()
-    if which == "all" or path == REPO or not path.is_relative_to(REPO):
+    relative = _relative(collection_path)
+    if which == "all" or relative is None:
         return None
-    relative = path.relative_to(REPO).as_posix() + ("/" if path.is_dir() else "")
-    inside = relative.startswith(SERIAL_PATHS)
-    above = any(serial.startswith(relative) for serial in SERIAL_PATHS)
-    if which == "skip":
-        return True if inside else None
-    return None if inside or above else True
+    if relative.endswith("/"):  # a folder: skipped only when nothing in it belongs to this pass
+        inside, above = relative.startswith(SERIAL_PATHS), any(p.startswith(relative) for p in SERIAL_PATHS)
+        if which == "skip":
+            return True if inside and not any(p.startswith(relative) for p in NOT_SERIAL_PATHS) else None
+        return None if inside or above else True
+    if not collection_path.name.startswith("test_"):
+        return None  # conftest.py, __init__.py, helpers: imported as the tests need them
+    return True if is_serial(relative) == (which == "skip") else None
 
 
 @pytest.hookimpl(tryfirst=True)  # marked before -m selects, so `-m serial` sees the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        path = item.path.resolve()
-        if path.is_relative_to(REPO) and path.relative_to(REPO).as_posix().startswith(SERIAL_PATHS):
+        relative = _relative(item.path)
+        if relative is not None and is_serial(relative):
             item.add_marker(pytest.mark.serial)
     which = config.getoption("--serial-tests")
     if which == "all":
