@@ -220,7 +220,7 @@ class EstateRuntime:
 
     def watch_losses(self):
         """Raise or clear the alarms about lost messages and a lost broker session (caretaker/loss_alarms.py)."""
-        return self.losses.watch(self.ingest.sessions, self.pipeline.snapshots)
+        return self.losses.watch(self.ingest.sessions, self.pipeline.snapshots, self.pipeline.take_gap_changes())
 
     def _after_commit(self, part: list[Inbound], result: BatchResult) -> None:
         with self.ingest.acking():  # the part's acknowledgements in one write (ingest/client.py)

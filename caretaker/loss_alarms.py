@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from queue import Empty, SimpleQueue
-from typing import Mapping
+from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -54,6 +54,9 @@ class LossWatch:
         self._stored: set[str] = set()
         self._pending: list[SessionReport] = []  # kept until their alarm is committed
         self._active: set[SystemAlarm] = set()
+        # the devices whose gap count may differ from what was reported, still to look at; None: every device
+        # (the first look after a start, or a caller that does not say what changed)
+        self._unchecked: set[str] | None = None
         self.ran_before = False
 
     def start(self) -> None:
@@ -66,18 +69,25 @@ class LossWatch:
             self._active = {kind for kind in (SystemAlarm.MESSAGES_LOST, SystemAlarm.SESSION_LOST)
                             if active_system_alarm(session, kind) is not None}
 
-    def watch(self, reports: SimpleQueue[SessionReport], snapshots: Mapping[str, DeviceSnapshot]) -> WatchResult:
-        """One look: new session reports, new gaps, alarms ready to clear."""
+    def watch(self, reports: SimpleQueue[SessionReport], snapshots: Mapping[str, DeviceSnapshot],
+              gaps_changed: Iterable[str] | None = None) -> WatchResult:
+        """One look: new session reports, new gaps, alarms ready to clear. `gaps_changed`: the devices whose gap count
+        changed since the last look (Pipeline.take_gap_changes), so an idle estate of 100,000 devices costs a
+        look at none of them; None looks at every device."""
         while True:
             try:
                 self._pending.append(reports.get_nowait())
             except Empty:
                 break
+        if gaps_changed is None:
+            self._unchecked = None
+        elif self._unchecked is not None:
+            self._unchecked.update(gaps_changed)
         lost_sessions = [r for r in self._pending if not r.present and (r.connection > 1 or self.ran_before)]
-        gaps = {d: s.gaps for d, s in snapshots.items()
-                if d in self.building_of and s.gaps != self.marks.get(d, Mark()).reported}
+        gaps = self._new_gaps(snapshots)
         if not lost_sessions and not gaps and not (self._active and self._clear_due()):
             self._pending.clear()
+            self._unchecked = set()
             return WatchResult()
         now = self.clock.now()
         result = WatchResult()
@@ -93,7 +103,21 @@ class LossWatch:
         self.marks.update(changed)
         self._stored = stored
         self._pending.clear()
+        self._unchecked = set()
         return result
+
+    def _new_gaps(self, snapshots: Mapping[str, DeviceSnapshot]) -> dict[str, int]:
+        """The gap counts that differ from what was reported, of the devices still to look at."""
+        looked = snapshots.keys() if self._unchecked is None else self._unchecked
+        gaps = {}
+        for device_id in looked:
+            snap = snapshots.get(device_id)
+            if snap is None or device_id not in self.building_of:
+                continue
+            mark = self.marks.get(device_id)
+            if snap.gaps != (mark.reported if mark is not None else 0):
+                gaps[device_id] = snap.gaps
+        return gaps
 
     # --- the decisions, inside the transaction ------------------------------------------------
 

@@ -98,6 +98,7 @@ class Pipeline:
         self.episodes: dict[tuple[str, str], tuple[Episode, ...]] = {}  # recent alerts, for late readings
         self.settling: dict[str, datetime] = {}  # devices with a sequence hole, and when it counts as lost
         self._stored_devices: set[str] = set()
+        self._gap_changes: set[str] = set()  # devices whose gap count a commit changed (take_gap_changes)
         self.silences: list[Silence] = []
         # the tick's schedule (docs/rules.md, "Time-only changes"): when each device next needs looking at, a heap
         # of (due, device) whose entry is current only while it matches `_due`; rebuilt by reload()
@@ -134,6 +135,11 @@ class Pipeline:
                 self.settling.pop(snap.device_id, None)
             else:
                 self.settling[snap.device_id] = due or now
+
+    def take_gap_changes(self) -> set[str]:
+        """The devices whose gap count changed since the last call (for caretaker/loss_alarms.py `watch`)."""
+        changed, self._gap_changes = self._gap_changes, set()
+        return changed
 
     def refresh_silences(self) -> None:
         """Read the silences in force or to come (the API writes them; any instance may read them)."""
@@ -281,6 +287,9 @@ class Pipeline:
             hand_outbox(outgoing)
         # the transaction is durable: only now does the new state become the current one
         for device_id, snap in work.snapshots.items():
+            before = self.snapshots.get(device_id)
+            if snap.gaps != (before.gaps if before is not None else 0):
+                self._gap_changes.add(device_id)
             self.snapshots[device_id] = snap
         self._watch_holes(work.snapshots.values())
         self.states.update(work.states)

@@ -151,3 +151,17 @@ def test_a_chinese_estates_loss_alarms_are_written_in_chinese(world):
     watcher.watch(reports, {})
     lost, = raised(sessions, SystemAlarm.SESSION_LOST)
     assert lost.title.startswith("消息服务器于 ") and lost.title.endswith("丢失了本服务的会话：它为本服务暂存的消息已丢失")
+
+
+def test_told_which_devices_changed_it_looks_only_at_those_after_its_first_look(world):
+    """The worker says whose gap count a commit changed (Pipeline.take_gap_changes): after the first look at
+    every device, a quiet tick looks at none, and a change is seen on the tick after it."""
+    site, sessions, clock = world
+    watcher = watch(site, sessions, clock)
+    before = snapshots(A_LEAK_1=2)
+    assert watcher.watch(SimpleQueue(), before, gaps_changed=set()).outbox_added  # the first look: everyone
+    quiet = snapshots(A_LEAK_1=2, B_LEAK_1=4)  # B's count here was never reported as changed: not looked at
+    assert not watcher.watch(SimpleQueue(), quiet, gaps_changed=set()).outbox_added
+    assert watcher.watch(SimpleQueue(), quiet, gaps_changed={"B-LEAK-1"}).outbox_added
+    alarm, = raised(sessions, SystemAlarm.MESSAGES_LOST)
+    assert alarm.title == "messages lost from 2 devices in buildings A (1), B (1) (6 messages)"

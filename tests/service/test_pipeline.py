@@ -113,9 +113,12 @@ def test_a_late_leak_between_dry_readings_is_raised_at_its_time_cleared_later_an
     pipeline.clock.advance(seconds=25)
     pipeline.process([message("telemetry", "A-LEAK-1", {"ts": iso_at(pipeline, -20), "seq": 1, "values": {"leak": False}}),
                       message("telemetry", "A-LEAK-1", {"ts": iso_at(pipeline, -5), "seq": 3, "values": {"leak": False}})])
+    pipeline.take_gap_changes()
     pipeline.clock.advance(seconds=95)
     pipeline.process_tick()  # seq 2 has been missing for longer than the settle time: lost, as far as we know
     assert pipeline.snapshots["A-LEAK-1"].gaps == 1
+    assert pipeline.take_gap_changes() == {"A-LEAK-1"}  # the loss alarms hear of it (caretaker/loss_alarms.py)
+    assert pipeline.take_gap_changes() == set()  # once
     result = pipeline.process([message("telemetry", "A-LEAK-1", {"ts": (t0 + timedelta(seconds=10)).isoformat(),
                                                                  "seq": 2, "values": {"leak": True}})])
     assert result.replays == 0 and result.raised == 1 and result.cleared == 1
@@ -127,6 +130,7 @@ def test_a_late_leak_between_dry_readings_is_raised_at_its_time_cleared_later_an
     # seq 2 was missing for 95 s, counted lost, then arrived after all
     assert pipeline.counters["seq_gaps"] == 1 and pipeline.counters["seq_gaps_filled"] == 1
     assert pipeline.snapshots["A-LEAK-1"].gaps == 0
+    assert pipeline.take_gap_changes() == {"A-LEAK-1"}  # and of its filling
 
 
 def test_a_backlog_older_than_a_live_reading_raises_its_alarm(pipeline):
