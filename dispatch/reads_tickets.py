@@ -128,12 +128,17 @@ def created_in(session: Session, start: datetime, end: datetime, limit: int | No
 
 # --- what showing tickets needs besides their rows: one query each for any number of tickets ----------------
 
+_HISTORY_COLUMNS = tuple(TicketHistoryRow.__table__.columns.keys())
+
+
 def histories_of(session: Session, ids: Sequence[str]) -> dict[str, list[TicketHistoryRow]]:
-    """Each ticket's history lines, oldest first."""
+    """Each ticket's history lines, oldest first: read-only rows with the table's columns as attributes (not
+    ORM objects: a storm's ticket has hundreds of lines, and every ticket list shows them all)."""
     result: dict[str, list[TicketHistoryRow]] = defaultdict(list)
     if ids:
-        query = select(TicketHistoryRow).where(TicketHistoryRow.ticket_id.in_(ids)).order_by(TicketHistoryRow.id)
-        for row in session.scalars(query):
+        query = (select(*(getattr(TicketHistoryRow, name) for name in _HISTORY_COLUMNS))
+                 .where(TicketHistoryRow.ticket_id.in_(ids)).order_by(TicketHistoryRow.id))
+        for row in session.execute(query):
             result[row.ticket_id].append(row)
     return result
 
