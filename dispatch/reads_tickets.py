@@ -150,9 +150,23 @@ def note_of(line: TicketHistoryRow) -> str | i18n.Said | None:
     return stored.load(line.note_said, line.note)
 
 
+# history lines never change once written: each one's words in a language are said once and kept, so a control
+# room polling a storm's tickets (hundreds of lines each) does not say them all again every time
+_SAID: dict[tuple[str, int, str], str | None] = {}
+_SAID_KEPT = 50_000
+
+
 def note_in(line: TicketHistoryRow, lang: str) -> str | None:
     """Return `note_of` said in `lang` (the same words, said straight from the stored JSON)."""
-    return stored.say(line.note_said, line.note, lang)
+    if line.note_said is None:
+        return line.note
+    key = (line.ticket_id, line.id, lang)  # ticket ids are random: two databases in one process do not meet
+    said = _SAID.get(key)
+    if said is None:
+        if len(_SAID) >= _SAID_KEPT:
+            _SAID.clear()
+        said = _SAID[key] = stored.say(line.note_said, line.note, lang)
+    return said
 
 
 def alerts_of(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
