@@ -74,15 +74,21 @@ if ! command -v mosquitto_pub >/dev/null 2>&1 || ! command -v mosquitto_sub >/de
 fi
 
 pub() { mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -u "$1" -P "pw-$1" -t "$2" -m "$3"; }
-# Publish as $1 on $2 while the service user listens on $3; print what arrived (empty if nothing).
+# Publish as $1 on $2 while the service user listens on $3; print what arrived (empty if nothing). The
+# listener gives no sign once it has subscribed, so the message is published again every 0.2 s until it
+# arrives or the listener gives up after 3 s (a refused publish never arrives, however often it is sent).
 relay() {
-    local out="$tmp/sub.out"
+    local out="$tmp/sub.out" i
     : > "$out"
     mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -u "${4:-caretaker}" -P "pw-${4:-caretaker}" \
-        -t "$3" -C 1 -W 2 > "$out" 2>/dev/null &
+        -t "$3" -C 1 -W 3 > "$out" 2>/dev/null &
     local sub=$!
-    sleep 0.3
-    pub "$1" "$2" '{"ts": 0, "values": {"leak": false}}' || true
+    for i in $(seq 1 12); do
+        sleep 0.2
+        [ -s "$out" ] && break
+        kill -0 "$sub" 2>/dev/null || break
+        pub "$1" "$2" '{"ts": 0, "values": {"leak": false}}' || true
+    done
     wait "$sub" 2>/dev/null || true
     cat "$out"
 }
