@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(VPY) -m benchmarks.run
 	$(VPY) -m benchmarks.rules
 	$(VPY) -m benchmarks.ingest_stages
+	$(VPY) -m benchmarks.alarm_path
 	$(VPY) -m benchmarks.latency
 	$(VPY) -m benchmarks.site_load --devices 10000
 	$(VPY) -m benchmarks.size --devices 10000

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,13 +26,7 @@ from caretaker.rules.load import load_rules
 from caretaker.settings import Settings
 from caretaker.simulators.load import load_devices, write_load_site
 
-BATCH = 500
-
-
-class WallClock:
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc)
-
+from benchmarks.ingest_stages import BATCH, WallClock, run  # the same batches, fed the same way
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
@@ -43,13 +36,6 @@ def readings(leaks, leak: bool, seq: int, at: datetime) -> list[Inbound]:
     return [Inbound(f"caretaker/load/devices/{d.id}/telemetry",
                     json.dumps({"ts": _ms(at) + i, "seq": seq, "values": {"leak": leak}}).encode(), i + 1, 1)
             for i, d in enumerate(leaks)]
-
-
-def feed(pipeline: Pipeline, messages: list[Inbound]) -> float:
-    start = time.process_time()
-    for i in range(0, len(messages), BATCH):
-        pipeline.process(messages[i:i + BATCH])
-    return time.process_time() - start
 
 
 def main() -> int:
@@ -70,14 +56,14 @@ def main() -> int:
                             "caretaker", WallClock())
         leaks = [d for d in load_devices(args.devices) if d.type == "water_leak"]
         now = datetime.now(timezone.utc) - timedelta(minutes=5)
-        feed(pipeline, [Inbound(f"caretaker/load/technicians/{tech}/location",
+        run(pipeline, [Inbound(f"caretaker/load/technicians/{tech}/location",
                                 json.dumps({"ts": _ms(now), "building": "L1", "floor": 1}).encode(), 1, 1)
                         for tech in site.technicians])
-        feed(pipeline, readings(leaks, False, 0, now))  # every sensor heard from once: its rows exist
-        quiet = feed(pipeline, readings(leaks, False, 1, now + timedelta(seconds=1)))
-        raised = feed(pipeline, readings(leaks, True, 2, now + timedelta(seconds=2)))
+        run(pipeline, readings(leaks, False, 0, now))  # every sensor heard from once: its rows exist
+        quiet = run(pipeline, readings(leaks, False, 1, now + timedelta(seconds=1)))
+        raised = run(pipeline, readings(leaks, True, 2, now + timedelta(seconds=2)))
         counts = dict(pipeline.counters)
-        cleared = feed(pipeline, readings(leaks, False, 3, now + timedelta(seconds=3)))
+        cleared = run(pipeline, readings(leaks, False, 3, now + timedelta(seconds=3)))
         n = len(leaks)
         with pipeline.sessions() as session:
             tickets = len(reads_tickets.created_in(session, now - timedelta(days=1), now + timedelta(days=1)))
