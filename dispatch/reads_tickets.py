@@ -152,7 +152,7 @@ def note_of(line: TicketHistoryRow) -> str | i18n.Said | None:
 
 # history lines never change once written: each one's words in a language are said once and kept, so a control
 # room polling a storm's tickets (hundreds of lines each) does not say them all again every time
-_SAID: dict[tuple[str, int, str], str | None] = {}
+_SAID: dict[tuple, str | None] = {}
 _SAID_KEPT = 50_000
 
 
@@ -160,7 +160,8 @@ def note_in(line: TicketHistoryRow, lang: str) -> str | None:
     """Return `note_of` said in `lang` (the same words, said straight from the stored JSON)."""
     if line.note_said is None:
         return line.note
-    key = (line.ticket_id, line.id, lang)  # ticket ids are random: two databases in one process do not meet
+    # the row and what it holds: two databases in one process (tests) never share a line's words
+    key = (line.ticket_id, line.id, line.at, line.note, lang)
     said = _SAID.get(key)
     if said is None:
         if len(_SAID) >= _SAID_KEPT:
