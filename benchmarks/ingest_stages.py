@@ -8,6 +8,7 @@ functions instead. Stages nest (the transaction holds the writes), so they do no
 from __future__ import annotations
 
 import argparse
+import os
 import cProfile
 import json
 import pstats
@@ -128,7 +129,7 @@ def main() -> int:
             profiler.enable()
             run(pipeline, messages)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(40)
             return 0
         totals: dict[str, float] = {}
         with timed_stages(totals):

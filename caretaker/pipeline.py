@@ -286,10 +286,14 @@ class Pipeline:
             # committed: its pushes and alert events go now, handed over, not left for the sender to find
             hand_outbox(outgoing)
         # the transaction is durable: only now does the new state become the current one
+        reschedule = {device_id for device_id, _ in work.states}
         for device_id, snap in work.snapshots.items():
             before = self.snapshots.get(device_id)
             if snap.gaps != (before.gaps if before is not None else 0):
                 self._gap_changes.add(device_id)
+            if device_id not in self._due or (before is not None and snap.lag < before.lag
+                                               and self._device_states(device_id)):
+                reschedule.add(device_id)
             self.snapshots[device_id] = snap
         self._watch_holes(work.snapshots.values())
         self.states.update(work.states)
@@ -298,10 +302,14 @@ class Pipeline:
                 self.states.pop(key, None)
         self.episodes.update(work.episodes)
         self.counters.update(work.counts)
-        if work.snapshots or work.states:
-            self._schedule(set(work.snapshots) | {device_id for device_id, _ in work.states})
-            if self.index.composites:
-                self._schedule_composites(work.states)
+        # a device whose rule states did not change keeps its entry: what else a message changes (its last
+        # values, when it was last seen) only moves its time later, and an early entry costs one look that
+        # finds nothing and schedules again (rules/due.py may answer early, never late). A shorter lag moves
+        # a running `for` (device time) earlier in the service's time, so such a device is scheduled anew.
+        if reschedule:
+            self._schedule(reschedule)
+        if work.states and self.index.composites:
+            self._schedule_composites(work.states)
 
 
 class _Batch:

@@ -120,3 +120,44 @@ def test_a_leak_held_for_its_clear_delay_clears_on_time_after_the_device_goes_qu
     with pipeline.sessions() as session:
         row = session.scalars(select(AlertRow).where(AlertRow.rule_id == "water-leak")).one()
     assert row.state == "cleared" and row.cleared_at == dry + leak.clear_for
+
+
+def test_a_device_that_keeps_talking_is_never_silent_and_raises_on_time_once_it_stops(pipeline):
+    """Readings leave the device's entry in the schedule where it was (they only move its silence later): the
+    timer finds it early now and then, looks, and schedules it again."""
+    silent = pipeline.index.rules["device-silent"]
+    limit = silent.condition.limit(SITE.devices[PUMP].interval_s)
+    for seq in range(1, 121):  # twenty minutes of readings every ten seconds
+        send(pipeline, PUMP, "telemetry", {"seq": seq, "values": {"running": True}})
+        every_second(pipeline, 10)
+    heard = pipeline.clock.now() - timedelta(seconds=10)
+    assert PUMP not in raised(pipeline, "device-silent")
+    looks = pipeline.counters["tick_evaluations"] - 2 * (len(SITE.devices) - 1)  # the others: silence, then its `for`
+    assert looks <= 12, looks  # the early entry found a few times, not once per reading
+    expected = heard + limit + timedelta(seconds=1)
+    while PUMP not in raised(pipeline, "device-silent") and pipeline.clock.now() < expected + silent.hold_for + timedelta(seconds=5):
+        every_second(pipeline, 1)
+    assert raised(pipeline, "device-silent")[PUMP] <= expected + silent.hold_for + timedelta(seconds=1)
+    assert raised(pipeline, "device-silent")[PUMP] >= heard + limit + silent.hold_for
+
+
+def test_a_running_for_moves_earlier_when_the_device_catches_up_on_its_lag(pipeline):
+    on_battery = pipeline.index.rules["ups-on-battery"]  # `for: 10s`, the only rule of a UPS besides silence
+    device = "A-UPS-1"
+    start = pipeline.clock.now()
+
+    def reading(seq: int, behind: timedelta) -> None:
+        stamp = (pipeline.clock.now() - behind).isoformat().replace("+00:00", "Z")
+        result = pipeline.process([Inbound(f"caretaker/test-estate/devices/{device}/telemetry",
+                                           json.dumps({"ts": stamp, "seq": seq, "values": {"on_battery": True}}).encode(),
+                                           seq, 1, False)])
+        assert result.accepted == 1, result.rejections
+
+    reading(1, timedelta(seconds=5))  # a backlog: on battery since 5 s ago by the device's clock
+    on_battery_since = start - timedelta(seconds=5)
+    every_second(pipeline, 1)
+    reading(2, timedelta(0))  # caught up: the device's time is the service's again, nothing else changed
+    due = on_battery_since + on_battery.hold_for  # 4 s from now, where the first reading alone put it 9 s away
+    while device not in raised(pipeline, "ups-on-battery") and pipeline.clock.now() < start + timedelta(seconds=30):
+        every_second(pipeline, 1)
+    assert due <= raised(pipeline, "ups-on-battery")[device] <= due + timedelta(seconds=1)
