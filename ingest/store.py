@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence
 
@@ -42,7 +42,10 @@ class DeviceSnapshot:
     lag: timedelta = timedelta(0)
 
     def copy(self) -> "DeviceSnapshot":
-        return replace(self, values=dict(self.values))
+        # by hand: dataclasses.replace reads the fields anew each call, and this runs for every message
+        return DeviceSnapshot(self.device_id, dict(self.values), self.online, self.last_ts, self.last_seq,
+                              self.last_seen, self.status_at, self.gaps, self.event_ts, self.event_seq,
+                              self.event_type, self.order, self.lag)
 
 
 def load_snapshots(session: Session) -> dict[str, DeviceSnapshot]:
