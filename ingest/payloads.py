@@ -144,6 +144,13 @@ def _no_constants(name: str) -> Any:
     raise _Refused("non_finite", f"{name} is not a number JSON allows")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 reads as inf
+        raise _Refused("non_finite", "payload holds a number too large to represent")
+    return value
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # {"leak": false, "leak": true} means what the parser picks; a device and we must not read it differently
     document = dict(pairs)
@@ -152,6 +159,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         twice = next(key for key, _ in pairs if key in seen or seen.add(key))
         raise _Refused("bad_payload", f"{twice}: the key appears more than once")
     return document
+
+
+# made once: json.loads with hooks builds a decoder for every call
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
 
 
 def parse_time(raw: int | str, field: str = "ts") -> datetime:
@@ -223,7 +234,7 @@ def _validate(topic: str, payload: bytes, site: Site, prefix: str, now: datetime
     except UnicodeDecodeError as exc:
         raise _Refused("not_utf8", f"payload is not UTF-8 (byte {exc.start})") from exc
     try:
-        document = json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+        document = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise _Refused("not_json", f"payload is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     except ValueError as exc:  # an integer of thousands of digits: Python refuses to convert it
@@ -232,8 +243,6 @@ def _validate(topic: str, payload: bytes, site: Site, prefix: str, now: datetime
         raise _Refused("not_json", "payload is nested too deeply to read") from exc
     if not isinstance(document, dict):
         raise _Refused("not_object", f"payload is a JSON {type(document).__name__}, not an object")
-    if any(isinstance(v, float) and not math.isfinite(v) for v in _numbers(document)):
-        raise _Refused("non_finite", "payload holds a number too large to represent")
     kind = parsed_topic.kind
     try:
         body = _BODIES[kind].model_validate(document)
@@ -289,16 +298,3 @@ def _validate(topic: str, payload: bytes, site: Site, prefix: str, now: datetime
         return TechnicianLocation(subject, ts, Place(body.building, body.floor, body.zone))
     assert isinstance(body, _ReplyBody)
     return TechnicianReply(subject, ts, body.ticket, body.action)
-
-
-def _numbers(document: Any):
-    """Yield every float in a parsed JSON document (1e999 parses to inf without parse_constant)."""
-    stack = [document]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float):
-            yield item
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
