@@ -65,7 +65,7 @@ class Run(NamedTuple):  # tuples: made for every message, so cheap to make
 class Mark(NamedTuple):
     """One applied reading: when it was applied in device order (`at`, µs), its own `ts`, `seq`, a fingerprint
     (kept only without seq) and the metrics it carried (empty for an event); `key` is its place in device
-    order, `text` how it is stored (both made once)."""
+    order, `text` how it is stored and `bare` the same without its metrics (all made once)."""
 
     at: int
     ts: int
@@ -74,17 +74,28 @@ class Mark(NamedTuple):
     metrics: tuple[str, ...]
     key: tuple[int, int]
     text: str
+    bare: str
+
+
+SAME_METRICS = "="  # stored for a mark carrying the metrics of the mark before it (a device mostly sends the same)
+# one tuple per set of metrics, so a mark's are the one before's by identity; bounded: metric names are
+# checked against the device type's before a reading gets here (ingest/payloads.py)
+_METRIC_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def _mark(at: int, ts: int, seq: int | None, fingerprint: str, metrics: tuple[str, ...]) -> Mark:
-    text = f"{at} {ts - at} {'' if seq is None else seq} {fingerprint} {','.join(metrics)}"
-    return Mark(at, ts, seq, fingerprint, metrics, (at, -1 if seq is None else seq), text)
+    metrics = _METRIC_SETS.setdefault(metrics, metrics)
+    bare = f"{at} {ts - at} {'' if seq is None else seq} {fingerprint} "
+    return Mark(at, ts, seq, fingerprint, metrics, (at, -1 if seq is None else seq), bare + ",".join(metrics), bare)
 
 
-def _parse_mark(text: str) -> Mark:
+def _parse_mark(text: str, before: Mark | None) -> Mark:
     at, offset, seq, fingerprint, metrics = text.split(" ")
-    return _mark(int(at), int(at) + int(offset), int(seq) if seq else None, fingerprint,
-                 tuple(metrics.split(",")) if metrics else ())
+    if metrics == SAME_METRICS:
+        named = before.metrics if before is not None else ()
+    else:
+        named = tuple(metrics.split(",")) if metrics else ()
+    return _mark(int(at), int(at) + int(offset), int(seq) if seq else None, fingerprint, named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,15 +129,22 @@ class DeviceOrder:
         """The order as stored with the device's state: `lost/runs/recent`, numbers separated by spaces and
         items by `;`. A plain string rather than JSON: it is written with every message."""
         runs = ";".join([f"{r.first} {r.last} {r.start} {r.end} {r.noticed}" for r in self.runs])
-        return f"{self.lost}/{runs}/{';'.join([m.text for m in self.recent])}"
+        marks, before = [], ()
+        for m in self.recent:  # a lift's four metric names once, not 32 times: the row is written every batch
+            marks.append(m.bare + SAME_METRICS if m.metrics is before and before else m.text)
+            before = m.metrics
+        return f"{self.lost}/{runs}/{';'.join(marks)}"
 
     @classmethod
     def from_text(cls, stored: str | None) -> "DeviceOrder":
         if not stored:
             return cls()
         lost, runs, recent = stored.split("/")
-        return cls(tuple(Run(*map(int, r.split(" "))) for r in runs.split(";") if r),
-                   tuple(_parse_mark(m) for m in recent.split(";") if m), int(lost))
+        marks: list[Mark] = []
+        for text in recent.split(";"):
+            if text:
+                marks.append(_parse_mark(text, marks[-1] if marks else None))
+        return cls(tuple(Run(*map(int, r.split(" "))) for r in runs.split(";") if r), tuple(marks), int(lost))
 
 
 @dataclass(slots=True)
@@ -184,7 +202,10 @@ def place(order: DeviceOrder, ts: datetime, seq: int | None, fingerprint: str, m
 def _is_duplicate(order: DeviceOrder, ts_us: int, seq: int | None, fingerprint: str) -> bool:
     if seq is not None:
         # with a counter the counter decides: the same seq sent within the same stretch of device time
-        return any(r.first <= seq <= r.last and r.start <= ts_us <= r.end for r in order.runs)
+        for r in order.runs:  # a loop, not any(): this runs for every message, mostly over one run
+            if r.first <= seq <= r.last and r.start <= ts_us <= r.end:
+                return True
+        return False
     return any(m.seq is None and m.ts == ts_us and m.digest == fingerprint for m in order.recent)
 
 

@@ -143,6 +143,23 @@ def test_the_window_is_bounded_and_survives_a_save() -> None:
     assert DeviceOrder.from_text(no_seq.to_text()) == no_seq
 
 
+def test_a_devices_metric_names_are_stored_once_per_run_of_marks_carrying_them() -> None:
+    lift = {"state": "moving", "floor": 3, "occupied": True, "door_open": False}
+    readings = [(n, n, lift) for n in range(10)] + [(10, 10, {"floor": 4})] + [(11, 11, {})] + \
+        [(n, n, lift) for n in range(12, 20)]
+    order, _ = feed(DeviceOrder(), readings)
+    stored = order.to_text()
+    assert stored.count("door_open") == 2  # the first of each run of readings carrying the four
+    again = DeviceOrder.from_text(stored)
+    assert again == order and [m.metrics for m in again.recent] == [tuple(v) for _, _, v in readings]
+    # a late reading placed after a restart finds the metrics each later reading replaced, as before it
+    late = place(again, at(9.5), None, digest({"floor": 9}), ("floor",), NOW + timedelta(hours=1))
+    assert late.kind == LATE and late.superseded == {"floor": at(10)}
+    # a row written before names were kept once still reads: every mark with its own names
+    old = "/".join(stored.split("/")[:2] + [";".join(m.text for m in order.recent)])
+    assert "=" not in old and DeviceOrder.from_text(old) == order
+
+
 def test_a_reading_replayed_an_hour_later_is_a_duplicate() -> None:
     readings = [(n * 60, n, {"leak": n % 10 == 0}) for n in range(120)]  # two hours, one a minute
     order, _ = feed(DeviceOrder(), readings, now=at(7200))
