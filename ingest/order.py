@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from bisect import bisect_left, insort
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, NamedTuple
 
@@ -103,6 +103,8 @@ class DeviceOrder:
     runs: tuple[Run, ...] = ()
     recent: tuple[Mark, ...] = ()
     lost: int = 0  # messages missing from holes no longer tracked (pushed out, or past the horizon)
+    # `recent` as stored, piece by piece (made as readings are appended, so saving joins them, no more)
+    pieces: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def missing(self) -> int:
@@ -129,11 +131,8 @@ class DeviceOrder:
         """The order as stored with the device's state: `lost/runs/recent`, numbers separated by spaces and
         items by `;`. A plain string rather than JSON: it is written with every message."""
         runs = ";".join([f"{r.first} {r.last} {r.start} {r.end} {r.noticed}" for r in self.runs])
-        marks, before = [], ()
-        for m in self.recent:  # a lift's four metric names once, not 32 times: the row is written every batch
-            marks.append(m.bare + SAME_METRICS if m.metrics is before and before else m.text)
-            before = m.metrics
-        return f"{self.lost}/{runs}/{';'.join(marks)}"
+        pieces = self.pieces if self.pieces is not None else _pieces(self.recent)
+        return f"{self.lost}/{runs}/{';'.join(pieces)}"
 
     @classmethod
     def from_text(cls, stored: str | None) -> "DeviceOrder":
@@ -145,6 +144,28 @@ class DeviceOrder:
             if text:
                 marks.append(_parse_mark(text, marks[-1] if marks else None))
         return cls(tuple(Run(*map(int, r.split(" "))) for r in runs.split(";") if r), tuple(marks), int(lost))
+
+
+def _pieces(recent: tuple[Mark, ...]) -> tuple[str, ...]:
+    """How `recent` is stored: a mark carrying the metrics of the one before it stores "=" for their names
+    (a lift's four names once, not 32 times, in a row written with every batch)."""
+    pieces, before = [], ()
+    for m in recent:
+        pieces.append(m.bare + SAME_METRICS if m.metrics is before and before else m.text)
+        before = m.metrics
+    return tuple(pieces)
+
+
+def _appended(order: DeviceOrder, recent: tuple[Mark, ...]) -> tuple[str, ...]:
+    """The stored pieces of `recent`, which is `order.recent` with one mark appended and the oldest dropped
+    when full: the kept pieces stay as they were, but the first, which has no mark before it any more."""
+    old = order.pieces if order.pieces is not None else _pieces(order.recent)
+    mark = recent[-1]
+    kept = old[len(order.recent) + 1 - len(recent):]
+    if kept and len(recent) <= len(order.recent):
+        kept = (recent[0].text,) + kept[1:]
+    before = order.recent[-1].metrics if order.recent else ()
+    return kept + (mark.bare + SAME_METRICS if mark.metrics is before and before else mark.text,)
 
 
 @dataclass(slots=True)
@@ -186,8 +207,10 @@ def place(order: DeviceOrder, ts: datetime, seq: int | None, fingerprint: str, m
         ordered = list(order.recent)
         insort(ordered, mark, key=lambda m: m.key)
         recent = tuple(ordered[-RECENT_LIMIT:])
+        pieces = None
     else:
         recent = order.recent[-(RECENT_LIMIT - 1):] + (mark,)
+        pieces = _appended(order, recent)
     runs, lost = order.runs, order.lost
     if seq is not None:
         last = runs[-1] if runs else None
@@ -195,7 +218,7 @@ def place(order: DeviceOrder, ts: datetime, seq: int | None, fingerprint: str, m
             runs = runs[:-1] + (Run(last.first, seq, last.start, ts_us, last.noticed),)  # the usual case
         else:
             runs, lost = _with_seq(runs, lost, seq, ts_us, now_us)
-    placed = DeviceOrder(runs, recent, lost)
+    placed = DeviceOrder(runs, recent, lost, pieces)
     return Placement(LATE if late else IN_ORDER, at, skewed, placed, superseded)
 
 

@@ -160,6 +160,20 @@ def test_a_devices_metric_names_are_stored_once_per_run_of_marks_carrying_them()
     assert "=" not in old and DeviceOrder.from_text(old) == order
 
 
+def test_the_stored_text_kept_as_readings_come_is_the_text_made_afresh() -> None:
+    rng = random.Random(5)
+    kinds = [{"floor": 1}, {"state": "moving", "floor": 2}, {}, {"state": "idle", "floor": 2, "occupied": False}]
+    order = DeviceOrder()
+    for n in range(RECENT_LIMIT * 4):
+        seconds = n + (rng.uniform(-5, 0) if n % 7 == 3 else 0)  # now and then one late
+        values = kinds[rng.randrange(len(kinds))] if n % 3 == 0 else kinds[1]
+        seq = n if n % 11 else None
+        order = place(order, at(seconds), seq, digest(values) if seq is None else "", tuple(values),
+                      NOW + timedelta(hours=1)).order
+        assert order.to_text() == DeviceOrder(order.runs, order.recent, order.lost).to_text()
+    assert DeviceOrder.from_text(order.to_text()) == order
+
+
 def test_a_reading_replayed_an_hour_later_is_a_duplicate() -> None:
     readings = [(n * 60, n, {"leak": n % 10 == 0}) for n in range(120)]  # two hours, one a minute
     order, _ = feed(DeviceOrder(), readings, now=at(7200))
