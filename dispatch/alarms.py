@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from caretaker import i18n
 from caretaker.dispatch import incidents, lookup, messages
 from caretaker.dispatch.desk import Desk
-from caretaker.dispatch.incidents import AlertFacts
+from caretaker.dispatch.incidents import AlertFacts, Memo
 from caretaker.dispatch.outbox import iso
 from caretaker.dispatch.tables import TicketRow
 from caretaker.estate.model import DEVICE_METRICS, Building, Device, Place
@@ -52,19 +52,21 @@ def route(silenced: bool, cause: str | None, own_trade_incident_open: bool) -> R
 
 
 def decide(desk: Desk, session: Session, *, category: str, building: str, silenced: bool, cause: str | None,
-           cause_category: str | None, cause_ticket: str | None, now: datetime) -> Routed:
+           cause_category: str | None, cause_ticket: str | None, now: datetime, memo: Memo | None = None) -> Routed:
     """Read whether another trade's incident is open in the building (a leak's ticket after the leak sensor
     dried: suppression must not move its evidence), then route."""
     own_open = False
     if cause is not None and desk.incident_window and cause_category != category:
-        ticket = lookup.open_incident(session, building, category, now - desk.incident_window)
+        ticket = (memo if memo is not None else Memo.of(desk, now)).open_incident(session, building, category)
         own_open = ticket is not None and ticket.id != cause_ticket
     return route(silenced, cause, own_open)
 
 
 def act(desk: Desk, session: Session, routed: Routed, alert: AlertFacts, cause_ticket: str | None,
-        now: datetime) -> str | None:
-    """Carry out the route; return the ticket the alarm now belongs to, if any."""
+        now: datetime, memo: Memo | None = None) -> str | None:
+    """Carry out the route; return the ticket the alarm now belongs to, if any (`memo`: what the batch has
+    learnt of its tickets so far, dispatch/incidents.py `Memo`)."""
+    memo = memo if memo is not None else Memo.of(desk, now)
     if routed.route == Route.SILENCED:
         return None
     if routed.route == Route.EXPLAINED:
@@ -73,12 +75,12 @@ def act(desk: Desk, session: Session, routed: Routed, alert: AlertFacts, cause_t
             if ticket is not None:
                 incidents.attach(desk, session, ticket, alert.alert_id, now,
                                  i18n.said("note.explained_by", cause=routed.cause, title=alert.title,
-                                           device=alert.device_id))
+                                           device=alert.device_id), memo=memo)
                 # its playbook still counts (a stopped lift in the outage: the lift engineer), not its own
                 # trade: the outage explains the fault
-                incidents.grow(desk, session, ticket, alert.rule_id, ticket.category, alert.urgency, now)
+                incidents.grow(desk, session, ticket, alert.rule_id, ticket.category, alert.urgency, now, memo=memo)
         return cause_ticket
-    return incidents.open_for_alert(desk, session, alert, now)
+    return incidents.open_for_alert(desk, session, alert, now, memo=memo)
 
 
 class Outcome(StrEnum):
@@ -107,8 +109,15 @@ def apply_all(desk: Desk, session: Session, decisions: Sequence[Decision], value
               now: datetime) -> list[Outcome]:
     """Carry out a batch's rule decisions, each as `apply` does, and return what each came to. An outage (a
     rule other rules name in `suppressed_by`: `causes`) goes first, so that the alarms it explains in the same
-    batch find its ticket; the batch's raises are checked for replays in one read."""
-    known = alert_reads.known_ids(session, [d.alert for d in decisions if isinstance(d, Raise)])
+    batch find its ticket; the batch's raises are checked for replays in one read, and their devices' open
+    tickets found in another. What the first alarm of an incident learns, the others are told (dispatch/
+    incidents.py `Memo`): a storm reads once per incident, not once per alarm (docs/benchmarks.md, "What an
+    alarm costs")."""
+    raises = [d for d in decisions if isinstance(d, Raise)]
+    known = alert_reads.known_ids(session, [d.alert for d in raises])
+    memo = Memo.of(desk, now)
+    memo.fresh.update(d.alert for d in raises if d.alert not in known)
+    memo.read_keys(session, (f"{d.device}|{d.rule.id}" for d in raises if d.alert not in known))
     ordered = sorted(range(len(decisions)), key=lambda i: decisions[i].rule.id not in causes)
     outcomes: list[Outcome] = [Outcome.REPLAYED] * len(decisions)
     for i in ordered:
@@ -118,12 +127,24 @@ def apply_all(desk: Desk, session: Session, decisions: Sequence[Decision], value
             # remembers): the alert and its ticket exist, nothing is raised twice
             continue
         device = desk.site.devices[decision.device]
-        outcomes[i] = _apply(desk, session, decision, device, values_of(device.id), active, silences, now)
+        outcomes[i] = _apply(desk, session, decision, device, values_of(device.id), active, silences, now, memo)
     return outcomes
 
 
+def _outage(session: Session, memo: Memo, cause: str) -> tuple[str | None, str | None]:
+    """The trade and ticket of the alarm that explains another (an outage), each None when not known; kept
+    once it has its ticket (the alarms it explains follow it, dispatch/alarms.py `apply_all`)."""
+    if cause in memo.causes:
+        return memo.causes[cause]
+    outage = alert_reads.alert(session, cause)
+    category, ticket = outage.category if outage is not None else None, lookup.alert_ticket(session, cause)
+    if ticket is not None:
+        memo.causes[cause] = (category, ticket)
+    return category, ticket
+
+
 def _apply(desk: Desk, session: Session, decision: Decision, device: Device, values: Mapping[str, object],
-           active: ActiveAlerts, silences: Sequence[Silence], now: datetime) -> Outcome:
+           active: ActiveAlerts, silences: Sequence[Silence], now: datetime, memo: Memo) -> Outcome:
     """Carry out one rule decision about `device` (whose last values are `values`), with the alerts active
     after its batch and the silences in force: record it, route it to a ticket, publish its AlertEvent and
     tell the residents."""
@@ -132,18 +153,16 @@ def _apply(desk: Desk, session: Session, decision: Decision, device: Device, val
     if isinstance(decision, Raise):
         silence = silencing(silences, rule.id, device, now)
         cause = explaining_alert(rule, device, active)
-        outage = alert_reads.alert(session, cause) if cause is not None else None
-        cause_ticket = lookup.alert_ticket(session, cause) if cause is not None else None
+        cause_category, cause_ticket = _outage(session, memo, cause) if cause is not None else (None, None)
         routed = decide(desk, session, category=rule.category, building=device.place.building,
-                        silenced=silence is not None, cause=cause,
-                        cause_category=outage.category if outage is not None else None,
-                        cause_ticket=cause_ticket, now=now)
+                        silenced=silence is not None, cause=cause, cause_category=cause_category,
+                        cause_ticket=cause_ticket, now=now, memo=memo)
         alert_store.record_raise(session, decision, device.place.building, suppressed_by=routed.cause,
                                  silence_id=silence.id if silence else None)
         place = alarm_place(device, values, desk.site.buildings.get(device.place.building))
         ticket = act(desk, session, routed, AlertFacts(decision.alert, rule.id, decision.device, decision.level,
                                                        rule.category, rule.title, decision.at, place=place),
-                     cause_ticket, now)
+                     cause_ticket, now, memo)
         if silence is not None:
             optional["silence"], outcome = silence.id, Outcome.SILENCED
         elif routed.cause is not None:
