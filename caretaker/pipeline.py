@@ -95,6 +95,9 @@ class Pipeline:
         self.flood = FloodGate(site, dispatcher, sessions, prefix, self.counters, flood_policy)
         self.snapshots: dict[str, DeviceSnapshot] = {}
         self.states: dict[tuple[str, str], RuleState] = {}
+        # devices that may have a rule state (a superset of those in `states`): a reading of any other device
+        # has none to look up, which is most readings
+        self._stateful: set[str] = set()
         self.episodes: dict[tuple[str, str], tuple[Episode, ...]] = {}  # recent alerts, for late readings
         self.settling: dict[str, datetime] = {}  # devices with a sequence hole, and when it counts as lost
         self._stored_devices: set[str] = set()
@@ -116,6 +119,7 @@ class Pipeline:
         with self.sessions() as session:
             self.snapshots = ingest_store.load_snapshots(session)
             self.states = rules_store.load_states(session)
+            self._stateful = {device_id for device_id, _ in self.states}
             self.episodes = rules_store.recent_episodes(session, self.clock.now() - EPISODE_HORIZON)
         self._stored_devices = set(self.snapshots)
         self.settling = {}
@@ -300,6 +304,8 @@ class Pipeline:
         for key, state in work.states.items():
             if state == IDLE:
                 self.states.pop(key, None)
+            else:
+                self._stateful.add(key[0])
         self.episodes.update(work.episodes)
         self.counters.update(work.counts)
         # a device whose rule states did not change keeps its entry: what else a message changes (its last
@@ -320,6 +326,7 @@ class _Batch:
         self.now = now
         self.snapshots: dict[str, DeviceSnapshot] = {}
         self.states: dict[tuple[str, str], RuleState] = {}
+        self.state_devices: set[str] = set()  # the devices with a state in `states`
         self.episodes: dict[tuple[str, str], tuple[Episode, ...]] = {}
         self.decisions: list[Decision] = []
         self.telemetry: list[Telemetry] = []
@@ -369,9 +376,12 @@ class _Batch:
         changed, decisions = evaluate_composites(self.p.index, ActiveAlerts(states.items(), self.p.site.devices),
                                                  self.p.site.devices, states, self.now)
         self.states.update(changed)
+        self.state_devices.update(device_id for device_id, _ in changed)
         self.decisions.extend(decisions)
 
     def rule_states(self, device_id: str, rule_ids) -> dict[str, RuleState]:
+        if device_id not in self.state_devices and device_id not in self.p._stateful:
+            return {}
         result = {}
         for rule_id in rule_ids:
             key = (device_id, rule_id)
@@ -381,6 +391,8 @@ class _Batch:
         return result
 
     def take(self, device_id: str, changed: dict[str, RuleState], decisions: list[Decision]) -> None:
+        if changed:
+            self.state_devices.add(device_id)
         for rule_id, state in changed.items():
             self.states[(device_id, rule_id)] = state
         self.decisions.extend(decisions)
@@ -542,6 +554,8 @@ class _Batch:
         """Let the device's rules run on to a reading's time before it is seen (on the values before it): a
         clear delay or an event alert's auto-clear that ran out between two readings of a backlog has
         cleared by the time the next one is applied."""
+        if device_id not in self.state_devices and device_id not in self.p._stateful:
+            return  # no rule of it is running: nothing to run on
         device = self.p.site.devices[device_id]
         states = self.rule_states(device_id, (r.id for r in self.p.index.timed(device.type, device_id)))
         if states:
