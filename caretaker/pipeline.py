@@ -63,6 +63,15 @@ class BatchResult:
 TelemetrySink = Callable[[Sequence[Telemetry]], None]
 
 
+class BreakingMessage(Exception):
+    """Applying one message of a batch raised: `message` is that one, the error it raised is the cause
+    (`raise ... from`). A batch that fails later, at its commit, names no message."""
+
+    def __init__(self, message: Inbound) -> None:
+        super().__init__(message.topic)
+        self.message = message
+
+
 def comes_back_online(online: bool | None, status_at: datetime | None, at: datetime) -> bool:
     """Whether a reading or event applied at device time `at` shows the device online: one whose status was
     never seen talks, so it is online; one that said offline is back when it sends after that status, while
@@ -160,8 +169,10 @@ class Pipeline:
         batch, flood = self.flood.admit(batch, now)  # a flooding device's excess: counted, not processed
         work = _Batch(self, now)
         for message in batch:
-            verdict = validate_message(message.topic, message.payload, self.site, self.prefix, now)
-            work.apply(verdict, message)
+            try:
+                work.apply(validate_message(message.topic, message.payload, self.site, self.prefix, now), message)
+            except Exception as exc:
+                raise BreakingMessage(message) from exc
         work.counts["processed"] += len(batch)
         work.combine()
         self._commit(work)

@@ -5,15 +5,18 @@ How the break is injected: through files the service legitimately loads, no swit
 file (CARETAKER_RULES_FILE) has a `between` rule for pressure sensors, and the site file gives one sensor,
 B-PRESS-1, an override the evaluator cannot use (`pressure_kpa: "normal"` where the rule wants
 [low, high]; neither `check-site` nor `rules check` sees the pair). Evaluating any reading of that
-sensor raises. Measured (SQLite and PostgreSQL, 400 messages a second from 4 other devices): the
-baseline 1,000 readings' p99 from publish to acknowledgement was 11-39 ms; B-PRESS-1's reading went to
-the dead letters as `internal_error` and was acknowledged; the 1,000 after it had a p99 of 0.6-1.3× the
-baseline (limit 2×), none lost.
+sensor raises. The measurement is made three times (1,000 readings, the bad one, 1,000 readings), and the
+median round's p99 before is held against the median round's after, so that one window in which the
+machine stalled does not decide either way. Measured (SQLite and PostgreSQL, 400 messages a second from
+4 other devices, two cores kept busy by other work): a window's p99 from publish to acknowledgement was
+8-34 ms; each B-PRESS-1 reading went to the dead letters as `internal_error` and was acknowledged in about
+20-30 ms; the median after it was 0.9-1.1× the median before (limit 2×), none lost.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import threading
 import time
 from datetime import datetime, timezone
@@ -52,6 +55,7 @@ BROKEN = "  - {id: B-PRESS-1, type: water_pressure, building: B, floor: 1, overr
 VALID_DEVICES = ("A-PRESS-1", "A-LEAK-1", "A-LEAK-2", "B-LEAK-1")
 RATE = 400  # messages a second
 COUNT = 1000
+ROUNDS = 3
 
 
 def p99(values: list[float]) -> float:
@@ -64,7 +68,7 @@ class Feed:
 
     def __init__(self, host: str, port: int) -> None:
         self.sent: dict[bytes, float] = {}
-        self.seq = 0
+        self.seqs: dict[str, int] = {}  # each device counts its own messages, as a real one does
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t06-{time.monotonic_ns()}",
                                   protocol=mqtt.MQTTv311)
         self.client.max_inflight_messages_set(1000)
@@ -72,11 +76,11 @@ class Feed:
         self.client.loop_start()
 
     def reading(self, device: str) -> tuple[str, bytes]:
-        self.seq += 1
+        seq = self.seqs[device] = self.seqs.get(device, 0) + 1
         values = {"pressure_kpa": 300.0} if "PRESS" in device else {"leak": False}
         ts = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return (f"caretaker/test-estate/devices/{device}/telemetry",
-                json.dumps({"ts": ts, "seq": self.seq, "values": values}).encode())
+                json.dumps({"ts": ts, "seq": seq, "values": values}).encode())
 
     def publish(self, topic: str, payload: bytes) -> None:
         self.sent[payload] = time.monotonic()
@@ -126,16 +130,27 @@ def test_a_message_that_breaks_evaluation_is_dead_lettered_and_the_rest_keep_the
             wait_for(lambda: all(p in acked for p in payloads), 30, "every reading acknowledged", poll=0.05)
             return [acked[p] - feed.sent[p] for p in payloads]
 
-        baseline = latencies(feed.steady(COUNT))
-        topic, bad = feed.reading("B-PRESS-1")
-        feed.publish(topic, bad)
-        after = latencies(feed.steady(COUNT))
+        # Three rounds of a baseline window, a bad message, and the window after it. One window's p99 is that
+        # of the worst stall the machine had in it (a 50 ms stall under load delays twenty messages), so the
+        # pace is the median round's, before against after: one stalled window of either kind cannot decide.
+        before, after, bad = [], [], []
+        for _ in range(ROUNDS):
+            before.append(p99(latencies(feed.steady(COUNT))))
+            topic, payload = feed.reading("B-PRESS-1")
+            feed.publish(topic, payload)
+            bad.append((topic, "internal_error", payload))
+            after.append(p99(latencies(feed.steady(COUNT))))
 
-        assert bad in acked, "the breaking message was never acknowledged: the broker would redeliver it forever"
+        assert all(payload in acked for _, _, payload in bad), \
+            "a breaking message was never acknowledged: the broker would redeliver it forever"
         with service.sessions() as session:
-            letters = session.execute(select(DeadLetterRow.topic, DeadLetterRow.reason, DeadLetterRow.payload)).all()
-        assert [(t, r, bytes(p)) for t, r, p in letters] == [(topic, "internal_error", bad)]
-        assert p99(after) <= 2 * p99(baseline), f"p99 {p99(after) * 1000:.1f} ms against {p99(baseline) * 1000:.1f} ms"
+            letters = session.execute(select(DeadLetterRow.topic, DeadLetterRow.reason, DeadLetterRow.payload)
+                                      .order_by(DeadLetterRow.id)).all()
+        assert [(t, r, bytes(p)) for t, r, p in letters] == bad
+        paced, normal = statistics.median(after), statistics.median(before)
+        print(f"T06 p99 after a bad message {paced * 1000:.1f} ms, before {normal * 1000:.1f} ms "
+              f"(rounds: {', '.join(f'{b * 1000:.0f}/{a * 1000:.0f}' for b, a in zip(before, after))} ms)")
+        assert paced <= 2 * normal, f"p99 {paced * 1000:.1f} ms after a bad message against {normal * 1000:.1f} ms"
     finally:
         feed.close()
         service.stop()
