@@ -181,7 +181,7 @@ class EstateFacts:
     distinct: int
     alerts: dict[str, int]  # device → alerts raised
     tickets: dict[tuple[str, str], list[datetime]]  # (building, category) → when each ticket opened
-    dead_letters: int
+    dead_letters: list[tuple[str, str, str]]  # reason, topic, detail: what a failure names
 
 
 def facts(engine: Engine) -> EstateFacts:
@@ -194,7 +194,8 @@ def facts(engine: Engine) -> EstateFacts:
         for building, category, created in connection.execute(
                 select(TicketRow.building, TicketRow.category, TicketRow.created_at)).all():
             tickets.setdefault((building, category), []).append(created)
-        dead = connection.execute(select(func.count()).select_from(DeadLetterRow)).scalar_one()
+        dead = [tuple(row) for row in connection.execute(
+            select(DeadLetterRow.reason, DeadLetterRow.topic, DeadLetterRow.detail)).all()]
     return EstateFacts(stored, distinct, alerts, tickets, dead)
 
 
