@@ -57,9 +57,10 @@ def held_by(session: Session, ticket_id: str, tech: str) -> AssignmentRow | None
         .order_by(AssignmentRow.id.desc()).limit(1)).first()
 
 
-def sync_status(session: Session, ticket: TicketRow) -> None:
-    """Set the ticket's status from its owner's assignment (dispatch/lifecycle.py `ticket_status`)."""
-    owner = owner_of(session, ticket.id)
+def sync_status(session: Session, ticket: TicketRow, newest_owner: AssignmentRow | None = None) -> None:
+    """Set the ticket's status from its owner's assignment (dispatch/lifecycle.py `ticket_status`);
+    `newest_owner`: the caller knows it (an owner assignment it has just added), so it is not read."""
+    owner = newest_owner if newest_owner is not None else owner_of(session, ticket.id)
     ticket.status = ticket_status(ticket.status, owner.status if owner is not None else None).value
     if owner is not None and owner.status in HELD:
         ticket.assignee = owner.technician  # the ticket's `assignee` is its owner's technician
@@ -104,21 +105,22 @@ def fill(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, no
                                 candidates=candidates, now=now, excluded=excluded)
         wait(desk, session, ticket, row, now, why, fresh, candidates)
         return False
-    give(desk, session, ticket, row, choice.technician, choice.travel_s, choice.reason, now, "system")
+    give(desk, session, ticket, row, choice.technician, choice.travel_s, choice.reason, now, "system", fresh)
     if choice.preempts:
         preempt(desk, session, ticket, choice.technician, now)
     return True
 
 
 def give(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, tech: str, travel_s: int,
-         reason: str | i18n.Said, now: datetime, by: str) -> None:
-    """Offer the assignment to `tech`: its own accept window and timer, and a push."""
+         reason: str | i18n.Said, now: datetime, by: str, fresh: bool = False) -> None:
+    """Offer the assignment to `tech`: its own accept window and timer, and a push. `fresh`: the assignment
+    was added just now (so it is the ticket's newest)."""
     window = sla_for(ticket.urgency, desk.site.sla).accept
     row.technician, row.status, row.offered_at, row.accept_by = tech, A.OFFERED.value, now, now + window
     row.travel_s, row.reason = travel_s, reason
     ticket.updated_at = now
     if row.role == Role.OWNER.value:
-        sync_status(session, ticket)
+        sync_status(session, ticket, row if fresh else None)
         desk.history(session, ticket, now, ticket.status, by, i18n.said("note.assigned", tech=tech, reason=reason))
     else:
         desk.history(session, ticket, now, ticket.status, by, i18n.said(
@@ -132,9 +134,10 @@ def wait(desk: Desk, session: Session, ticket: TicketRow, row: AssignmentRow, no
     """Nobody can take the assignment now: it waits, is tried again, and the supervisors hear of it once."""
     row.status, row.technician = A.WAITING.value, None
     if row.role == Role.OWNER.value:
-        sync_status(session, ticket)
+        sync_status(session, ticket, row if first_time else None)
         ticket.updated_at = now
-    if not timers.has_pending(session, ticket.id, RETRY_ASSIGN, row.id):
+    # a new assignment has no timers yet; one tried again may have its retry pending already
+    if first_time or not timers.has_pending(session, ticket.id, RETRY_ASSIGN, row.id):
         timers.schedule(session, ticket.id, RETRY_ASSIGN, now + RETRY_UNASSIGNED, row.id)
     if not first_time:
         return

@@ -25,7 +25,10 @@ SupplyCut = SupplyCutRow
 
 def candidates(session: Session, site: Site) -> list[Candidate]:
     """Return every technician of the site with their last location and current work."""
-    locations = {row.technician: row for row in session.scalars(select(TechnicianLocationRow))}
+    # columns, not rows: the locations are only read here, and building each row object cost more than the read
+    locations = {tech: (Place(building, floor, zone), ts) for tech, building, floor, zone, ts in session.execute(
+        select(TechnicianLocationRow.technician, TechnicianLocationRow.building, TechnicianLocationRow.floor,
+               TechnicianLocationRow.zone, TechnicianLocationRow.ts))}
     # every assignment a technician holds counts, the owner's and a support's
     work = {
         tech: (level, count)
@@ -38,14 +41,10 @@ def candidates(session: Session, site: Site) -> list[Candidate]:
     }
     result = []
     for tech in site.technicians.values():
-        loc = locations.get(tech.id)
+        place, located_at = locations.get(tech.id, (None, None))
         level, count = work.get(tech.id, (None, 0))
-        result.append(Candidate(
-            technician=tech,
-            place=Place(loc.building, loc.floor, loc.zone) if loc else None,
-            located_at=loc.ts if loc else None,
-            busy_urgency=level, open_work=count,
-        ))
+        result.append(Candidate(technician=tech, place=place, located_at=located_at, busy_urgency=level,
+                                open_work=count))
     return result
 
 
