@@ -6,7 +6,7 @@ simulators/load.py (every device type) while `run_load`, in a process of its own
 telemetry at --rate msg/s (QoS 1): in the measuring process its publishing would hold the listener's clock back. Samples are taken in rounds: each of --round leak sensors kept for the benchmark turns wet, one at a
 time (each sensor once: a leak alarm clears only after 30 s dry); the subscriber records when the `raised`
 alert event and the plumber's `assigned` push arrive. After a round its tickets are cancelled through the API,
-so its plumbers are free for the next. Between two samples a probe message makes the broker round trip (publish → the same subscriber),
+so its plumbers are free for the next, and the next waits until the outbox has sent what the cancellations wrote. Between two samples a probe message makes the broker round trip (publish → the same subscriber),
 the floor under both figures: one broker hop in, one out, and here a commit between them.
 
     python -m benchmarks.latency --samples 1000 --rate 1000
@@ -102,6 +102,15 @@ def cancel(http_port: int, ticket: str) -> None:
     except urllib.error.HTTPError as error:  # already closed by the service itself: nothing to free
         if error.code != 409:
             raise
+
+
+def outbox_backlog(http_port: int) -> float:
+    """The service's `caretaker_outbox_backlog` gauge (docs/api.md, "/metrics")."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("caretaker_outbox_backlog"):
+                return float(line.rsplit(" ", 1)[1])
+    raise RuntimeError("/metrics has no caretaker_outbox_backlog")
 
 
 def figures(name: str, seconds: list[float]) -> str:
@@ -200,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                     for ticket in tickets:
                         cancel(http_port, ticket)
                     listener.forget(sent)
+                    # the cancellations' own messages (two withdrawn pushes a ticket, its events) go out before the
+                    # next round: a sample is a reading against background telemetry, not behind this housekeeping
+                    wait(lambda: outbox_backlog(http_port) == 0, 30)
             finally:
                 load.terminate()
                 try:
