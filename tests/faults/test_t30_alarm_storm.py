@@ -19,22 +19,19 @@ three tests judge it. Measured on two cores shared with other work (load average
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from caretaker.dispatch.tables import TicketAlertRow, TicketRow
 from caretaker.rules.tables import AlertRow
+from caretaker.simulators.observe import BrokerWatch, ListPoller, LiveStream
 from tests.faults.own_postgres import OwnPostgres
 from tests.faults.service_process import Publishers, ServiceProcess, engine_for, service_env, wait_for, write_site
 
@@ -67,97 +64,6 @@ def estate(path: Path) -> Path:
     devices += [{"id": f"{'ABCD'[n % 4]}-PWR-{n:04d}", "type": "power_meter", "building": "ABCD"[n % 4],
                  "floor": 1 + n % 20} for n in range(METERS)]
     return write_site(path, SITE, devices, [{"id": b, "floors": [-1, 20]} for b in "ABCD"], technicians=6)
-
-
-class Watch:
-    """The broker seen as integrations and technicians' apps see it: alert events and pushes, with arrival times."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.alerts: list[tuple[float, dict]] = []
-        self.pushes: list[tuple[float, str, dict]] = []
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t30-watch-{time.monotonic_ns()}",
-                                  protocol=mqtt.MQTTv311)
-        self.client.on_message = self._on_message
-        subscribed = threading.Event()
-        self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.connect(host, port)
-        self.client.loop_start()
-        self.client.subscribe([(f"caretaker/{SITE}/alerts", 1), (f"caretaker/{SITE}/technicians/+/dispatch", 1)])
-        assert subscribed.wait(5)
-
-    def _on_message(self, _c, _u, message) -> None:
-        at = time.time()
-        body = json.loads(message.payload)
-        if message.topic.endswith("/alerts"):
-            self.alerts.append((at, body))
-        else:
-            self.pushes.append((at, message.topic.split("/")[3], body))
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-class Stream(threading.Thread):
-    """The control room's live stream: every event with the time it arrived."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__(daemon=True, name="t30-stream")
-        self.port = port
-        self.events: list[tuple[float, str, dict]] = []
-        self.ready = threading.Event()
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def run(self) -> None:
-        self.connection.request("GET", "/api/v1/stream", headers={"Authorization": f"Bearer {TOKEN}"})
-        response = self.connection.getresponse()
-        assert response.status == 200, response.status
-        event = None
-        try:
-            for raw in response:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event is not None:
-                    if event == "hello":
-                        self.ready.set()
-                    else:
-                        self.events.append((time.time(), event, json.loads(line[6:])))
-                    event = None
-        except (OSError, ValueError, http.client.HTTPException):
-            return  # closed at the end of the test
-
-    def close(self) -> None:
-        try:
-            self.connection.sock and self.connection.sock.close()
-        except OSError:
-            pass
-
-
-class ApiPoller(threading.Thread):
-    """An operator's screen refreshing the ticket and alert lists all through the storm."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__(daemon=True, name="t30-api")
-        self.port = port
-        self.latencies: list[float] = []
-        self.statuses: set[int] = set()
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        paths = ("/api/v1/tickets", "/api/v1/alerts")
-        n = 0
-        while not self.stop.is_set():
-            started = time.monotonic()
-            connection.request("GET", paths[n % 2], headers={"Authorization": f"Bearer {TOKEN}"})
-            response = connection.getresponse()
-            response.read()
-            self.latencies.append(time.monotonic() - started)
-            self.statuses.add(response.status)
-            n += 1
-            self.stop.wait(0.05)
-        connection.close()
 
 
 @dataclass
@@ -193,10 +99,10 @@ def storm(mosquitto, tmp_path_factory) -> Storm:
         port = int(env["CARETAKER_HTTP_PORT"])
         service = ServiceProcess(env, tmp_path / "service.log")
         engine = engine_for(pg.url)
-        watch = Watch(mosquitto.host, mosquitto.port)
+        watch = BrokerWatch(mosquitto.host, mosquitto.port, SITE)
         publishers = Publishers(mosquitto.host, mosquitto.port, connections=8, prefix="t30")
-        stream = Stream(port)
-        poller = ApiPoller(port)
+        stream = LiveStream(port, TOKEN)
+        poller = ListPoller(port, TOKEN)
         try:
             service.start()
             service.wait_ready(60)
@@ -227,12 +133,9 @@ def storm(mosquitto, tmp_path_factory) -> Storm:
                 if "LEAK" in device:
                     published[device] = time.time()
 
-            raised = lambda: [b for _, b in list(watch.alerts) if b.get("state") == "raised"]  # noqa: E731
-            wait_for(lambda: len(raised()) >= len(published), 30, "600 alert events", poll=0.1)
-            stream_raised = lambda: {d["id"] for _, e, d in list(stream.events)  # noqa: E731
-                                     if e == "alert" and d.get("state") == "raised"}
+            wait_for(lambda: len(watch.raised()) >= len(published), 30, "600 alert events", poll=0.1)
             try:  # the stream has a few seconds more to catch up; what it lacks then is measured below
-                wait_for(lambda: len(stream_raised()) >= len(published), 5, "600 alerts on the stream", poll=0.1)
+                wait_for(lambda: len(stream.raised()) >= len(published), 5, "600 alerts on the stream", poll=0.1)
             except AssertionError:
                 pass
             poller.stop.set()
@@ -270,7 +173,7 @@ def storm(mosquitto, tmp_path_factory) -> Storm:
             on_stream.setdefault(body["id"], at)
     result = Storm(
         published=published, alerts=alerts, links=links, tickets=tickets,
-        events=[b for _, b in watch.alerts if b.get("state") == "raised"],
+        events=watch.raised(),
         ticket_latency=[first_event[d] - published[d] for d in published if d in first_event]
         + [float("inf")] * len(set(published) - set(first_event)),
         push_latency={b: pushed[b] - first_wet[b] for b in pushed},
