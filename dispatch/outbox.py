@@ -3,7 +3,8 @@ has them; a re-send after a crash carries the same `id` (docs/device-protocol.md
 
 Two ways in. The rows a batch has just committed are handed to the sender (`hand`), so nothing waits for a
 poll or a re-read of the table (docs/benchmarks.md, "Reading to alert event"). Anything else (a timer's rows,
-the API's, a backlog after the broker was away) is read from the table in order. Either way each row is
+the API's, a backlog after the broker was away) is read from the table, what people act on first and each topic
+in its order (`_send_batch`). Either way each row is
 published and marked sent in its own commit as soon as the broker has it, so a crash re-sends at most the one
 message it interrupted (fault test T12)."""
 
@@ -17,7 +18,7 @@ from datetime import datetime, timezone
 from collections import deque
 from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import Connection, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from caretaker.estate.clock import Clock
@@ -167,15 +168,26 @@ class OutboxSender:
             engine = session.get_bind()
         with engine.connect() as connection:
             if connection.dialect.name != "postgresql":
-                return self._send_rows(connection, rows)
+                return self._send_handed_rows(connection, rows)
             connection.execution_options(isolation_level="AUTOCOMMIT")
             if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}):
                 return 0  # another instance is sending; its loop takes these rows too
             try:
                 connection.execute(text("SET synchronous_commit = off"))
-                return self._send_rows(connection, rows)
+                return self._send_handed_rows(connection, rows)
             finally:
                 _release(connection, self._lock_key)
+
+    def _send_handed_rows(self, connection: Connection, rows: list[Outgoing]) -> int:
+        # a few at a time, taking in what is handed over meanwhile, people's first (as `_send_batch`): while
+        # each mark waits for the ingest's commits, a storm's push is not held behind the alert events handed
+        # over before it
+        sent, pending = 0, people_first(rows)
+        while pending and self._caught_up:
+            part, pending = pending[:HANDED_PART], pending[HANDED_PART:]
+            sent += self._send_rows(connection, part)
+            pending = people_first(pending + self._take_handed())
+        return sent
 
     def _send_rows(self, connection: Connection, rows: list[Outgoing]) -> int:
         # a row this sender (or another instance's) already sent from the table is not sent twice: one look-up
@@ -228,18 +240,32 @@ class OutboxSender:
                 _release(connection, self._lock_key)
 
     def _send_batch(self, connection: Connection) -> bool:
-        rows = connection.execute(
-            select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload, OutboxRow.qos)
-            .where(OutboxRow.sent_at.is_(None))
-            .order_by(OutboxRow.id)
-            .limit(self._batch)
-        ).all()
+        # what people wait for first (a technician's push, a supervisor's or a resident's notice), then the rest
+        # (alert events, ticket events): in a storm the pushes of its few tickets do not queue behind thousands
+        # of alert events. Each topic is of one kind, so every topic keeps its own order.
+        unsent = select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload, OutboxRow.qos).where(OutboxRow.sent_at.is_(None))
+        rows = connection.execute(unsent.where(_FOR_PEOPLE).order_by(OutboxRow.id).limit(self._batch)).all()
+        if len(rows) < self._batch:
+            rows += connection.execute(unsent.where(~_FOR_PEOPLE).order_by(OutboxRow.id)
+                                       .limit(self._batch - len(rows))).all()
         connection.rollback()  # SQLite: let go of the write lock while publishing
         if self._send_each(connection, rows) < len(rows):
             self._caught_up = False
             return False  # keep order: later rows wait for the one the broker did not take
         self._caught_up = len(rows) < self._batch  # the table had no more: later commits may be handed over
         return len(rows) == self._batch
+
+
+# the topics people act on: a technician's or contractor's dispatch, a supervisor's notice, a resident's notice
+# (docs/device-protocol.md, "Topics")
+_PEOPLES_TOPICS = ("/dispatch", "/notify", "/notice")
+_FOR_PEOPLE = or_(*(OutboxRow.topic.like(f"%{ending}") for ending in _PEOPLES_TOPICS))
+HANDED_PART = 10  # handed rows sent before the sender looks again for newer ones people wait for
+
+
+def people_first(rows: list[Outgoing]) -> list[Outgoing]:
+    """The rows of people's topics first, then the rest; each topic keeps its order (a stable sort)."""
+    return sorted(rows, key=lambda row: not row.topic.endswith(_PEOPLES_TOPICS))
 
 
 def _release(connection: Connection, key: int = SENDER_LOCK) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from caretaker.db import make_engine, make_sessions, migrate
-from caretaker.dispatch.outbox import SENDER_LOCK, OutboxSender, enqueue
+from caretaker.dispatch.outbox import SENDER_LOCK, OutboxSender, Outgoing, enqueue
 from caretaker.dispatch.service import AlertFacts, Dispatcher
 from caretaker.dispatch.tables import OutboxRow, TicketRow
 from caretaker.estate.model import Place
@@ -88,6 +88,45 @@ def test_a_message_the_broker_did_not_take_is_sent_again_with_the_same_id_and_in
     OutboxSender(db, healthy.publish, FakeClock()).send_pending()
     assert [b["alert"] for _, b in healthy.got] == ["AL-2", "AL-3", "AL-4"]
     assert healthy.got[0][1]["id"] == stored["id"]
+    assert unsent(db) == 0
+
+
+def test_a_backlog_sends_what_people_act_on_first_and_every_topic_in_its_order(db):
+    at = FakeClock().now()
+    with db.begin() as s:  # a storm's backlog: alert events, then a plumber's pushes and a supervisor's notice
+        for n in range(6):
+            enqueue(s, "caretaker/t/alerts", {"alert": f"AL-{n}", "state": "raised"}, at)
+            if n == 2:
+                enqueue(s, "caretaker/t/technicians/t-li/dispatch", {"type": "assigned", "n": 1}, at)
+                enqueue(s, "caretaker/t/supervisors/s-chen/notify", {"type": "unassigned"}, at)
+        enqueue(s, "caretaker/t/technicians/t-li/dispatch", {"type": "withdrawn", "n": 2}, at)
+    broker = Broker()
+    sender = OutboxSender(db, broker.publish, FakeClock(), batch=4)
+    while sender.send_pending():
+        pass
+    topics = [topic.split("/", 2)[2] for topic, _ in broker.got]
+    assert topics[:3] == ["technicians/t-li/dispatch", "supervisors/s-chen/notify", "technicians/t-li/dispatch"]
+    assert [b["type"] for t, b in broker.got if t.endswith("/dispatch")] == ["assigned", "withdrawn"]
+    assert [b["alert"] for t, b in broker.got if t.endswith("/alerts")] == [f"AL-{n}" for n in range(6)]
+    assert unsent(db) == 0
+
+
+def test_rows_handed_over_send_what_people_act_on_first_too(db):
+    broker = Broker()
+    sender = OutboxSender(db, broker.publish, FakeClock())
+    sender.send_pending()  # nothing waiting: from now on committed rows are handed over
+    at = FakeClock().now()
+    with db.begin() as s:  # one batch's rows: many alert events, then the ticket's push
+        for n in range(25):
+            enqueue(s, "caretaker/t/alerts", {"alert": f"AL-{n}", "state": "raised"}, at)
+        enqueue(s, "caretaker/t/technicians/t-li/dispatch", {"type": "assigned"}, at)
+    with db() as s:
+        rows = [Outgoing(*row) for row in s.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.payload,
+                                                           OutboxRow.qos).order_by(OutboxRow.id))]
+    sender.hand(rows)
+    assert sender.send_handed() == 26
+    assert broker.got[0][0] == "caretaker/t/technicians/t-li/dispatch"
+    assert [b["alert"] for _, b in broker.got[1:]] == [f"AL-{n}" for n in range(25)]
     assert unsent(db) == 0
 
 
