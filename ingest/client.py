@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600  # the broker keeps our queue a week while the service is down
 RECEIVE_MAXIMUM = 1000  # unacknowledged QoS 1 messages the broker may have in flight to us (MQTT 5)
+STOP_WAIT_S = 2.0  # how long stop() waits for the broker to confirm our acknowledgements, and to go
+FLUSH_TOPIC = "caretaker-internal/flush"  # never subscribed: only unsubscribed from, for the broker's answer
 
 
 class BrokerUnavailable(Exception):
@@ -138,6 +140,7 @@ class IngestClient:
         self.sessions: queue.SimpleQueue[SessionReport] = queue.SimpleQueue()
         self.session_present: bool | None = None  # as the last CONNACK said
         self._held = threading.local()  # acknowledgements held back by `acking()`, on the thread that holds them
+        self._gone = threading.Event()  # the connection has closed (stop() waits for it)
 
     def start(self, timeout: float = 10.0) -> None:
         """Connect, subscribe and return once the broker acknowledged the subscription; raise BrokerUnavailable."""
@@ -210,7 +213,21 @@ class IngestClient:
         queue_packet(PUBACK, packet, 0, 0)
 
     def stop(self) -> None:
-        self._client.disconnect()
+        """Disconnect once the broker has taken every acknowledgement given. Without the wait, a PUBACK still in
+        paho's queue (its loop_stop() does not write it) or still unread in the broker's socket when the next
+        connection of this client id takes the session over is lost, and the broker delivers that committed
+        message again. The broker answers an UNSUBSCRIBE after every packet before it on the connection, so
+        its UNSUBACK says the acknowledgements are in."""
+        if self._client.is_connected():
+            flushed, gone = threading.Event(), self._gone
+            self._client.on_unsubscribe = lambda *_: flushed.set()
+            gone.clear()
+            if self._client.unsubscribe(FLUSH_TOPIC)[0] == mqtt.MQTT_ERR_SUCCESS:
+                flushed.wait(STOP_WAIT_S)
+            self._client.disconnect()
+            gone.wait(STOP_WAIT_S)
+        else:
+            self._client.disconnect()
         self._client.loop_stop()
 
     def _on_connect(self, client, _userdata, flags, reason_code, _properties) -> None:
@@ -241,6 +258,7 @@ class IngestClient:
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self.connected = False
+        self._gone.set()
         if reason_code.value != 0:
             log.warning("lost the broker at %s (%s); reconnecting", self.target, reason_code)
 
