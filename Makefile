@@ -2,7 +2,7 @@
 #
 #   make demo                 everything on this machine, control room at http://127.0.0.1:8000/
 #   make test                 the test suite (PYTEST_ARGS="-k ingest -x" to narrow it)
-#   make bench                the benchmarks (ingest drain rate, push latency, rule evaluation)
+#   make bench                the benchmarks (ingest drain rate, push latency, rule evaluation, an alarm storm)
 #   make lint                 ruff, if installed in the venv (optional)
 #   make clean                remove the venv, caches and local databases
 #
@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(VPY) -m benchmarks.ingest_stages
 	$(VPY) -m benchmarks.alarm_path
 	$(VPY) -m benchmarks.latency
+	$(VPY) -m benchmarks.storm
 	$(VPY) -m benchmarks.site_load --devices 10000
 	$(VPY) -m benchmarks.size --devices 10000
 
