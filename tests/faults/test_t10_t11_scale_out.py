@@ -160,7 +160,11 @@ def test_t11_a_killed_instances_estates_resume_on_another_within_the_lease_time(
             taker = wait_for(lambda: (owners(engine).get(target) or f"t11-{paused}") != f"t11-{paused}"
                              and owners(engine)[target], LEASE_S + 10, "another instance holds the paused one's estate")
             before = per_estate(engine, target)
-            wait_for(lambda: per_estate(engine, target) > before, LEASE_S + 10, "the paused one's estate ingested")
+            try:
+                wait_for(lambda: per_estate(engine, target) > before, LEASE_S + 10, "the paused one's estate ingested")
+            except AssertionError as exc:  # say where the readings stopped, and what the instances said
+                raise AssertionError(f"{exc}: {per_estate(engine, target)} stored, {before} before; feed "
+                                     f"{feed.elapsed():.1f} s in; owners {owners(engine)}\n{cluster.tails()}") from None
             print(f"T11: estate {target} taken over by {taker} {time.monotonic() - paused_at:.1f} s after its owner "
                   "was paused")
         finally:
