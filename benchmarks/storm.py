@@ -261,23 +261,11 @@ def main(argv: list[str] | None = None) -> int:
             broker.wait(5)
 
     raised = watch.raised()
-    named: dict[str, float] = {}  # device → its alert event naming its ticket
-    mqtt_at: dict[str, float] = {}  # alert → its raised event
-    for at, body in watch.alerts:
-        if body.get("state") == "raised":
-            mqtt_at.setdefault(body["alert"], at)
-            if body.get("ticket"):
-                named.setdefault(body["device"], at)
+    mqtt_at, named = watch.first_raised()  # alert → its raised event; device → its event naming its ticket
     first_wet = {building(b): min(t for d, t in published.items() if d.startswith(building(b) + "-"))
                  for b in range(args.buildings)}
-    pushed: dict[str, float] = {}
-    for at, _tech, body in watch.pushes:
-        if body.get("type") == "assigned" and body.get("ticket") in tickets:
-            pushed.setdefault(tickets[body["ticket"]], at)
-    on_stream: dict[str, float] = {}
-    for at, event, body in stream.events:
-        if event == "alert" and body.get("state") == "raised":
-            on_stream.setdefault(body["id"], at)
+    pushed = watch.first_assigned(tickets)  # building → its plumber's push
+    on_stream = stream.first_raised()
     ids = [b["alert"] for b in raised]
     doubled_events = len(ids) - len(set(ids))
 

@@ -42,6 +42,25 @@ class BrokerWatch:
     def raised(self) -> list[dict]:
         return [body for _, body in list(self.alerts) if body.get("state") == "raised"]
 
+    def first_raised(self) -> tuple[dict[str, float], dict[str, float]]:
+        """When each alert's first `raised` event came (by alert), and each device's first one naming a ticket."""
+        by_alert: dict[str, float] = {}
+        with_ticket: dict[str, float] = {}
+        for at, body in list(self.alerts):
+            if body.get("state") == "raised":
+                by_alert.setdefault(body["alert"], at)
+                if body.get("ticket"):
+                    with_ticket.setdefault(body["device"], at)
+        return by_alert, with_ticket
+
+    def first_assigned(self, tickets: dict[str, str]) -> dict[str, float]:
+        """When the first `assigned` push of each of these tickets came, by the value `tickets` maps it to."""
+        pushed: dict[str, float] = {}
+        for at, _tech, body in list(self.pushes):
+            if body.get("type") == "assigned" and body.get("ticket") in tickets:
+                pushed.setdefault(tickets[body["ticket"]], at)
+        return pushed
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
@@ -78,7 +97,15 @@ class LiveStream(threading.Thread):
             return  # closed at the end
 
     def raised(self) -> set[str]:
-        return {d["id"] for _, e, d in list(self.events) if e == "alert" and d.get("state") == "raised"}
+        return set(self.first_raised())
+
+    def first_raised(self) -> dict[str, float]:
+        """When each alert first came on the stream as raised, by alert."""
+        came: dict[str, float] = {}
+        for at, event, body in list(self.events):
+            if event == "alert" and body.get("state") == "raised":
+                came.setdefault(body["id"], at)
+        return came
 
     def close(self) -> None:
         try:

@@ -155,22 +155,10 @@ def storm(mosquitto, tmp_path_factory) -> Storm:
             service.stop()
             engine.dispose()
 
-    first_event: dict[str, float] = {}  # device -> its alert event naming its ticket
-    mqtt_at: dict[str, float] = {}  # alert -> its raised event
-    for at, body in watch.alerts:
-        if body.get("state") == "raised":
-            mqtt_at.setdefault(body["alert"], at)
-            if body.get("ticket"):
-                first_event.setdefault(body["device"], at)
+    mqtt_at, first_event = watch.first_raised()  # alert → its raised event; device → its event naming its ticket
     first_wet = {b: min(t for d, t in published.items() if d.startswith(b)) for b in STORM_BUILDINGS}
-    pushed: dict[str, float] = {}
-    for at, _tech, body in watch.pushes:
-        if body.get("type") == "assigned" and body.get("ticket") in tickets:
-            pushed.setdefault(tickets[body["ticket"]], at)
-    on_stream: dict[str, float] = {}
-    for at, event, body in stream.events:
-        if event == "alert" and body.get("state") == "raised":
-            on_stream.setdefault(body["id"], at)
+    pushed = watch.first_assigned(tickets)  # building → its first `assigned` push
+    on_stream = stream.first_raised()
     result = Storm(
         published=published, alerts=alerts, links=links, tickets=tickets,
         events=watch.raised(),
